@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+// memreplay: replays memtrace v1 traces through a model of a 32-bit x86
+// kernel's memory subsystem and stores per-tick results in SQLite.
+import PackageDescription
+
+let package = Package(
+    name: "memreplay",
+    products: [
+        .executable(name: "memreplay", targets: ["memreplay"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries: Debian's libsqlite3-dev, zlib1g-dev and libzstd-dev.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+
+        // Trace text -> events: the memtrace v1 reader and its byte sources.
+        .target(name: "MemTrace", dependencies: ["CZlib", "CZstd"]),
+        // The machine: every subsystem and the replay loop. Everything that
+        // runs per event lives here so generics specialize inside one module.
+        .target(name: "MemModel", dependencies: ["MemTrace"]),
+        // Results in SQLite through the C API.
+        .target(name: "MemStore", dependencies: ["CSQLite", "MemModel"]),
+        // The command line only.
+        .executableTarget(name: "memreplay", dependencies: [
+            "MemTrace", "MemModel", "MemStore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "MemTraceTests", dependencies: ["MemTrace"]),
+        .testTarget(name: "MemModelTests", dependencies: ["MemModel", "MemTrace"]),
+        .testTarget(name: "MemStoreTests", dependencies: ["MemStore", "MemModel", "MemTrace", "CSQLite"]),
+        .testTarget(name: "MemReplayTests", dependencies: ["memreplay", "MemStore", "MemModel", "MemTrace"]),
+    ]
+)

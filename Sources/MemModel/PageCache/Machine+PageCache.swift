@@ -1,0 +1,44 @@
+import MemTrace
+
+/// `fread`, `fwrite`, `fsync`, `fdrop` and `page_cache_reclaim`.
+extension Machine {
+    mutating func noteFile(_ file: Symbol) {
+        if file.index >= knownFiles.count {
+            knownFiles.append(contentsOf: repeatElement(false, count: file.index + 1 - knownFiles.count))
+        }
+        knownFiles[file.index] = true
+    }
+
+    func isKnownFile(_ file: Symbol) -> Bool { file.index < knownFiles.count && knownFiles[file.index] }
+
+    /// A lookup; a miss allocates a frame and inserts the page (dirty for a write).
+    mutating func pageCacheAccess(_ file: Symbol, _ page: UInt32, write: Bool) throws(ModelError) {
+        noteFile(file)
+        if pageCache.hit(file, page, dirty: write) {
+            counters.pagecacheHits += 1
+            return
+        }
+        counters.pagecacheMisses += 1
+        guard let f = allocate(1, for: .pageCache) else { return }
+        pageCache.insert(file, page, frame: f, dirty: write)
+    }
+
+    mutating func fsync(_ file: Symbol) throws(ModelError) {
+        guard isKnownFile(file) else { throw ModelError("fsync: unknown file %s", (.file, file)) }
+        pageCache.clean(file)
+    }
+
+    mutating func fdrop(_ file: Symbol) throws(ModelError) {
+        guard isKnownFile(file) else { throw ModelError("fdrop: unknown file %s", (.file, file)) }
+        for f in pageCache.drop(file) { release(f, 1) }
+        knownFiles[file.index] = false
+    }
+
+    /// `page_cache_reclaim`: evicts up to `want` clean pages, in policy order.
+    mutating func page_cache_reclaim(_ want: Int) -> Int {
+        let victims = pageCache.evictClean(want)
+        for f in victims { release(f, 1) }
+        counters.reclaimedPagecachePages += victims.count
+        return victims.count
+    }
+}

@@ -1,0 +1,155 @@
+import MemTrace
+
+/// `r`/`w`/`x`: the TLB, page walks, demand paging and copy-on-write.
+extension Machine {
+    /// One memory access: a TLB lookup of its page; on a miss a walk, which
+    /// fills the TLB when the PTE is present; then the x86 permission check
+    /// (present, user, writable — no execute bit), faulting if it fails.
+    @inline(__always)
+    mutating func access(_ kind: AccessKind, _ pid: PID, _ va: UInt32) throws(ModelError) {
+        if pid != currentPID {
+            try switchTo(pid)
+            if pid != currentPID { return }  // a process whose creation failed
+        }
+        counters.tlbLookups &+= 1
+        let vpn = va >> 12
+        let instruction = splitTLB && kind == .execute
+        var pte: PTE
+        if let cached = instruction ? itlb.lookup(vpn) : tlb.lookup(vpn) {
+            counters.tlbHits &+= 1
+            pte = cached
+        } else {
+            counters.tlbMisses &+= 1
+            pte = tables.walk(currentDirectory, va)
+            if pte.isPresent {
+                if instruction { itlb.fill(vpn, pte) } else { tlb.fill(vpn, pte) }
+            }
+        }
+        let userMode = currentPID != 0
+        let allowed = pte.isPresent
+            && (!userMode || pte & PTEFlags.user.rawValue != 0)
+            && (kind != .write || pte & PTEFlags.writable.rawValue != 0)
+        if !allowed { pageFault(kind, va, pte, instruction: instruction) }
+    }
+
+    /// The page-fault handler.
+    mutating func pageFault(_ kind: AccessKind, _ va: UInt32, _ pte: PTE, instruction: Bool) {
+        counters.pageFaults += 1
+        processes[Int(current)].faults += 1
+        guard va < Paging.userEnd,
+              let r = processes[Int(current)].regions.first(where: { $0.contains(va) }) else {
+            return segv()
+        }
+        if pte.isPresent {
+            if kind == .write && pte.has(.cow) { return cowFault(va, pte, instruction: instruction) }
+            return segv()
+        }
+        guard r.allows(kind) else { return segv() }
+        demandFault(va, r, instruction: instruction)
+    }
+
+    mutating func segv() {
+        counters.segv += 1
+        processes[Int(current)].segv += 1
+    }
+
+    /// Maps a zeroed frame, or the shared segment's frame for this page. The
+    /// page table comes first, as in Linux (`pte_alloc` before the page).
+    mutating func demandFault(_ va: UInt32, _ r: Region, instruction: Bool) {
+        counters.demandFaults += 1
+        let dir = currentDirectory
+        guard let table = ensureTable(dir, va) else { return }
+        let frame: FrameNumber
+        if r.segment >= 0 {
+            let page = Int((va - r.start) >> 12)
+            let existing = segments[Int(r.segment)]!.frames[page]
+            if existing >= 0 {
+                frame = existing
+            } else {
+                guard let f = allocate(1, for: .segment) else { return }
+                refcount[Int(f)] = 1  // the segment's own reference
+                segments[Int(r.segment)]!.frames[page] = f
+                frame = f
+            }
+        } else {
+            guard let f = allocate(1, for: .anonymous) else { return }
+            frame = f
+        }
+        var flags: PTEFlags = [.present, .user]
+        if r.perms.contains(.write) { flags.insert(.writable) }
+        let pte = PTE.make(frame, flags)
+        tables.write(table, Paging.tableIndex(va), pte)
+        refcount[Int(frame)] += 1
+        processes[Int(current)].resident += 1
+        if processes[Int(current)].resident > processes[Int(current)].peakResident {
+            processes[Int(current)].peakResident = processes[Int(current)].resident
+        }
+        // The faulting access is retried: its walk fills the TLB.
+        if instruction { itlb.fill(va >> 12, pte) } else { tlb.fill(va >> 12, pte) }
+    }
+
+    /// A write to a read-only COW page: copy the frame unless this mapping is
+    /// its only reference, make the PTE writable, `invlpg`.
+    mutating func cowFault(_ va: UInt32, _ pte: PTE, instruction: Bool) {
+        counters.cowFaults += 1
+        processes[Int(current)].cowFaults += 1
+        let old = pte.frame
+        let table = tables[currentDirectory, Paging.directoryIndex(va)].frame
+        let updated: PTE
+        if refcount[Int(old)] == 1 {
+            updated = (pte | PTEFlags.writable.rawValue) & ~PTEFlags.cow.rawValue
+        } else {
+            guard let f = allocate(1, for: .anonymous) else { return }
+            refcount[Int(f)] = 1
+            dropReference(old)
+            counters.cowCopies += 1
+            updated = PTE.make(f, [.present, .user, .writable])
+        }
+        tables.write(table, Paging.tableIndex(va), updated)
+        invlpg(va)
+        tlb.fill(va >> 12, updated)
+    }
+
+    // MARK: Explicit mappings
+
+    /// `map PID VADDR H PERMS`: `map_page_dir` of the handle's first frame.
+    /// Kernel-space addresses go to the shared kernel tables, global in the TLB.
+    mutating func map(_ pid: PID, _ va: UInt32, _ h: Symbol, _ perms: Perms) throws(ModelError) {
+        let s = try requireProcess(pid, "map")
+        let b = handle(h)
+        if b.base == -1 { throw ModelError("map: handle %s is not allocated", (.handle, h)) }
+        guard b.base >= 0, !processes[Int(s)].failed else { return }
+        let kernel = va >= Paging.userEnd
+        let dir = kernel ? kernelDirectory : processes[Int(s)].directory
+        if tables.walk(dir, va).isPresent { unmapPage(s, va) }
+        var flags: PTEFlags = [.present]
+        if perms.contains(.write) { flags.insert(.writable) }
+        flags.insert(kernel ? .global : .user)
+        guard map_page_dir(dir, va, b.base, flags) else { return }
+        refcount[Int(b.base)] += 1
+        if !kernel {
+            processes[Int(s)].resident += 1
+            processes[Int(s)].peakResident = max(processes[Int(s)].peakResident, processes[Int(s)].resident)
+        }
+    }
+
+    /// `unmap PID VADDR`: clear the PTE and `invlpg`; the frame stays with its handle.
+    mutating func unmap(_ pid: PID, _ va: UInt32) throws(ModelError) {
+        let s = try requireProcess(pid, "unmap")
+        guard !processes[Int(s)].failed else { return }
+        unmapPage(s, va)
+    }
+
+    mutating func unmapPage(_ s: Int32, _ va: UInt32) {
+        let kernel = va >= Paging.userEnd
+        let dir = kernel ? kernelDirectory : processes[Int(s)].directory
+        let pde = tables[dir, Paging.directoryIndex(va)]
+        guard pde.isPresent else { return }
+        let e = tables[pde.frame, Paging.tableIndex(va)]
+        guard e.isPresent else { return }
+        tables.write(pde.frame, Paging.tableIndex(va), 0)
+        if kernel || s == current { invlpg(va) }
+        if !kernel { processes[Int(s)].resident -= 1 }
+        dropReference(e.frame)
+    }
+}

@@ -1,0 +1,183 @@
+import MemTrace
+
+/// Page directories, page tables and the processes that own them.
+extension Machine {
+    // MARK: Kernel operations under their kernel names
+
+    /// `load_cr3(dir)`: switch address spaces; the TLB keeps only global entries.
+    mutating func load_cr3(_ dir: FrameNumber) {
+        currentDirectory = dir
+        tlb.flushNonGlobal()
+        if splitTLB { itlb.flushNonGlobal() }
+        counters.tlbFlushes += 1
+    }
+
+    /// `invlpg`: drop one page's TLB entries.
+    @inline(__always)
+    mutating func invlpg(_ va: UInt32) {
+        tlb.invalidate(va >> 12)
+        if splitTLB { itlb.invalidate(va >> 12) }
+        counters.tlbInvlpg += 1
+    }
+
+    /// `map_page_dir(dir, virt, phys, flags)`: sets the PTE of `virt` in
+    /// directory `dir`, allocating the page table if the directory entry is
+    /// empty. Kernel-space tables are shared: a new one is entered in every
+    /// directory. Returns false when no frame could be had for the table.
+    mutating func map_page_dir(_ dir: FrameNumber, _ virt: UInt32, _ phys: FrameNumber, _ flags: PTEFlags) -> Bool {
+        guard let table = ensureTable(dir, virt) else { return false }
+        tables.write(table, Paging.tableIndex(virt), PTE.make(phys, flags))
+        return true
+    }
+
+    /// The page table covering `virt` in `dir`, allocated if missing.
+    mutating func ensureTable(_ dir: FrameNumber, _ virt: UInt32) -> FrameNumber? {
+        let di = Paging.directoryIndex(virt)
+        let pde = tables[dir, di]
+        if pde.isPresent { return pde.frame }
+        guard let table = allocate(1, for: .pageTable) else { return nil }
+        tables.attach(table)
+        if virt >= Paging.userEnd {
+            let entry = PTE.make(table, [.present, .writable])
+            for p in processes.indices where !freeProcessSlots.contains(Int32(p)) && !processes[p].failed {
+                tables.write(processes[p].directory, di, entry)
+            }
+        } else {
+            tables.write(dir, di, PTE.make(table, [.present, .writable, .user]))
+        }
+        return table
+    }
+
+    /// A fresh directory: kernel entries shared, entry 1023 pointing at itself.
+    mutating func createDirectory() -> FrameNumber? {
+        guard let dir = allocate(1, for: .directory) else { return nil }
+        tables.attach(dir)
+        for di in Paging.kernelSlots {
+            let e = tables[kernelDirectory, di]
+            if e.isPresent { tables.write(dir, di, e) }
+        }
+        tables.write(dir, Paging.recursiveSlot, PTE.make(dir, [.present, .writable]))
+        return dir
+    }
+
+    mutating func addProcess(_ p: Process) {
+        let s: Int32
+        if let reused = freeProcessSlots.popLast() {
+            s = reused
+            processes[Int(s)] = p
+        } else {
+            s = Int32(processes.count)
+            processes.append(p)
+        }
+        slotOfPID[p.pid] = s
+    }
+
+    // MARK: spawn, fork, exit, switch
+
+    mutating func spawn(_ pid: PID) throws(ModelError) {
+        guard slotOfPID[pid] == nil else { throw ModelError("spawn: PID \(pid) already exists") }
+        var p = Process(pid: pid, parent: nil, directory: -1, spawnedTick: tick)
+        if let dir = createDirectory() { p.directory = dir } else { p.failed = true }
+        addProcess(p)
+    }
+
+    /// Copy-on-write fork: the child gets a copy of every user page table;
+    /// private writable pages become read-only + COW in both.
+    mutating func fork(_ parentPID: PID, _ childPID: PID) throws(ModelError) {
+        let ps = try requireProcess(parentPID, "fork")
+        guard slotOfPID[childPID] == nil else { throw ModelError("fork: child PID \(childPID) already exists") }
+        var child = Process(pid: childPID, parent: parentPID, directory: -1, spawnedTick: tick)
+        let parent = processes[Int(ps)]
+        let pdir = parent.directory
+        let userTables = parent.failed ? 0 : (0..<768).filter { tables[pdir, $0].isPresent }
+            .count
+        // A directory and one table per parent table: take them all or fail whole.
+        guard !parent.failed, reserveFree(1 + userTables) else {
+            if !parent.failed { counters.oom += 1 }
+            child.failed = true
+            addProcess(child)
+            return
+        }
+        let cdir = createDirectory()!
+        child.directory = cdir
+        child.regions = parent.regions
+        for i in child.regions.indices where child.regions[i].segment < 0 && child.regions[i].perms.contains(.write) {
+            child.regions[i].cow = true
+            processes[Int(ps)].regions[i].cow = true
+        }
+        for r in child.regions where r.segment >= 0 { segments[Int(r.segment)]!.regions += 1 }
+        for di in 0..<768 {
+            let pde = tables[pdir, di]
+            guard pde.isPresent else { continue }
+            let ptable = pde.frame
+            let ctable = allocate(1, for: .pageTable)!
+            tables.attach(ctable)
+            tables.write(cdir, di, PTE.make(ctable, [.present, .writable, .user]))
+            for ti in 0..<1024 {
+                var e = tables[ptable, ti]
+                guard e.isPresent else { continue }
+                let va = UInt32(di) << 22 | UInt32(ti) << 12
+                if e.has(.writable), let r = parent.regions.first(where: { $0.contains(va) }),
+                   r.segment < 0, r.perms.contains(.write) {
+                    e = (e & ~PTEFlags.writable.rawValue) | PTEFlags.cow.rawValue
+                    tables.write(ptable, ti, e)
+                }
+                tables.write(ctable, ti, e)
+                refcount[Int(e.frame)] += 1
+                child.resident += 1
+            }
+        }
+        child.peakResident = child.resident
+        addProcess(child)
+        if ps == current {
+            // The parent's writable entries may be cached: reload CR3 as fork does.
+            load_cr3(currentDirectory)
+        }
+    }
+
+    /// Tears an address space down: every user page, table and the directory.
+    mutating func exit(_ pid: PID) throws(ModelError) {
+        guard pid != 0 else { throw ModelError("exit: PID 0 is the kernel and cannot exit") }
+        let s = try requireProcess(pid, "exit")
+        let p = processes[Int(s)]
+        slotOfPID[pid] = nil
+        freeProcessSlots.append(s)
+        guard !p.failed else { return }
+        let dir = p.directory
+        for di in 0..<768 {
+            let pde = tables[dir, di]
+            guard pde.isPresent else { continue }
+            let table = pde.frame
+            for ti in 0..<1024 {
+                let e = tables[table, ti]
+                if e.isPresent { dropReference(e.frame) }
+            }
+            tables.detach(table)
+            release(table, 1)
+        }
+        for r in p.regions where r.segment >= 0 { detachSegment(r.segment) }
+        let rec = record(p, exited: true)
+        finished.append(rec)
+        if s == current {
+            current = 0
+            currentPID = 0
+            load_cr3(kernelDirectory)
+            counters.switches += 1
+        }
+        tables.detach(dir)
+        release(dir, 1)
+    }
+
+    /// `switch PID`: `load_cr3` of its directory. Switching to the running
+    /// process changes nothing (Linux's `switch_mm` skips the same mm).
+    @inline(__always)
+    mutating func switchTo(_ pid: PID) throws(ModelError) {
+        guard pid != currentPID else { return }
+        let s = try requireProcess(pid, "switch")
+        guard !processes[Int(s)].failed else { return }
+        current = s
+        currentPID = pid
+        load_cr3(processes[Int(s)].directory)
+        counters.switches += 1
+    }
+}

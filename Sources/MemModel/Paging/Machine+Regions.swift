@@ -1,0 +1,98 @@
+import MemTrace
+
+/// `mmap` / `munmap`: the `vm_region_t` list of a process, and shared segments.
+extension Machine {
+    mutating func mmap(_ pid: PID, start: UInt32, end: UInt32, perms: Perms, shared: Symbol?) throws(ModelError) {
+        let s = try requireProcess(pid, "mmap")
+        guard !processes[Int(s)].failed else { return }
+        for r in processes[Int(s)].regions where start < r.end && r.start < end {
+            throw ModelError("mmap: [0x\(hex(start)), 0x\(hex(end))) overlaps region [0x\(hex(r.start)), 0x\(hex(r.end))) of PID \(pid)")
+        }
+        let pages = Int((end - start) >> 12)
+        var segment: Int32 = -1
+        if let id = shared {
+            if id.index < segments.count, let seg = segments[id.index], seg.pages != pages {
+                throw ModelError("mmap: shared segment %s is \(seg.pages) pages long; this region is \(pages)", (.segment, id))
+            }
+        }
+        guard processes[Int(s)].regions.count < Region.maxPerProcess else {
+            counters.regionFailures += 1
+            return
+        }
+        if let id = shared {
+            if id.index >= segments.count {
+                segments.append(contentsOf: repeatElement(nil, count: id.index + 1 - segments.count))
+            }
+            if segments[id.index] == nil {
+                segments[id.index] = Segment(pages: pages, frames: Array(repeating: -1, count: pages), regions: 0)
+            }
+            segments[id.index]!.regions += 1
+            segment = id.raw
+        }
+        processes[Int(s)].regions.append(Region(start: start, end: end, perms: perms, cow: false, segment: segment))
+    }
+
+    mutating func munmap(_ pid: PID, start: UInt32) throws(ModelError) {
+        let s = try requireProcess(pid, "munmap")
+        guard !processes[Int(s)].failed else { return }
+        guard let i = processes[Int(s)].regions.firstIndex(where: { $0.start == start }) else {
+            throw ModelError("munmap: PID \(pid) has no region starting at 0x\(hex(start))")
+        }
+        let r = processes[Int(s)].regions.remove(at: i)
+        unmapRange(s, r.start, r.end, freeEmptyTables: true)
+        if r.segment >= 0 { detachSegment(r.segment) }
+    }
+
+    /// Unmaps every present page of `[start, end)` in process slot `s`; with
+    /// `freeEmptyTables`, page tables left empty go back to the allocator.
+    mutating func unmapRange(_ s: Int32, _ start: UInt32, _ end: UInt32, freeEmptyTables: Bool) {
+        let dir = processes[Int(s)].directory
+        let isCurrent = s == current
+        var va = start
+        while va < end {
+            let di = Paging.directoryIndex(va)
+            let tableEnd = min(UInt64(di + 1) << 22, UInt64(end))
+            let pde = tables[dir, di]
+            if pde.isPresent {
+                let table = pde.frame
+                var v = va
+                while UInt64(v) < tableEnd {
+                    let ti = Paging.tableIndex(v)
+                    let e = tables[table, ti]
+                    if e.isPresent {
+                        tables.write(table, ti, 0)
+                        if isCurrent { invlpg(v) }
+                        processes[Int(s)].resident -= 1
+                        dropReference(e.frame)
+                    }
+                    v &+= 4096
+                }
+                if freeEmptyTables && tables.present(in: table) == 0 {
+                    tables.write(dir, di, 0)
+                    // The table was visible through the recursive window.
+                    if isCurrent { invlpg(Paging.recursiveBase &+ UInt32(di) << 12) }
+                    tables.detach(table)
+                    release(table, 1)
+                }
+            }
+            guard tableEnd < UInt64(end) else { break }
+            va = UInt32(tableEnd)
+        }
+    }
+
+    /// One region naming segment `id` went away; the last takes its frames.
+    mutating func detachSegment(_ id: Int32) {
+        segments[Int(id)]!.regions -= 1
+        guard segments[Int(id)]!.regions == 0 else { return }
+        for f in segments[Int(id)]!.frames where f >= 0 { dropReference(f) }
+        segments[Int(id)] = nil
+    }
+
+    /// Frames of shared segment `id` (tests): -1 for pages not yet touched.
+    public func segmentFrames(_ id: Symbol) -> [FrameNumber]? {
+        id.index < segments.count ? segments[id.index]?.frames : nil
+    }
+}
+
+@inline(never)
+func hex(_ v: UInt32) -> String { String(v, radix: 16, uppercase: true) }

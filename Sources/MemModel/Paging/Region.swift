@@ -1,0 +1,69 @@
+import MemTrace
+
+/// A `vm_region_t`: one contiguous range of a process's user space.
+public struct Region: Sendable, Equatable {
+    public var start: UInt32
+    /// Exclusive.
+    public var end: UInt32
+    public var perms: Perms
+    /// Set on private writable regions after a fork: their pages may be shared copy-on-write.
+    public var cow: Bool
+    /// The shared-memory segment this region views, or -1.
+    public var segment: Int32
+
+    /// The kernel's fixed `regions[16]` array.
+    public static let maxPerProcess = 16
+
+    @inline(__always)
+    func contains(_ v: UInt32) -> Bool { v >= start && v < end }
+
+    var pageCount: Int { Int((end - start) >> 12) }
+
+    func allows(_ kind: AccessKind) -> Bool {
+        switch kind {
+        case .read: perms.contains(.read)
+        case .write: perms.contains(.write)
+        case .execute: perms.contains(.execute)
+        }
+    }
+}
+
+/// A shared-memory segment: the frames every region naming its ID maps.
+struct Segment: Sendable {
+    var pages: Int
+    /// Frame of each page, or -1 until a region first faults it in.
+    var frames: [FrameNumber]
+    /// Regions (in any process) that name this segment; the frames go with the last.
+    var regions: Int
+}
+
+/// One process: an address space and its regions.
+public struct Process: Sendable {
+    public var pid: PID
+    public var parent: PID?
+    var directory: FrameNumber
+    public internal(set) var regions: [Region] = []
+    /// Present user pages mapped in this address space.
+    public internal(set) var resident = 0
+    public internal(set) var peakResident = 0
+    public internal(set) var faults = 0
+    public internal(set) var cowFaults = 0
+    public internal(set) var segv = 0
+    public internal(set) var spawnedTick: UInt64
+    /// Creation failed for want of memory: statements naming it are no-ops.
+    public internal(set) var failed = false
+    public var node: Int = 0
+}
+
+/// What the `processes` table records for one process.
+public struct ProcessRecord: Sendable, Equatable {
+    public var pid: PID
+    public var parent: PID?
+    public var spawnedTick: UInt64
+    public var exitedTick: UInt64?
+    public var peakResident: Int
+    public var resident: Int
+    public var faults: Int
+    public var cowFaults: Int
+    public var segv: Int
+}

@@ -1,0 +1,80 @@
+/// The contents of the frames that hold page directories and page tables.
+///
+/// Only those frames have modelled contents: 1024 32-bit entries each, kept in
+/// one flat array of 4 KiB slots. `slotOfFrame` maps a physical frame to its
+/// slot, so a walk reads "physical memory" exactly as the MMU would, and the
+/// recursive window works by the same arithmetic as on hardware.
+/// `presentCount[slot]` counts present entries, so an emptied user page table
+/// can be returned to the allocator without scanning it.
+struct TableMemory: Sendable {
+    private(set) var entries: [UInt32] = []
+    private(set) var presentCount: [Int32] = []
+    private var slotOfFrame: [Int32]
+    private var freeSlots: [Int32] = []
+    private(set) var tableFrames = 0
+
+    init(frames: Int) {
+        slotOfFrame = Array(repeating: -1, count: frames)
+    }
+
+    /// Starts using `frame` as a table; its entries are all zero.
+    mutating func attach(_ frame: FrameNumber) {
+        let slot: Int32
+        if let s = freeSlots.popLast() {
+            slot = s
+            let base = Int(s) << 10
+            for i in base..<base + 1024 { entries[i] = 0 }
+            presentCount[Int(s)] = 0
+        } else {
+            slot = Int32(presentCount.count)
+            entries.append(contentsOf: repeatElement(0, count: 1024))
+            presentCount.append(0)
+        }
+        slotOfFrame[Int(frame)] = slot
+        tableFrames += 1
+    }
+
+    mutating func detach(_ frame: FrameNumber) {
+        let s = slotOfFrame[Int(frame)]
+        slotOfFrame[Int(frame)] = -1
+        freeSlots.append(s)
+        tableFrames -= 1
+    }
+
+    @inline(__always)
+    func isTable(_ frame: FrameNumber) -> Bool { slotOfFrame[Int(frame)] >= 0 }
+
+    /// Entry `index` of the table in `frame` (a physical memory read).
+    @inline(__always)
+    subscript(frame: FrameNumber, index: Int) -> UInt32 {
+        entries[Int(slotOfFrame[Int(frame)]) << 10 | index]
+    }
+
+    @inline(__always)
+    mutating func write(_ frame: FrameNumber, _ index: Int, _ value: UInt32) {
+        let slot = Int(slotOfFrame[Int(frame)])
+        let i = slot << 10 | index
+        let was = entries[i] & 1
+        entries[i] = value
+        presentCount[slot] += Int32(value & 1) - Int32(was)
+    }
+
+    func present(in frame: FrameNumber) -> Int { Int(presentCount[Int(slotOfFrame[Int(frame)])]) }
+
+    /// Two-level walk of `v` from directory `dir`: the entry the MMU would use, or 0.
+    @inline(__always)
+    func walk(_ dir: FrameNumber, _ v: UInt32) -> PTE {
+        let pde = self[dir, Paging.directoryIndex(v)]
+        guard pde.isPresent else { return 0 }
+        return self[pde.frame, Paging.tableIndex(v)]
+    }
+
+    /// Where a read of virtual address `v` lands in physical memory: the frame
+    /// and byte offset, resolved by the same two-level walk. Used to read a PTE
+    /// through the recursive window.
+    func resolve(_ dir: FrameNumber, _ v: UInt32) -> (frame: FrameNumber, offset: Int)? {
+        let pte = walk(dir, v)
+        guard pte.isPresent else { return nil }
+        return (pte.frame, Int(v & 0xFFF))
+    }
+}

@@ -1,0 +1,145 @@
+/// Physical frame numbers (4 KiB frames; frame f covers bytes f·4096 ..< (f+1)·4096).
+public typealias FrameNumber = Int32
+
+/// The largest buddy order: blocks of 2^10 frames (4 MiB), as Linux's `MAX_ORDER - 1`.
+public let maxOrder = 10
+
+/// One bit per frame, set when the frame is in use (or reserved).
+///
+/// Every allocator variant keeps one, because the per-tick figures that make
+/// variants comparable (largest free block, free blocks per order) are read
+/// from it the same way whatever structure decided the allocation.
+public struct FrameBitmap: Sendable {
+    public private(set) var words: [UInt64]
+    public let frameCount: Int
+
+    /// All frames start free except `[0, reserved)`; bits past `frameCount` read as used.
+    public init(frames: Int, reserved: Int) {
+        frameCount = frames
+        words = Array(repeating: 0, count: (frames + 63) / 64)
+        if reserved > 0 { setUsed(0, count: reserved) }
+        let tail = frames & 63
+        if tail != 0 { words[words.count - 1] |= ~0 << UInt64(tail) }
+    }
+
+    @inline(__always)
+    public func isUsed(_ f: Int) -> Bool { words[f >> 6] >> UInt64(f & 63) & 1 != 0 }
+
+    @inline(__always)
+    public mutating func setUsed(_ f: Int) { words[f >> 6] |= 1 << UInt64(f & 63) }
+
+    @inline(__always)
+    public mutating func setFree(_ f: Int) { words[f >> 6] &= ~(1 << UInt64(f & 63)) }
+
+    public mutating func setUsed(_ f: Int, count: Int) {
+        for i in f..<f + count { setUsed(i) }
+    }
+
+    public mutating func setFree(_ f: Int, count: Int) {
+        for i in f..<f + count { setFree(i) }
+    }
+
+    /// The first free frame at or after word `fromWord`.
+    /// - Complexity: O(words scanned); full words are skipped 64 frames at a time.
+    @inline(__always)
+    public func firstFree(fromWord: Int) -> Int? {
+        var w = fromWord
+        while w < words.count {
+            let word = words[w]
+            if word != ~0 { return w << 6 | (~word).trailingZeroBitCount }
+            w += 1
+        }
+        return nil
+    }
+
+    /// The first used frame at or after `f` (or `frameCount`).
+    @inline(__always)
+    func firstUsed(from f: Int) -> Int {
+        var w = f >> 6
+        guard w < words.count else { return frameCount }
+        var word = words[w] & (~0 << UInt64(f & 63))
+        while word == 0 {
+            w += 1
+            if w == words.count { return frameCount }
+            word = words[w]
+        }
+        return min(w << 6 | word.trailingZeroBitCount, frameCount)
+    }
+
+    /// The first free frame at or after `f`.
+    @inline(__always)
+    func firstFree(from f: Int) -> Int? {
+        var w = f >> 6
+        guard w < words.count else { return nil }
+        var word = ~words[w] & (~0 << UInt64(f & 63))
+        while word == 0 {
+            w += 1
+            if w == words.count { return nil }
+            word = ~words[w]
+        }
+        let r = w << 6 | word.trailingZeroBitCount
+        return r < frameCount ? r : nil
+    }
+
+    /// First fit: the lowest frame that starts `count` free frames in a row.
+    /// - Complexity: O(frames / 64) word operations in the worst case.
+    public func firstFit(count: Int, fromWord: Int = 0) -> Int? {
+        var f = fromWord << 6
+        while let s = firstFree(from: f) {
+            let e = firstUsed(from: s)
+            if e - s >= count { return s }
+            f = e
+        }
+        return nil
+    }
+
+    /// Calls `body(start, length)` for every maximal run of free frames, in address order.
+    public func forEachFreeRun(_ body: (Int, Int) -> Void) {
+        var f = 0
+        while let s = firstFree(from: f) {
+            let e = firstUsed(from: s)
+            body(s, e - s)
+            f = e
+        }
+    }
+
+    /// Number of free frames (population count of the complement).
+    public var freeCount: Int {
+        var n = 0
+        for w in words { n += (~w).nonzeroBitCount }
+        return n
+    }
+}
+
+/// What the free frames look like, for comparing variants on equal terms.
+public struct FreeSpaceShape: Equatable, Sendable {
+    /// Longest run of contiguous free frames.
+    public var largestFreeRun = 0
+    /// Free blocks per order 0...maxOrder when each maximal free run is split
+    /// greedily into the largest naturally aligned power-of-two blocks it
+    /// contains — exactly the buddy allocator's free lists, and the same
+    /// measure (like `/proc/buddyinfo`) for the other variants.
+    public var blocksPerOrder = Array(repeating: 0, count: maxOrder + 1)
+
+    public init() {}
+
+    public init(_ bitmap: FrameBitmap) {
+        bitmap.forEachFreeRun { start, length in
+            largestFreeRun = max(largestFreeRun, length)
+            Self.decompose(start: start, length: length) { blocksPerOrder[$0] += 1 }
+        }
+    }
+
+    /// Splits `[start, start + length)` into maximal aligned blocks.
+    public static func decompose(start: Int, length: Int, _ body: (Int) -> Void) {
+        var a = start
+        let end = start + length
+        while a < end {
+            let alignment = a == 0 ? maxOrder : min(a.trailingZeroBitCount, maxOrder)
+            let fit = Int.bitWidth - 1 - (end - a).leadingZeroBitCount
+            let order = min(alignment, fit)
+            body(order)
+            a += 1 << order
+        }
+    }
+}

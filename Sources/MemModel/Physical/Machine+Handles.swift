@@ -1,0 +1,47 @@
+import MemTrace
+
+/// Recorded `pmm_alloc_page` / `pmm_free_page` calls: frames bound to handles.
+extension Machine {
+    @inline(__always)
+    func handle(_ h: Symbol) -> HandleBinding {
+        h.index < handles.count ? handles[h.index] : .unbound
+    }
+
+    /// `palloc H N`: N contiguous frames (`pmm_alloc_page` for N = 1).
+    /// A failed allocation is remembered so a later `pfree H` is a no-op.
+    mutating func palloc(_ h: Symbol, count: Int) throws(ModelError) {
+        if h.index >= handles.count {
+            handles.append(contentsOf: repeatElement(.unbound, count: h.index + 1 - handles.count))
+        }
+        if handles[h.index].base >= 0 {
+            throw ModelError("palloc: handle %s is still bound (pfree it first)", (.handle, h))
+        }
+        guard let f = allocate(count, for: .handle) else {
+            handles[h.index] = HandleBinding(base: -2, count: Int32(count))
+            return
+        }
+        for i in Int(f)..<Int(f) + Frames.footprint(count) { refcount[i] = 1 }
+        handles[h.index] = HandleBinding(base: f, count: Int32(count))
+    }
+
+    /// `pfree H` (`pmm_free_page`).
+    mutating func pfree(_ h: Symbol) throws(ModelError) {
+        let b = handle(h)
+        if b.base == -1 {
+            throw ModelError("pfree: handle %s was never allocated (or is already freed)", (.handle, h))
+        }
+        handles[h.index] = .unbound
+        guard b.base >= 0 else { return }
+        if refcount[Int(b.base)] > 1 {
+            handles[h.index] = b
+            throw ModelError("pfree: handle %s is still mapped (\(refcount[Int(b.base)] - 1) page-table entries point at frame \(b.base)); unmap it first", (.handle, h))
+        }
+        release(b.base, Int(b.count))
+    }
+
+    /// Frame bound to handle `h` (tests): nil when unbound or failed.
+    public func frame(ofHandle h: Symbol) -> FrameNumber? {
+        let b = handle(h)
+        return b.base >= 0 ? b.base : nil
+    }
+}

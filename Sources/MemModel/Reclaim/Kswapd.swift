@@ -1,0 +1,40 @@
+/// The reclaimers kswapd and direct reclaim call, in registration order.
+public enum Reclaimer: String, Sendable, CaseIterable {
+    /// `slab_reclaim`: returns empty slabs to the physical allocator.
+    case slabReclaim = "slab_reclaim"
+    /// `page_cache_reclaim`: evicts clean page-cache pages in policy order.
+    case pageCacheReclaim = "page_cache_reclaim"
+}
+
+/// kswapd's state: asleep or awake, its watermarks, its reclaimers.
+///
+/// Usage is `100 · used / allocatable`. Comparisons are made exactly, in
+/// integers (`used · 100 > high · allocatable`), so a watermark is never
+/// crossed by rounding. kswapd wakes when usage is above `high` at a tick's
+/// close and sleeps only once usage is at or below `low` (hysteresis).
+public struct Kswapd: Sendable {
+    public var high: Int
+    public var low: Int
+    public private(set) var awake = false
+    public private(set) var reclaimers: [Reclaimer] = []
+
+    public init(high: Int, low: Int) {
+        self.high = high
+        self.low = low
+    }
+
+    /// `kswapd_register_reclaimer()`.
+    public mutating func kswapd_register_reclaimer(_ r: Reclaimer) {
+        reclaimers.append(r)
+    }
+
+    mutating func wake() { awake = true }
+    mutating func sleep() { awake = false }
+
+    /// True when `used` frames of `allocatable` is above the high watermark.
+    @inline(__always)
+    func aboveHigh(used: Int, allocatable: Int) -> Bool { used * 100 > high * allocatable }
+
+    /// The most frames that may be in use with usage at or below the low watermark.
+    func lowTarget(allocatable: Int) -> Int { low * allocatable / 100 }
+}

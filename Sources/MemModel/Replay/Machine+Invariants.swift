@@ -1,0 +1,143 @@
+/// `--check`: the model's invariants, verified across every structure.
+extension Machine {
+    /// The first broken invariant, described, or `nil` when all hold.
+    ///
+    /// - Complexity: O(frames + page-table entries + objects); meant for
+    ///   checking runs, not for the measured replay loop.
+    public func invariantViolation() -> String? {
+        if let v = frames.invariantViolation() { return v }
+        let bitmap = frames.bitmap
+        var inUse = 0
+        for f in 0..<use.count {
+            let used = use[f] != .free
+            if used != bitmap.isUsed(f) {
+                return "frame \(f) is \(use[f]) in the frame table but \(bitmap.isUsed(f) ? "used" : "free") in the allocator"
+            }
+            if used && use[f] != .reserved { inUse += 1 }
+        }
+        if inUse != usedFrames { return "\(inUse) frames have an owner but the allocator counts \(usedFrames) used" }
+
+        // Expected owners of every mapped frame, from the structures that hold them.
+        var owners = [UInt32](repeating: 0, count: use.count)
+        var tableFrames = 0
+        var directories: [FrameNumber] = []
+        for (s, p) in processes.enumerated() where !freeProcessSlots.contains(Int32(s)) && !p.failed {
+            let dir = p.directory
+            directories.append(dir)
+            guard use[Int(dir)] == .directory, tables.isTable(dir) else { return "PID \(p.pid): directory frame \(dir) is not an allocated directory" }
+            guard tables[dir, Paging.recursiveSlot] == PTE.make(dir, [.present, .writable]) else {
+                return "PID \(p.pid): directory entry 1023 does not point at the directory itself"
+            }
+            tableFrames += 1
+            var resident = 0
+            for di in 0..<768 {
+                let pde = tables[dir, di]
+                guard pde.isPresent else { continue }
+                let table = pde.frame
+                guard use[Int(table)] == .pageTable, tables.isTable(table) else {
+                    return "PID \(p.pid): directory entry \(di) points at frame \(table), which is not an allocated page table"
+                }
+                tableFrames += 1
+                for ti in 0..<1024 {
+                    let e = tables[table, ti]
+                    guard e.isPresent else { continue }
+                    let va = UInt32(di) << 22 | UInt32(ti) << 12
+                    let f = e.frame
+                    guard [.anonymous, .handle, .segment].contains(use[Int(f)]) else {
+                        return "PID \(p.pid): 0x\(hex(va)) maps frame \(f), which is \(use[Int(f)])"
+                    }
+                    owners[Int(f)] += 1
+                    resident += 1
+                    if s == Int(current) {
+                        // The recursive window must land on this very entry.
+                        guard let hit = tables.resolve(dir, Paging.recursivePTEAddress(va)),
+                              hit.frame == table, hit.offset == ti * 4 else {
+                            return "PID \(p.pid): the recursive window for 0x\(hex(va)) does not resolve to its PTE (table \(table), entry \(ti))"
+                        }
+                    }
+                }
+            }
+            if resident != p.resident { return "PID \(p.pid): \(resident) present user pages but resident count \(p.resident)" }
+            for di in Paging.kernelSlots where tables[dir, di] != tables[kernelDirectory, di] {
+                return "PID \(p.pid): kernel directory entry \(di) differs from the kernel's"
+            }
+        }
+        for di in Paging.kernelSlots {
+            let pde = tables[kernelDirectory, di]
+            guard pde.isPresent else { continue }
+            let table = pde.frame
+            guard use[Int(table)] == .pageTable, tables.isTable(table) else { return "kernel directory entry \(di) points at a frame that is not a page table" }
+            tableFrames += 1
+            for ti in 0..<1024 {
+                let e = tables[table, ti]
+                if e.isPresent { owners[Int(e.frame)] += 1 }
+            }
+        }
+        if tableFrames != tables.tableFrames { return "\(tables.tableFrames) table frames counted, \(tableFrames) reachable" }
+        for (h, b) in handles.enumerated() where b.base >= 0 {
+            for f in Int(b.base)..<Int(b.base) + Frames.footprint(Int(b.count)) {
+                guard use[f] == .handle else { return "handle #\(h): frame \(f) is \(use[f])" }
+                owners[f] += 1
+            }
+        }
+        for seg in segments {
+            guard let seg else { continue }
+            for f in seg.frames where f >= 0 { owners[Int(f)] += 1 }
+        }
+        for f in 0..<use.count where [.anonymous, .handle, .segment].contains(use[f]) {
+            if owners[f] != refcount[f] {
+                return "frame \(f) (\(use[f])) has reference count \(refcount[f]) but \(owners[f]) owners (mappings + handle/segment)"
+            }
+            if owners[f] == 0 { return "frame \(f) (\(use[f])) is allocated but nothing owns it" }
+        }
+
+        // Every cached translation must be what a walk finds now.
+        for (name, t) in splitTLB ? [("TLB", tlb), ("ITLB", itlb)] : [("TLB", tlb)] {
+            for (vpn, cached) in t.validEntries {
+                let now = tables.walk(currentDirectory, vpn << 12)
+                if now != cached {
+                    return "\(name) entry for page 0x\(hex(vpn << 12)) caches PTE 0x\(hex(cached)) but the tables hold 0x\(hex(now)) (a missing invlpg or flush)"
+                }
+            }
+        }
+
+        // Slab: chains, lists, counts, frames.
+        var slabFrames = 0
+        for c in slab.caches {
+            if let v = c.invariantViolation() { return v }
+            slabFrames += c.slabCount * c.pagesPerSlab
+        }
+        let slabUse = use.reduce(0) { $0 + ($1 == .slab ? 1 : 0) }
+        if slabUse != slabFrames { return "\(slabUse) frames belong to slabs, the caches hold \(slabFrames)" }
+        var bound = Array(repeating: 0, count: slab.caches.count)
+        var large = 0
+        for b in slab.objects {
+            switch b {
+            case let .object(c, _, _, _): bound[Int(c)] += 1
+            case let .large(_, n): large += Frames.footprint(Int(n))
+            default: break
+            }
+        }
+        for (i, c) in slab.caches.enumerated() where bound[i] != c.activeObjects {
+            return "slab cache \(c.name): \(bound[i]) object IDs bound, \(c.activeObjects) active objects"
+        }
+        let largeUse = use.reduce(0) { $0 + ($1 == .kmallocLarge ? 1 : 0) }
+        if large != largeUse || large != kmallocLargeFrames {
+            return "kmalloc: \(large) large-object frames bound, \(largeUse) in use, \(kmallocLargeFrames) counted"
+        }
+
+        // Page cache.
+        if let v = pageCache.invariantViolation() { return v }
+        let cacheFrames = pageCache.frames
+        for f in cacheFrames where use[Int(f)] != .pageCache { return "page cache holds frame \(f), which is \(use[Int(f)])" }
+        let pcUse = use.reduce(0) { $0 + ($1 == .pageCache ? 1 : 0) }
+        if pcUse != cacheFrames.count { return "\(pcUse) frames belong to the page cache, it holds \(cacheFrames.count)" }
+
+        let dirUse = use.reduce(0) { $0 + ($1 == .directory ? 1 : 0) }
+        if dirUse != directories.count { return "\(dirUse) directory frames allocated, \(directories.count) live address spaces" }
+        if counters.framesAllocated - counters.framesFreed != usedFrames {
+            return "\(counters.framesAllocated) frames allocated - \(counters.framesFreed) freed differs from \(usedFrames) used"
+        }
+        return nil
+    }
+}

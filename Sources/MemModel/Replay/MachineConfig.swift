@@ -1,0 +1,50 @@
+import MemTrace
+
+/// Everything that shapes a replay. Stored as JSON in `runs.config`, so any
+/// run can be reproduced from its row.
+public struct MachineConfig: Sendable, Codable, Equatable {
+    public var pmm: FrameAllocatorKind = .stack
+    /// Physical memory in bytes (`mem`), a multiple of 4096, at most 4 GiB.
+    public var memBytes: UInt64 = 64 << 20
+    /// Bytes at the bottom never allocatable (`reserve`).
+    public var reserveBytes: UInt64 = 0
+    public var nodes: Int = 1
+    public var tlb: TLBSpec = .defaultSpec
+    /// A separate instruction TLB for `x` accesses, if any.
+    public var itlb: TLBSpec? = nil
+    public var seed: UInt64 = 1
+    public var highWatermark: Int = 80
+    public var lowWatermark: Int = 60
+    public var pageCachePolicy: PageCachePolicy = .lru
+    public var directReclaim: Bool = true
+    /// Close a tick every N events (0: only at `tick` statements).
+    public var tickEvery: Int = 0
+    /// Verify the model's invariants every N events (0: never).
+    public var checkEvery: Int = 0
+    /// Write `slabinfo` rows every N ticks (0: never).
+    public var slabinfoEvery: Int = 1
+
+    public init() {}
+
+    public var frames: Int { Int(memBytes / 4096) }
+    public var reservedFrames: Int { Int(reserveBytes / 4096) }
+    public var allocatableFrames: Int { frames - reservedFrames }
+
+    /// Checks the settings that do not depend on the trace.
+    public func validate() throws(SpecError) {
+        guard memBytes >= 4096, memBytes <= 1 << 32, memBytes % 4096 == 0 else {
+            throw SpecError("memory size \(memBytes) must be a multiple of 4096 between 4K and 4G")
+        }
+        guard reserveBytes % 4096 == 0 else { throw SpecError("reserve \(reserveBytes) is not a multiple of 4096") }
+        guard reservedFrames + 2 <= frames else {
+            throw SpecError("reserve \(reserveBytes) leaves fewer than 2 allocatable frames of \(memBytes) bytes")
+        }
+        guard (0...100).contains(lowWatermark), (0...100).contains(highWatermark), lowWatermark < highWatermark else {
+            throw SpecError("watermarks must satisfy 0 <= low < high <= 100 (low \(lowWatermark), high \(highWatermark))")
+        }
+        guard nodes >= 1 && nodes <= 64 else { throw SpecError("nodes \(nodes) out of range (1 to 64)") }
+        if nodes != 1 {
+            throw SpecError("nodes \(nodes): NUMA is not modelled yet; replay with one node")
+        }
+    }
+}

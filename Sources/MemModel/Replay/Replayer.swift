@@ -1,0 +1,198 @@
+import MemTrace
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a replay's results go (the SQLite store, or a test's array).
+public protocol ReplaySink {
+    mutating func tickClosed(_ sample: TickSample) throws
+    mutating func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws
+    mutating func processesFinished(_ records: [ProcessRecord]) throws
+}
+
+/// Settings from the command line. Machine directives in the trace fill in
+/// what the command line leaves unset; the command line wins.
+public struct ReplayOptions: Sendable, Codable, Equatable {
+    public var machine = MachineConfig()
+    public var memBytes: UInt64? = nil
+    public var reserveBytes: UInt64? = nil
+    public var nodes: Int? = nil
+    public init() {}
+}
+
+/// What a finished replay reports.
+public struct ReplaySummary: Sendable {
+    public var config: MachineConfig
+    public var events = 0
+    public var ticks = 0
+    public var peakUsagePct = 0.0
+    public var meanUsagePct = 0.0
+    public var maxFragIndex = 0.0
+    public var oom = 0
+    public var seconds = 0.0
+    public var final = Counters()
+    public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
+}
+
+/// Streams a trace through a machine and hands each closed tick to a sink.
+public enum Replayer {
+    /// Replays the trace at `path`.
+    ///
+    /// Errors in the trace (syntax or model rules) are thrown as
+    /// ``TraceError`` with the offending line; errors of the sink are
+    /// rethrown as they are. `configured` is called once the machine's
+    /// configuration is known, before the first event is applied.
+    public static func run<S: ReplaySink>(
+        path: String, options: ReplayOptions, sink: inout S,
+        configured: (MachineConfig) throws -> Void = { _ in }
+    ) throws -> ReplaySummary {
+        let reader = try TraceReader(path: path)
+        return try run(reader: reader, options: options, sink: &sink, configured: configured)
+    }
+
+    public static func run<S: ReplaySink>(
+        reader: TraceReader, options: ReplayOptions, sink: inout S,
+        configured: (MachineConfig) throws -> Void = { _ in }
+    ) throws -> ReplaySummary {
+        var config = options.machine
+        var first: Event? = nil
+        var directiveLine = 0
+        while let e = try reader.next() {
+            switch e {
+            case .mem(let b): config.memBytes = b; directiveLine = reader.line
+            case .reserve(let b): config.reserveBytes = b; directiveLine = reader.line
+            case .nodes(let n): config.nodes = n; directiveLine = reader.line
+            default: first = e
+            }
+            if first != nil { break }
+        }
+        if let m = options.memBytes { config.memBytes = m }
+        if let r = options.reserveBytes { config.reserveBytes = r }
+        if let n = options.nodes { config.nodes = n }
+        do {
+            try config.validate()
+        } catch {
+            throw TraceError(file: reader.path, line: directiveLine, message: error.description)
+        }
+        try configured(config)
+        switch config.pmm {
+        case .bitmap:
+            var m = Machine<BitmapAllocator>(config)
+            return try loop(&m, reader, first, &sink)
+        case .stack:
+            var m = Machine<StackAllocator>(config)
+            return try loop(&m, reader, first, &sink)
+        case .buddy:
+            var m = Machine<BuddyAllocator>(config)
+            return try loop(&m, reader, first, &sink)
+        }
+    }
+
+    /// The replay loop, specialized per allocator.
+    static func loop<F: FrameAllocator, S: ReplaySink>(
+        _ m: inout Machine<F>, _ reader: TraceReader, _ first: Event?, _ sink: inout S
+    ) throws -> ReplaySummary {
+        let started = monotonicSeconds()
+        var summary = ReplaySummary(config: m.config)
+        var usageSum = 0.0
+        var tickStart = m.counters
+        var eventsInTick = 0
+        let tickEvery = m.config.tickEvery
+        let checkEvery = m.config.checkEvery
+        let slabinfoEvery = m.config.slabinfoEvery
+
+        func close() throws {
+            let gauges = m.closeTick()
+            let sample = TickSample(tick: m.tick, delta: m.counters.since(tickStart), gauges: gauges)
+            tickStart = m.counters
+            eventsInTick = 0
+            summary.ticks += 1
+            summary.peakUsagePct = max(summary.peakUsagePct, gauges.usagePct)
+            summary.maxFragIndex = max(summary.maxFragIndex, gauges.fragIndex)
+            usageSum += gauges.usagePct
+            try sink.tickClosed(sample)
+            if slabinfoEvery > 0 && summary.ticks % slabinfoEvery == 0 {
+                try sink.slabinfo(tick: m.tick, rows: m.slabinfo())
+            }
+            let done = m.takeFinishedProcesses()
+            if !done.isEmpty { try sink.processesFinished(done) }
+        }
+
+        var autoOpened = false
+        var pending = first
+        while true {
+            let event: Event
+            if let p = pending {
+                event = p
+                pending = nil
+            } else {
+                guard let e = try reader.next() else { break }
+                event = e
+            }
+            do {
+                switch event {
+                case .tick(let n):
+                    let next = n ?? m.tick + 1
+                    guard next > m.tick else {
+                        throw TraceError(file: reader.path, line: reader.line,
+                                         message: "tick: \(next) is not larger than the current tick \(m.tick)")
+                    }
+                    try close()
+                    m.beginTick(next)
+                    autoOpened = false
+                    continue
+                case let .cache(name, size, align):
+                    try m.kmem_cache_create(name, name: reader.symbols.name(.cache, name), size: Int(size), align: Int(align))
+                case let .salloc(cache, _), let .sfree(cache, _):
+                    if m.slab.cacheIndex(cache) == nil {
+                        m.resolveCacheName(cache, name: reader.symbols.name(.cache, cache))
+                    }
+                    try m.apply(event)
+                default:
+                    try m.apply(event)
+                }
+            } catch let error as ModelError {
+                throw TraceError(file: reader.path, line: reader.line, message: error.rendered(reader.symbols))
+            }
+            m.counters.events &+= 1
+            switch event {
+            case .pfree(let h): reader.symbols[.handle].release(h)
+            case .sfree(_, let o), .kfree(let o): reader.symbols[.object].release(o)
+            case .fdrop(let f): reader.symbols[.file].release(f)
+            default: break
+            }
+            if checkEvery > 0 && m.counters.events % checkEvery == 0, let broken = m.invariantViolation() {
+                throw TraceError(file: reader.path, line: reader.line,
+                                 message: "invariant broken after \(event.keyword): \(broken)")
+            }
+            if tickEvery > 0 {
+                eventsInTick += 1
+                if eventsInTick == tickEvery {
+                    try close()
+                    m.beginTick(m.tick + 1)
+                    autoOpened = true
+                }
+            }
+        }
+        // The end of the trace closes the last tick, unless --tick-every has
+        // just closed one and nothing happened since.
+        if !(autoOpened && eventsInTick == 0) {
+            try close()
+        }
+        try sink.processesFinished(m.liveProcessRecords())
+        summary.events = m.counters.events
+        summary.oom = m.counters.oom
+        summary.final = m.counters
+        summary.meanUsagePct = summary.ticks > 0 ? usageSum / Double(summary.ticks) : 0
+        summary.seconds = monotonicSeconds() - started
+        return summary
+    }
+}
+
+/// Seconds on the monotonic clock.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

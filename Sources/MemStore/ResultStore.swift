@@ -1,0 +1,194 @@
+import Foundation
+import MemModel
+
+/// The results database: runs and everything they measured.
+///
+/// Crash safety comes from SQLite's rollback journal and from the order of
+/// writes: a run's row is committed as `running` before any tick, its rows
+/// are committed in batches, and `ok` is set in the same transaction as the
+/// last batch. A replay that fails is marked `failed` with its message; one
+/// that is killed stays `running`. Earlier runs are never touched.
+public final class ResultStore {
+    public let db: Database
+
+    /// Opens or creates the database at `path` and applies ``Schema``.
+    /// A file that is not a database, or is from another schema version,
+    /// is refused before any replay work starts.
+    public init(path: String) throws(SQLiteError) {
+        db = try Database(path: path)
+        do throws(SQLiteError) {
+            try db.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            let version = try db.scalar("PRAGMA user_version") ?? 0
+            if version == 0 {
+                let tables = try db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") ?? 0
+                let runs = try db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'runs'") ?? 0
+                if tables > 0 && runs == 0 {
+                    throw SQLiteError(code: 0, description: "\(path): not a memreplay results database (it has other tables and no schema version)")
+                }
+            } else if version != Schema.version {
+                throw SQLiteError(code: 0, description: "\(path): results schema version \(version), this memreplay writes version \(Schema.version); use another --db")
+            }
+            try db.execute("BEGIN IMMEDIATE; \(Schema.sql)\nCOMMIT;")
+        } catch {
+            try? db.execute("ROLLBACK")
+            if error.code & 0xFF == 26 /* SQLITE_NOTADB */ {
+                throw SQLiteError(code: error.code, description: "\(path): not a SQLite database")
+            }
+            throw error
+        }
+    }
+
+    static func now() -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.string(from: Date())
+    }
+
+    /// Records a new run as `running` and returns its id.
+    public func beginRun(trace: String, label: String?, config: MachineConfig, comparisonID: Int64? = nil) throws -> Int64 {
+        let json = String(decoding: try Self.encoder.encode(config), as: UTF8.self)
+        let st = try db.prepare("""
+            INSERT INTO runs (label, trace, pmm, config, comparison_id, started_at, status)
+            VALUES (?, ?, ?, ?, ?, ?, 'running')
+            """)
+        st.bind(1, label.map(Value.text) ?? .null)
+        st.bind(2, trace)
+        st.bind(3, config.pmm.rawValue)
+        st.bind(4, json)
+        st.bind(5, comparisonID.map(Value.int) ?? .null)
+        st.bind(6, Self.now())
+        try st.run()
+        return db.lastInsertRowID
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+
+    /// Stores the configuration once the trace's directives are known.
+    public func updateConfig(_ run: Int64, _ config: MachineConfig) throws {
+        let st = try db.prepare("UPDATE runs SET config = ?, pmm = ? WHERE run_id = ?")
+        st.bind(1, String(decoding: try Self.encoder.encode(config), as: UTF8.self))
+        st.bind(2, config.pmm.rawValue)
+        st.bind(3, run)
+        try st.run()
+    }
+
+    /// A sink that writes one run's rows.
+    public func writer(run: Int64) throws -> RunWriter { try RunWriter(db: db, run: run) }
+
+    /// Marks a run failed (after rolling back whatever batch was open).
+    public func failRun(_ run: Int64, error: String) throws {
+        try? db.execute("ROLLBACK")
+        let st = try db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ?")
+        st.bind(1, error)
+        st.bind(2, Self.now())
+        st.bind(3, run)
+        try st.run()
+    }
+
+    /// Next comparison id (one more than the largest used).
+    public func nextComparisonID() throws -> Int64 {
+        (try db.scalar("SELECT COALESCE(MAX(comparison_id), 0) + 1 FROM runs")) ?? 1
+    }
+}
+
+/// Writes the rows of one run in batched transactions.
+public final class RunWriter: ReplaySink {
+    let db: Database
+    public let run: Int64
+    private let tickInsert: Statement
+    private let slabInsert: Statement
+    private let processInsert: Statement
+    private var rowsInBatch = 0
+    private var inTransaction = false
+    static let batchRows = 4096
+
+    init(db: Database, run: Int64) throws {
+        self.db = db
+        self.run = run
+        let cols = TickColumns.all.map(\.name)
+        tickInsert = try db.prepare("INSERT INTO tick_metrics (run_id, \(cols.joined(separator: ", "))) VALUES (?\(String(repeating: ", ?", count: cols.count)))")
+        slabInsert = try db.prepare("INSERT INTO slabinfo (run_id, tick, name, active_objs, num_objs, objsize, objperslab, pagesperslab, num_slabs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        processInsert = try db.prepare("INSERT INTO processes (run_id, pid, parent, spawned_tick, exited_tick, peak_resident, resident, faults, cow_faults, segv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    }
+
+    private func rowWritten() throws {
+        if !inTransaction {
+            try db.execute("BEGIN")
+            inTransaction = true
+        }
+        rowsInBatch += 1
+        if rowsInBatch >= Self.batchRows {
+            try db.execute("COMMIT")
+            inTransaction = false
+            rowsInBatch = 0
+        }
+    }
+
+    private func open() throws {
+        if !inTransaction {
+            try db.execute("BEGIN")
+            inTransaction = true
+        }
+    }
+
+    public func tickClosed(_ sample: TickSample) throws {
+        try open()
+        tickInsert.bind(1, run)
+        for (i, c) in TickColumns.all.enumerated() { tickInsert.bind(Int32(i + 2), c.value(sample)) }
+        try tickInsert.run()
+        try rowWritten()
+    }
+
+    public func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws {
+        try open()
+        for r in rows {
+            slabInsert.bind(1, run)
+            slabInsert.bind(2, Int64(bitPattern: tick))
+            slabInsert.bind(3, r.name)
+            slabInsert.bind(4, Int64(r.activeObjects))
+            slabInsert.bind(5, Int64(r.objects))
+            slabInsert.bind(6, Int64(r.objectSize))
+            slabInsert.bind(7, Int64(r.objectsPerSlab))
+            slabInsert.bind(8, Int64(r.pagesPerSlab))
+            slabInsert.bind(9, Int64(r.slabs))
+            try slabInsert.run()
+            try rowWritten()
+        }
+    }
+
+    public func processesFinished(_ records: [ProcessRecord]) throws {
+        try open()
+        for p in records {
+            processInsert.bind(1, run)
+            processInsert.bind(2, Int64(p.pid))
+            processInsert.bind(3, p.parent.map { .int(Int64($0)) } ?? .null)
+            processInsert.bind(4, Int64(bitPattern: p.spawnedTick))
+            processInsert.bind(5, p.exitedTick.map { .int(Int64(bitPattern: $0)) } ?? .null)
+            processInsert.bind(6, Int64(p.peakResident))
+            processInsert.bind(7, Int64(p.resident))
+            processInsert.bind(8, Int64(p.faults))
+            processInsert.bind(9, Int64(p.cowFaults))
+            processInsert.bind(10, Int64(p.segv))
+            try processInsert.run()
+            try rowWritten()
+        }
+    }
+
+    /// Commits the last batch together with the run's `ok`.
+    public func finish(_ s: ReplaySummary) throws {
+        try open()
+        let st = try db.prepare("UPDATE runs SET status = 'ok', finished_at = ?, events = ?, ticks = ?, config = ? WHERE run_id = ?")
+        st.bind(1, ResultStore.now())
+        st.bind(2, Int64(s.events))
+        st.bind(3, Int64(s.ticks))
+        st.bind(4, String(decoding: try ResultStore.encoder.encode(s.config), as: UTF8.self))
+        st.bind(5, run)
+        try st.run()
+        try db.execute("COMMIT")
+        inTransaction = false
+    }
+}

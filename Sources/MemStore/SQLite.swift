@@ -1,0 +1,142 @@
+import CSQLite
+
+/// A failure reported by SQLite, with its message.
+public struct SQLiteError: Error, CustomStringConvertible, Sendable {
+    public var code: Int32
+    public var description: String
+}
+
+/// One SQLite connection through the C API: a thin layer, nothing hidden.
+///
+/// Writes use prepared statements that are bound, stepped and reset per row,
+/// inside explicit transactions: the fast path measured in FIELD_NOTES.
+public final class Database {
+    let handle: OpaquePointer
+    public let path: String
+
+    /// Opens (creating if asked) the database at `path`.
+    public init(path: String, create: Bool = true, readOnly: Bool = false) throws(SQLiteError) {
+        self.path = path
+        var h: OpaquePointer?
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0))
+        let rc = sqlite3_open_v2(path, &h, flags | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let h else {
+            let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            if let h { sqlite3_close_v2(h) }
+            throw SQLiteError(code: rc, description: "cannot open database \(path): \(msg)")
+        }
+        handle = h
+        sqlite3_busy_timeout(h, 10_000)
+        sqlite3_extended_result_codes(h, 1)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func error(_ rc: Int32, _ what: String) -> SQLiteError {
+        SQLiteError(code: rc, description: "\(path): \(what): \(String(cString: sqlite3_errmsg(handle)))")
+    }
+
+    /// Runs one or more statements that return no rows.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        var err: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &err)
+        if rc != SQLITE_OK {
+            let msg = err.map { String(cString: $0) } ?? "error \(rc)"
+            sqlite3_free(err)
+            throw SQLiteError(code: rc, description: "\(path): \(msg)")
+        }
+    }
+
+    public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
+        var s: OpaquePointer?
+        let rc = sqlite3_prepare_v2(handle, sql, -1, &s, nil)
+        guard rc == SQLITE_OK, let s else { throw error(rc, "cannot prepare \(sql.prefix(60))") }
+        return Statement(s, self)
+    }
+
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Rows of a query, every column as text (`nil` for NULL). For reports and tests.
+    public func rows(_ sql: String, _ args: [Value] = []) throws(SQLiteError) -> [[String?]] {
+        let st = try prepare(sql)
+        for (i, a) in args.enumerated() { st.bind(Int32(i + 1), a) }
+        var out: [[String?]] = []
+        while try st.step() {
+            out.append((0..<st.columnCount).map { st.text($0) })
+        }
+        return out
+    }
+
+    /// One integer from a query (`nil` for no row or NULL).
+    public func scalar(_ sql: String, _ args: [Value] = []) throws(SQLiteError) -> Int64? {
+        let st = try prepare(sql)
+        for (i, a) in args.enumerated() { st.bind(Int32(i + 1), a) }
+        guard try st.step(), !st.isNull(0) else { return nil }
+        return st.int(0)
+    }
+}
+
+/// A value to bind.
+public enum Value: Sendable, Equatable {
+    case int(Int64)
+    case real(Double)
+    case text(String)
+    case null
+}
+
+private let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// A prepared statement.
+public final class Statement {
+    let handle: OpaquePointer
+    unowned let db: Database
+
+    init(_ h: OpaquePointer, _ db: Database) {
+        handle = h
+        self.db = db
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    @inline(__always)
+    public func bind(_ i: Int32, _ v: Int64) { sqlite3_bind_int64(handle, i, v) }
+    @inline(__always)
+    public func bind(_ i: Int32, _ v: Double) { sqlite3_bind_double(handle, i, v) }
+    public func bind(_ i: Int32, _ v: String) { sqlite3_bind_text(handle, i, v, -1, transient) }
+    public func bindNull(_ i: Int32) { sqlite3_bind_null(handle, i) }
+
+    public func bind(_ i: Int32, _ v: Value) {
+        switch v {
+        case .int(let x): bind(i, x)
+        case .real(let x): bind(i, x)
+        case .text(let x): bind(i, x)
+        case .null: bindNull(i)
+        }
+    }
+
+    /// Steps once; true while a row is available.
+    @discardableResult
+    public func step() throws(SQLiteError) -> Bool {
+        let rc = sqlite3_step(handle)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw db.error(rc, "step failed")
+    }
+
+    /// Runs a write statement to completion and resets it for the next row.
+    @inline(__always)
+    public func run() throws(SQLiteError) {
+        let rc = sqlite3_step(handle)
+        sqlite3_reset(handle)
+        if rc != SQLITE_DONE { throw db.error(rc, "write failed") }
+    }
+
+    public var columnCount: Int32 { sqlite3_column_count(handle) }
+    public func isNull(_ i: Int32) -> Bool { sqlite3_column_type(handle, i) == SQLITE_NULL }
+    public func int(_ i: Int32) -> Int64 { sqlite3_column_int64(handle, i) }
+    public func double(_ i: Int32) -> Double { sqlite3_column_double(handle, i) }
+    public func text(_ i: Int32) -> String? {
+        guard let p = sqlite3_column_text(handle, i) else { return nil }
+        return String(cString: p)
+    }
+}

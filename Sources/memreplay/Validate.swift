@@ -1,0 +1,37 @@
+import ArgumentParser
+import MemTrace
+
+/// `memreplay validate TRACE…`: parse without replaying.
+struct Validate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check that traces parse; print a count of statements by kind.",
+        discussion: """
+            Only the syntax and the per-statement rules are checked (numbers, ranges, \
+            alignment, names, directive order); rules that need the machine's state, such \
+            as freeing a handle twice, are found by replay.
+            """
+    )
+
+    @Argument(help: "Trace files.")
+    var traces: [String]
+
+    func run() throws {
+        var failed = false
+        for trace in traces {
+            do {
+                let reader = try TraceReader(path: trace)
+                var counts: [String: Int] = [:]
+                while let e = try reader.next() { counts[e.keyword, default: 0] += 1 }
+                let total = counts.values.reduce(0, +)
+                print("\(trace): ok, \(total) statements, \(reader.line) lines")
+                for k in Event.allKeywords where counts[k] != nil {
+                    print("  \(k.padding(toLength: 9, withPad: " ", startingAt: 0)) \(counts[k]!)")
+                }
+            } catch {
+                printError("\(error)")
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(1) }
+    }
+}
