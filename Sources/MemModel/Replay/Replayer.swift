@@ -89,6 +89,14 @@ public enum Replayer {
         }
     }
 
+    /// Replays the statements `reader` has left through an existing machine
+    /// (tests and benchmarks that want the machine afterwards).
+    public static func replay<F: FrameAllocator, S: ReplaySink>(
+        _ m: inout Machine<F>, reader: TraceReader, sink: inout S
+    ) throws -> ReplaySummary {
+        try loop(&m, reader, nil, &sink)
+    }
+
     /// The replay loop, specialized per allocator.
     static func loop<F: FrameAllocator, S: ReplaySink>(
         _ m: inout Machine<F>, _ reader: TraceReader, _ first: Event?, _ sink: inout S
@@ -195,4 +203,29 @@ public func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// A sink that keeps everything in memory (tests, benchmarks).
+public struct RecordingSink: ReplaySink {
+    public var ticks: [TickSample] = []
+    public var slabinfo: [(tick: UInt64, rows: [SlabInfoRow])] = []
+    public var processes: [ProcessRecord] = []
+    /// Keep only the count of ticks (benchmarks).
+    public var countOnly = false
+    public private(set) var tickCount = 0
+
+    public init(countOnly: Bool = false) { self.countOnly = countOnly }
+
+    public mutating func tickClosed(_ sample: TickSample) throws {
+        tickCount += 1
+        if !countOnly { ticks.append(sample) }
+    }
+
+    public mutating func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws {
+        if !countOnly { slabinfo.append((tick, rows)) }
+    }
+
+    public mutating func processesFinished(_ records: [ProcessRecord]) throws {
+        if !countOnly { processes += records }
+    }
 }
