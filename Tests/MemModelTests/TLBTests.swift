@@ -1,0 +1,112 @@
+import Testing
+@testable import MemModel
+
+/// The TLB as a cache of pages, checked against textbook page-replacement runs.
+@Suite struct TLBTests {
+    /// Silberschatz, Galvin & Gagne, "Operating System Concepts", §10.4:
+    /// this reference string with 3 frames gives 15 FIFO faults and 12 LRU faults.
+    static let referenceString: [UInt32] = [7, 0, 1, 2, 0, 3, 0, 4, 2, 3, 0, 3, 2, 1, 2, 0, 1, 7, 0, 1]
+
+    func misses(_ spec: TLBSpec, _ pages: [UInt32]) -> Int {
+        var t = TLB(spec, seed: 1)
+        var n = 0
+        for p in pages where t.lookup(p) == nil {
+            n += 1
+            t.fill(p, PTE.make(FrameNumber(p), [.present]))
+        }
+        return n
+    }
+
+    @Test func fullyAssociativeLRUIsLRUPageReplacement() {
+        #expect(misses(TLBSpec(entries: 3, ways: 3, policy: .lru), Self.referenceString) == 12)
+    }
+
+    @Test func fullyAssociativeFIFOIsFIFOPageReplacement() {
+        #expect(misses(TLBSpec(entries: 3, ways: 3, policy: .fifo), Self.referenceString) == 15)
+        // Bélády's anomaly: 1,2,3,4,1,2,5,1,2,3,4,5 gives 9 faults with 3 frames, 10 with 4.
+        let belady: [UInt32] = [1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5]
+        #expect(misses(TLBSpec(entries: 3, ways: 3, policy: .fifo), belady) == 9)
+        #expect(misses(TLBSpec(entries: 4, ways: 4, policy: .fifo), belady) == 10)
+        #expect(misses(TLBSpec(entries: 4, ways: 4, policy: .lru), belady) == 8)
+    }
+
+    @Test func setAssociativeIndexesByLowPageBits() {
+        // 4 entries, 2 ways: 2 sets; even pages to set 0, odd to set 1.
+        let spec = TLBSpec(entries: 4, ways: 2, policy: .lru)
+        // 0, 2, 4 contend for set 0 (LRU evicts 0 on 4); 1 and 3 fit set 1.
+        #expect(misses(spec, [0, 2, 1, 3, 4, 1, 3, 0, 2]) == 7)
+        // Fully associative 4 entries keeps 4 of the 5 pages: 0,2,1,3,4 miss; 1,3 hit;
+        // 0 was evicted by 4 (LRU) -> miss, evicts 2 -> 2 misses.
+        #expect(misses(TLBSpec(entries: 4, ways: 4, policy: .lru), [0, 2, 1, 3, 4, 1, 3, 0, 2]) == 7)
+        #expect(misses(TLBSpec(entries: 4, ways: 4, policy: .lru), [0, 2, 1, 3, 0, 2, 1, 3]) == 4)
+        #expect(misses(spec, [0, 2, 4, 0, 2, 4]) == 6)
+        #expect(misses(TLBSpec(entries: 4, ways: 1, policy: .lru), [0, 4, 0, 4]) == 4)
+    }
+
+    @Test func lruAndFIFODifferOnAHit() {
+        // 2 ways, one set: 1, 2, 1 (hit), 3: LRU evicts 2, FIFO evicts 1.
+        var lru = TLB(TLBSpec(entries: 2, ways: 2, policy: .lru), seed: 1)
+        var fifo = TLB(TLBSpec(entries: 2, ways: 2, policy: .fifo), seed: 1)
+        for p: UInt32 in [1, 2] {
+            lru.fill(p, 1)
+            fifo.fill(p, 1)
+        }
+        _ = lru.lookup(1)
+        _ = fifo.lookup(1)
+        lru.fill(3, 1)
+        fifo.fill(3, 1)
+        #expect(lru.lookup(1) != nil && lru.lookup(2) == nil)
+        #expect(fifo.lookup(1) == nil && fifo.lookup(2) != nil)
+    }
+
+    @Test func randomPolicyIsReproducible() {
+        let pages = (0..<2000).map { UInt32(($0 * 7919) % 97) }
+        let spec = TLBSpec(entries: 16, ways: 16, policy: .random)
+        #expect(misses(spec, pages) == misses(spec, pages))
+        var a = TLB(spec, seed: 42), b = TLB(spec, seed: 43)
+        var differ = false
+        for p in pages {
+            let ha = a.lookup(p) == nil, hb = b.lookup(p) == nil
+            if ha { a.fill(p, 1) }
+            if hb { b.fill(p, 1) }
+            differ = differ || ha != hb
+        }
+        #expect(differ)
+    }
+
+    @Test func flushKeepsGlobalEntriesAndInvlpgDropsOne() {
+        var t = TLB(TLBSpec(entries: 8, ways: 2, policy: .lru), seed: 1)
+        t.fill(1, PTE.make(10, [.present]))
+        t.fill(2, PTE.make(11, [.present, .global]))
+        t.fill(3, PTE.make(12, [.present]))
+        t.flushNonGlobal()
+        #expect(t.lookup(1) == nil && t.lookup(3) == nil)
+        #expect(t.lookup(2) == PTE.make(11, [.present, .global]))
+        t.invalidate(2)
+        #expect(t.lookup(2) == nil)
+    }
+
+    @Test func specParsing() throws {
+        #expect(try TLBSpec(parsing: "64") == TLBSpec(entries: 64, ways: 4, policy: .lru))
+        #expect(try TLBSpec(parsing: "64:full") == TLBSpec(entries: 64, ways: 64, policy: .lru))
+        #expect(try TLBSpec(parsing: "256:8:random") == TLBSpec(entries: 256, ways: 8, policy: .random))
+        #expect(try TLBSpec(parsing: "32:fifo") == TLBSpec(entries: 32, ways: 4, policy: .fifo))
+        #expect(throws: SpecError.self) { try TLBSpec(parsing: "48:4") }  // 12 sets
+        #expect(throws: SpecError.self) { try TLBSpec(parsing: "64:5") }
+        #expect(throws: SpecError.self) { try TLBSpec(parsing: "64:4:mru") }
+        #expect(throws: SpecError.self) { try TLBSpec(parsing: "x") }
+    }
+
+    @Test func separateInstructionTLB() throws {
+        let r = try script(StackAllocator.self, config { $0.itlb = TLBSpec(entries: 4, ways: 4, policy: .lru) }, """
+            spawn 1
+            mmap 1 0x1000 0x2000 rwx
+            x 1 0x1000                   # demand fault; the ITLB is filled
+            r 1 0x1000                   # data TLB miss: walk, fill
+            x 1 0x1000                   # ITLB hit
+            r 1 0x1000                   # TLB hit
+            """)
+        #expect(r.totals.tlbLookups == 4)
+        #expect(r.totals.tlbHits == 2)
+    }
+}
