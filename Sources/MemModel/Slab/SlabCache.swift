@@ -48,7 +48,8 @@ public struct SlabCache: Sendable {
     public private(set) var emptySlabs = 0
     public private(set) var activeObjects = 0
 
-    /// Slabs larger than 2^3 frames are used only when an object needs them.
+    /// Orders up to 3 (32 KiB) are always considered; larger objects may
+    /// look two orders past the first that fits one object.
     static let preferredMaxOrder = 3
 
     public init(name: String, size: Int, align: Int) {
@@ -59,13 +60,13 @@ public struct SlabCache: Sendable {
         (order, objectsPerSlab) = Self.layout(objectSize: objectSize)
     }
 
-    /// The smallest slab order whose unusable tail is at most 1/8 of the slab;
-    /// if no order up to 3 (or the first order that fits one object) manages
-    /// that, the order with the smallest tail fraction.
+    /// The smallest slab order whose unusable tail is at most 1/8 of the slab
+    /// (Bonwick's rule of thumb); if no order up to max(3, first fit + 2)
+    /// manages that, the order with the smallest tail fraction.
     public static func layout(objectSize: Int) -> (order: Int, objectsPerSlab: Int) {
         var minOrder = 0
         while 4096 << minOrder < objectSize { minOrder += 1 }
-        let top = max(minOrder, preferredMaxOrder)
+        let top = min(maxOrder, max(minOrder + 2, preferredMaxOrder))
         var best = (order: minOrder, objectsPerSlab: (4096 << minOrder) / objectSize)
         var bestWaste = Double.infinity
         for o in minOrder...top {
