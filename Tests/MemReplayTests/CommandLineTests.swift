@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// The `memreplay` executable, run as a user would.
+@Suite struct CommandLineTests {
+    static let root: String = {
+        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }()
+
+    /// The binary built next to this test bundle.
+    static let binary: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("memreplay").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir.deleteLastPathComponent()
+        }
+        return root + "/.build/debug/memreplay"
+    }()
+
+    struct Result { var status: Int32; var out: String; var err: String }
+
+    static func run(_ args: [String], cwd: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, out: String(decoding: o, as: UTF8.self), err: String(decoding: e, as: UTF8.self))
+    }
+
+    func tempDir() -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-cli-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    @Test func replayWritesResultsDBAndPrintsASummary() throws {
+        let dir = tempDir()
+        let r = try Self.run(["replay", Self.root + "/traces/basic.trace"], cwd: dir)
+        #expect(r.status == 0)
+        #expect(r.out.contains("run 1: \(Self.root)/traces/basic.trace (pmm=stack, mem=1024K) ok"))
+        #expect(r.out.contains("16 events in 4 ticks"))
+        #expect(r.out.contains("peak usage 47.1 %, max frag_index 0.016, OOM 1"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/results.db"))
+    }
+
+    @Test func badTraceGivesFileLineAndNonZeroExitAndKeepsEarlierRuns() throws {
+        let dir = tempDir()
+        let db = dir + "/r.db"
+        #expect(try Self.run(["replay", "--db", db, Self.root + "/traces/basic.trace"]).status == 0)
+        let bad = dir + "/bad.trace"
+        try "memtrace 1\n# comment\npalloc a 0\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let r = try Self.run(["replay", "--db", db, bad])
+        #expect(r.status == 1)
+        #expect(r.err == "\(bad):3: palloc: frame count 0 is out of range (1 to 1048576)\n")
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        check.arguments = [db, "SELECT group_concat(status) FROM runs; PRAGMA integrity_check;"]
+        let out = Pipe()
+        check.standardOutput = out
+        try check.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        check.waitUntilExit()
+        #expect(text == "ok,failed\nok\n")
+    }
+
+    @Test func validateCountsStatements() throws {
+        let r = try Self.run(["validate", Self.root + "/traces/basic.trace"])
+        #expect(r.status == 0)
+        #expect(r.out.contains("ok, 21 statements"))
+        #expect(r.out.contains("  palloc    8\n"))
+        let missing = try Self.run(["validate", "/nonexistent.trace"])
+        #expect(missing.status == 1)
+        #expect(missing.err.hasPrefix("/nonexistent.trace: cannot open"))
+    }
+
+    @Test func optionsAreValidated() throws {
+        let r = try Self.run(["replay", "--low", "90", "--high", "80", Self.root + "/traces/basic.trace"])
+        #expect(r.status != 0)
+        #expect(r.err.contains("--low 90 must be below --high 80"))
+        let tlb = try Self.run(["replay", "--tlb", "48:4", Self.root + "/traces/basic.trace"])
+        #expect(tlb.status != 0)
+        #expect(tlb.err.contains("power of two"))
+    }
+
+    @Test func unwritableDatabaseIsRefusedBeforeReplaying() throws {
+        let dir = tempDir()
+        let junk = dir + "/junk.db"
+        try String(repeating: "not a database ", count: 20).write(toFile: junk, atomically: true, encoding: .utf8)
+        let r = try Self.run(["replay", "--db", junk, Self.root + "/traces/basic.trace"])
+        #expect(r.status == 2)
+        #expect(r.err.contains("not a SQLite database") || r.err.contains("not a database"))
+    }
+
+    @Test(arguments: [[], ["replay"], ["validate"]])
+    func helpIsComplete(args: [String]) throws {
+        let r = try Self.run(args + ["--help"])
+        #expect(r.status == 0)
+        #expect(r.out.contains("USAGE"))
+        if args == ["replay"] {
+            for option in ["--pmm", "--mem", "--reserve", "--tlb", "--itlb", "--high", "--low", "--page-cache-policy",
+                           "--no-direct-reclaim", "--tick-every", "--check", "--check-every", "--db", "--label", "--seed"] {
+                #expect(r.out.contains(option), "\(option) missing from --help")
+            }
+        }
+    }
+}
