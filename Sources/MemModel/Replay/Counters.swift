@@ -95,6 +95,12 @@ public struct TickSample: Sendable {
     public var tick: UInt64
     public var delta: Counters
     public var gauges: Gauges
+
+    public init(tick: UInt64, delta: Counters, gauges: Gauges) {
+        self.tick = tick
+        self.delta = delta
+        self.gauges = gauges
+    }
 }
 
 /// One `/proc/slabinfo` line.

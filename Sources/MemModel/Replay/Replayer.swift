@@ -33,6 +33,8 @@ public struct ReplaySummary: Sendable {
     public var seconds = 0.0
     public var final = Counters()
     public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
+
+    public init(config: MachineConfig) { self.config = config }
 }
 
 /// Streams a trace through a machine and hands each closed tick to a sink.
@@ -227,5 +229,34 @@ public struct RecordingSink: ReplaySink {
 
     public mutating func processesFinished(_ records: [ProcessRecord]) throws {
         if !countOnly { processes += records }
+    }
+}
+
+extension Replayer {
+    /// Applies already-decoded events (the benchmark's model-only pass):
+    /// ticks close as in a replay, but no sink is written and no names are
+    /// released. Returns the number of ticks closed.
+    public static func applyDecoded<F: FrameAllocator>(_ m: inout Machine<F>, _ events: [Event], cacheNames: (Symbol) -> String) throws -> Int {
+        var ticks = 0
+        for e in events {
+            switch e {
+            case .tick(let n):
+                _ = m.closeTick()
+                m.beginTick(n ?? m.tick + 1)
+                ticks += 1
+            case let .cache(s, size, align):
+                try m.kmem_cache_create(s, name: cacheNames(s), size: Int(size), align: Int(align))
+            case let .salloc(c, _), let .sfree(c, _):
+                if m.slab.cacheIndex(c) == nil { m.resolveCacheName(c, name: cacheNames(c)) }
+                try m.apply(e)
+            case .mem, .reserve, .nodes:
+                continue
+            default:
+                try m.apply(e)
+            }
+            m.counters.events &+= 1
+        }
+        _ = m.closeTick()
+        return ticks + 1
     }
 }

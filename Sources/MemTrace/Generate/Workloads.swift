@@ -1,0 +1,336 @@
+/// Deterministic synthetic workloads, for benchmarks and stress tests.
+///
+/// Every generated trace is valid on any machine size and allocator: the
+/// generators never free what they did not allocate, never overlap regions
+/// and stay within 16 regions per process, so out-of-memory outcomes (which
+/// differ between variants) never turn into trace errors.
+public enum Workload: String, CaseIterable, Sendable {
+    /// Mostly `r`/`w`/`x` by a few processes: hot working sets, streams, code.
+    case access
+    /// A server that forks short-lived workers which write to their copy-on-write heap.
+    case forkserver
+    /// Sequential reads of large files: page-cache pressure and kswapd reclaim.
+    case filescan
+    /// Many slab caches and kmalloc sizes with mixed object lifetimes.
+    case slabchurn
+    /// Contiguous allocations interleaved with long-lived single frames.
+    case fragmenter
+    /// All of the above interleaved.
+    case mixed
+
+    public var summary: String {
+        switch self {
+        case .access: "mostly memory accesses by 4 processes (TLB, demand paging)"
+        case .forkserver: "spawn/fork/COW/exit churn of a forking server"
+        case .filescan: "page-cache pressure and reclaim from file scans"
+        case .slabchurn: "slab caches and kmalloc with mixed lifetimes"
+        case .fragmenter: "contiguous allocations among long-lived single frames"
+        case .mixed: "every kind of statement interleaved"
+        }
+    }
+}
+
+/// Writes `events` event statements of `workload` (plus header, directives, ticks).
+public func generate(_ workload: Workload, events: Int, seed: UInt64, to w: TraceWriter) throws(SourceError) {
+    var g = Generator(w: w, rng: SplitMix64(seed: seed), budget: events)
+    try g.run(workload)
+    try w.flush()
+}
+
+struct Generator {
+    let w: TraceWriter
+    var rng: SplitMix64
+    var budget: Int
+    var emitted = 0
+    var sinceTick = 0
+    var tickEvery = 1000
+    var nextName = 0
+
+    var done: Bool { emitted >= budget }
+
+    mutating func event() throws(SourceError) {
+        try w.newline()
+        emitted += 1
+        sinceTick += 1
+        if sinceTick >= tickEvery && !done {
+            try w.line("tick")
+            sinceTick = 0
+        }
+    }
+
+    mutating func name(_ prefix: String) -> String {
+        nextName += 1
+        return prefix + String(nextName, radix: 36)
+    }
+
+    mutating func access(_ kind: UInt8, _ pid: Int, _ addr: UInt64) throws(SourceError) {
+        try w.byte(kind)
+        try w.byte(0x20)
+        try w.decimal(pid)
+        try w.byte(0x20)
+        try w.hex(addr)
+        try event()
+    }
+
+    mutating func statement(_ words: String...) throws(SourceError) {
+        try w.text(words.joined(separator: " "))
+        try event()
+    }
+
+    // MARK: Processes with a text, heap and stack
+
+    static let text: UInt64 = 0x0804_8000, textPages: UInt64 = 256
+    static let heap: UInt64 = 0x1000_0000, heapPages: UInt64 = 4096
+    static let stack: UInt64 = 0xBF00_0000, stackPages: UInt64 = 256
+
+    mutating func spawnProcess(_ pid: Int) throws(SourceError) {
+        try statement("spawn", String(pid))
+        try mapStandardRegions(pid)
+    }
+
+    mutating func mapStandardRegions(_ pid: Int) throws(SourceError) {
+        try statement("mmap", String(pid), hexText(Self.text), hexText(Self.text + Self.textPages * 4096), "rx")
+        try statement("mmap", String(pid), hexText(Self.heap), hexText(Self.heap + Self.heapPages * 4096), "rw")
+        try statement("mmap", String(pid), hexText(Self.stack), hexText(Self.stack + Self.stackPages * 4096), "rw")
+    }
+
+    func hexText(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+
+    /// One access of a typical process: hot set, stream, stack or code.
+    mutating func processAccess(_ pid: Int, stream: inout UInt64) throws(SourceError) {
+        let roll = rng.below(100)
+        let kind: UInt8 = rng.below(10) < 3 ? 0x77 : 0x72  // w or r
+        if roll < 60 {
+            let page = UInt64(rng.below(48))
+            try access(kind, pid, Self.heap + page * 4096 + UInt64(rng.below(4096)))
+        } else if roll < 80 {
+            stream = (stream + 64) % (Self.heapPages * 4096)
+            try access(kind, pid, Self.heap + stream)
+        } else if roll < 90 {
+            try access(kind, pid, Self.stack + (Self.stackPages - 1 - UInt64(rng.below(8))) * 4096 + UInt64(rng.below(4096)))
+        } else {
+            try access(0x78, pid, Self.text + UInt64(rng.below(24)) * 4096 + UInt64(rng.below(1024)) * 4)
+        }
+    }
+
+    // MARK: Workloads
+
+    mutating func run(_ workload: Workload) throws(SourceError) {
+        try w.line("memtrace 1")
+        try w.line("# generated: memreplay gen \(workload.rawValue) --events \(budget)")
+        switch workload {
+        case .access: try access()
+        case .forkserver: try forkserver()
+        case .filescan: try filescan()
+        case .slabchurn: try slabchurn()
+        case .fragmenter: try fragmenter()
+        case .mixed: try mixed()
+        }
+    }
+
+    mutating func access() throws(SourceError) {
+        try w.line("mem 64M")
+        tickEvery = 100_000
+        for pid in 1...4 where !done { try spawnProcess(pid) }
+        var streams: [UInt64] = [0, 0, 0, 0]
+        var pid = 1
+        while !done {
+            if rng.below(5000) == 0 { pid = 1 + rng.below(4) }
+            try processAccess(pid, stream: &streams[pid - 1])
+        }
+    }
+
+    mutating func forkserver() throws(SourceError) {
+        try w.line("mem 32M")
+        tickEvery = 1000
+        try spawnProcess(1)
+        var stream: UInt64 = 0
+        for _ in 0..<64 where !done {  // the server warms its heap
+            try access(0x77, 1, Self.heap + UInt64(rng.below(64)) * 4096)
+        }
+        var live: [Int] = []
+        var nextPID = 2
+        while !done {
+            if live.count < 8 && rng.below(3) == 0 {
+                let child = nextPID
+                nextPID = nextPID >= 30_000 ? 2 : nextPID + 1
+                try statement("fork", "1", String(child))
+                live.append(child)
+            } else if !live.isEmpty && rng.below(4) == 0 {
+                let i = rng.below(live.count)
+                try statement("exit", String(live.remove(at: i)))
+            } else if !live.isEmpty {
+                let pid = live[rng.below(live.count)]
+                for _ in 0..<20 where !done { try processAccess(pid, stream: &stream) }
+            } else {
+                try processAccess(1, stream: &stream)
+            }
+        }
+    }
+
+    mutating func filescan() throws(SourceError) {
+        try w.line("mem 16M")
+        tickEvery = 500
+        var position = Array(repeating: 0, count: 32)
+        var dirty = Array(repeating: false, count: 32)
+        var known = Array(repeating: false, count: 32)  // fsync/fdrop need a file seen before
+        while !done {
+            let f = rng.below(32)
+            let file = "file" + String(f)
+            let roll = rng.below(100)
+            if roll < 85 {
+                try statement("fread", file, String(position[f]))
+                position[f] = (position[f] + 1) % 2048
+                known[f] = true
+            } else if roll < 95 {
+                try statement("fwrite", file, String(rng.below(2048)))
+                dirty[f] = true
+                known[f] = true
+            } else if roll < 99 {
+                if known[f] && (dirty[f] || rng.below(2) == 0) {
+                    try statement("fsync", file)
+                    dirty[f] = false
+                } else {
+                    try statement("fread", file, "0")
+                    known[f] = true
+                }
+            } else if known[f] {
+                try statement("fdrop", file)
+                position[f] = 0
+                dirty[f] = false
+                known[f] = false
+            }
+        }
+    }
+
+    mutating func slabchurn() throws(SourceError) {
+        try w.line("mem 16M")
+        tickEvery = 1000
+        let sizes = [24, 40, 64, 96, 128, 192, 256, 512, 700, 1024, 2048, 3000]
+        for (i, s) in sizes.enumerated() where !done { try statement("cache", "c\(i)", String(s)) }
+        var live: [(cache: Int, id: String)] = []  // cache -1: kmalloc
+        while !done {
+            if live.count < 20_000 && (live.isEmpty || rng.below(100) < 55) {
+                let id = name("o")
+                if rng.below(3) == 0 {
+                    let size = rng.below(20) == 0 ? 4097 + rng.below(12_000) : 1 + rng.below(4096)
+                    try statement("kmalloc", id, String(size))
+                    live.append((-1, id))
+                } else {
+                    let c = rng.below(sizes.count)
+                    try statement("salloc", "c\(c)", id)
+                    live.append((c, id))
+                }
+            } else {
+                // Mostly young objects die (short lifetimes), some old ones too.
+                let i = rng.below(4) == 0 ? rng.below(live.count) : max(0, live.count - 1 - rng.below(min(live.count, 64)))
+                let o = live[i]
+                live[i] = live[live.count - 1]
+                live.removeLast()
+                if o.cache < 0 { try statement("kfree", o.id) } else { try statement("sfree", "c\(o.cache)", o.id) }
+            }
+        }
+    }
+
+    mutating func fragmenter() throws(SourceError) {
+        try w.line("mem 16M")
+        tickEvery = 500
+        var pinned: [String] = []
+        var transient: [String] = []
+        while !done {
+            let roll = rng.below(100)
+            if roll < 30 && pinned.count < 1500 {
+                let h = name("p")
+                try statement("palloc", h)
+                pinned.append(h)
+            } else if roll < 60 && transient.count < 64 {
+                let h = name("t")
+                try statement("palloc", h, String(1 << (1 + rng.below(6))))
+                transient.append(h)
+            } else if roll < 90 && !transient.isEmpty {
+                try statement("pfree", transient.remove(at: rng.below(transient.count)))
+            } else if !pinned.isEmpty {
+                let i = rng.below(pinned.count)
+                try statement("pfree", pinned[i])
+                pinned[i] = pinned[pinned.count - 1]
+                pinned.removeLast()
+            }
+        }
+    }
+
+    mutating func mixed() throws(SourceError) {
+        try w.line("mem 32M")
+        tickEvery = 2000
+        for pid in 1...3 where !done { try spawnProcess(pid) }
+        try statement("cache", "task", "1600", "64")
+        try statement("cache", "dentry", "192")
+        var streams: [UInt64] = [0, 0, 0, 0]
+        var handles: [String] = []
+        var objects: [(String, String)] = []
+        var kobjects: [String] = []
+        var child = 0
+        var filePos = 0
+        var knownFiles = Array(repeating: false, count: 8)
+        while !done {
+            let roll = rng.below(1000)
+            if roll < 700 {
+                let pid = 1 + rng.below(3)
+                try processAccess(pid, stream: &streams[pid])
+            } else if roll < 760 {
+                if handles.count < 256 && (handles.isEmpty || rng.below(2) == 0) {
+                    let h = name("h")
+                    try statement("palloc", h, rng.below(8) == 0 ? String(1 + rng.below(16)) : "1")
+                    handles.append(h)
+                } else {
+                    let i = rng.below(handles.count)
+                    try statement("pfree", handles[i])
+                    handles[i] = handles[handles.count - 1]
+                    handles.removeLast()
+                }
+            } else if roll < 840 {
+                if objects.count < 4096 && (objects.isEmpty || rng.below(2) == 0) {
+                    let cache = rng.below(2) == 0 ? "task" : "dentry"
+                    let id = name("s")
+                    try statement("salloc", cache, id)
+                    objects.append((cache, id))
+                } else {
+                    let i = rng.below(objects.count)
+                    try statement("sfree", objects[i].0, objects[i].1)
+                    objects[i] = objects[objects.count - 1]
+                    objects.removeLast()
+                }
+            } else if roll < 880 {
+                if kobjects.count < 2048 && (kobjects.isEmpty || rng.below(2) == 0) {
+                    let id = name("k")
+                    try statement("kmalloc", id, String(1 + rng.below(6000)))
+                    kobjects.append(id)
+                } else {
+                    let i = rng.below(kobjects.count)
+                    try statement("kfree", kobjects[i])
+                    kobjects[i] = kobjects[kobjects.count - 1]
+                    kobjects.removeLast()
+                }
+            } else if roll < 980 {
+                let f = rng.below(8)
+                let file = "f" + String(f)
+                if rng.below(10) == 0 {
+                    try statement("fwrite", file, String(rng.below(512)))
+                    knownFiles[f] = true
+                } else if knownFiles[f] && rng.below(50) == 0 {
+                    try statement("fsync", file)
+                } else {
+                    filePos = (filePos + 1) % 4096
+                    try statement("fread", file, String(filePos))
+                    knownFiles[f] = true
+                }
+            } else if child == 0 {
+                child = 4
+                try statement("fork", "1", "4")
+            } else {
+                for _ in 0..<5 where !done { try access(0x77, child, Self.heap + UInt64(rng.below(48)) * 4096) }
+                if !done { try statement("exit", "4") }
+                child = 0
+            }
+        }
+    }
+}
