@@ -1,0 +1,480 @@
+import Testing
+@testable import MemTrace
+
+/// One statement after the header, and the event it must decode to. In a
+/// fresh reader the first token interned in each namespace gets id 0.
+struct Decoding: Sendable, CustomTestStringConvertible {
+    var statement: String
+    var event: Event
+    init(_ statement: String, _ event: Event) {
+        self.statement = statement
+        self.event = event
+    }
+    var testDescription: String { statement }
+}
+
+private let s0 = Symbol(0)
+private let rw: Perms = [.read, .write]
+
+let decodings: [Decoding] = [
+    // Machine directives; sizes with and without K/M/G suffixes.
+    Decoding("mem 64M", .mem(bytes: 64 << 20)),
+    Decoding("mem 0x4000000", .mem(bytes: 64 << 20)),
+    Decoding("mem 4G", .mem(bytes: 1 << 32)),
+    Decoding("mem 16384K", .mem(bytes: 16 << 20)),
+    Decoding("mem 4096", .mem(bytes: 4096)),
+    Decoding("mem 0x10M", .mem(bytes: 16 << 20)),
+    Decoding("reserve 1M", .reserve(bytes: 1 << 20)),
+    Decoding("reserve 0", .reserve(bytes: 0)),
+    Decoding("reserve 0x100000", .reserve(bytes: 1 << 20)),
+    Decoding("reserve 4G", .reserve(bytes: 1 << 32)),
+    Decoding("nodes 1", .nodes(1)),
+    Decoding("nodes 64", .nodes(64)),
+    Decoding("nodes 0x4", .nodes(4)),
+
+    // Time.
+    Decoding("tick", .tick(nil)),
+    Decoding("tick 5", .tick(5)),
+    Decoding("tick 0x10", .tick(16)),
+    Decoding("tick 4611686018427387904", .tick(1 << 62)),
+
+    // Physical frames.
+    Decoding("palloc h1", .palloc(s0, count: 1)),
+    Decoding("palloc h1 16", .palloc(s0, count: 16)),
+    Decoding("palloc h1 0x100000", .palloc(s0, count: 1 << 20)),
+    Decoding("pfree frame.A-1:x_y", .pfree(s0)),
+
+    // Address spaces.
+    Decoding("spawn 1", .spawn(1, node: nil)),
+    Decoding("spawn 7 node=1", .spawn(7, node: 1)),
+    Decoding("spawn 4194303 node=63", .spawn(4_194_303, node: 63)),
+    Decoding("spawn 0x10 node=0x3", .spawn(16, node: 3)),
+    Decoding("spawn 2 node=0", .spawn(2, node: 0)),
+    Decoding("fork 1 2", .fork(parent: 1, child: 2)),
+    Decoding("exit 3", .exit(3)),
+    Decoding("switch 0", .switchTo(0)),
+
+    // Regions and permissions.
+    Decoding("mmap 1 0x1000 0x5000 rw", .mmap(1, start: 0x1000, end: 0x5000, perms: rw, shared: nil)),
+    Decoding("mmap 1 0 0xC0000000 r-x", .mmap(1, start: 0, end: 0xC000_0000, perms: [.read, .execute], shared: nil)),
+    Decoding("mmap 2 0x8000 0x9000 - shared=seg1", .mmap(2, start: 0x8000, end: 0x9000, perms: [], shared: s0)),
+    Decoding("mmap 2 4096 8192 rwx shared=s", .mmap(2, start: 4096, end: 8192, perms: [.read, .write, .execute], shared: s0)),
+    Decoding("mmap 3 0xbffff000 0xc0000000 xwr", .mmap(3, start: 0xBFFF_F000, end: 0xC000_0000, perms: [.read, .write, .execute], shared: nil)),
+    Decoding("mmap 3 0x1000 0x2000 ---", .mmap(3, start: 0x1000, end: 0x2000, perms: [], shared: nil)),
+    Decoding("munmap 1 0x1000", .munmap(1, start: 0x1000)),
+
+    // Accesses: decimal, hexadecimal in either case, the whole 32-bit range.
+    Decoding("r 1 0x1234", .access(.read, 1, 0x1234)),
+    Decoding("w 0 4294967295", .access(.write, 0, 0xFFFF_FFFF)),
+    Decoding("x 5 0xFFFFFFFF", .access(.execute, 5, 0xFFFF_FFFF)),
+    Decoding("r 2 0XaBcDeF", .access(.read, 2, 0xABCDEF)),
+    Decoding("w 3 0", .access(.write, 3, 0)),
+    Decoding("r 4 0x0000000000001000", .access(.read, 4, 0x1000)),
+
+    // Explicit mappings.
+    Decoding("map 0 0xC0000000 h --x", .map(0, vaddr: 0xC000_0000, s0, [.execute])),
+    Decoding("map 1 0x1000 frame.1 rw", .map(1, vaddr: 0x1000, s0, rw)),
+    Decoding("map 1 0xFFBFF000 f r", .map(1, vaddr: 0xFFBF_F000, s0, [.read])),
+    Decoding("unmap 0 0xFFBFF000", .unmap(0, vaddr: 0xFFBF_F000)),
+
+    // Slab.
+    Decoding("cache dentry 192", .cache(s0, size: 192, align: 8)),
+    Decoding("cache big 4K 64", .cache(s0, size: 4096, align: 64)),
+    Decoding("cache c 1 4096", .cache(s0, size: 1, align: 4096)),
+    Decoding("cache c 4M 1K", .cache(s0, size: 4 << 20, align: 1024)),
+    Decoding("cache c 0x40 0x10", .cache(s0, size: 64, align: 16)),
+    Decoding("cache c 24 1", .cache(s0, size: 24, align: 1)),
+    Decoding("salloc dentry d1", .salloc(cache: s0, object: s0)),
+    Decoding("sfree dentry d1", .sfree(cache: s0, object: s0)),
+    Decoding("kmalloc buf 128", .kmalloc(object: s0, size: 128)),
+    Decoding("kmalloc buf 2M", .kmalloc(object: s0, size: 2 << 20)),
+    Decoding("kmalloc b 1G", .kmalloc(object: s0, size: 1 << 30)),
+    Decoding("kmalloc b 0x20K", .kmalloc(object: s0, size: 32 << 10)),
+    Decoding("kfree buf", .kfree(object: s0)),
+
+    // Page cache.
+    Decoding("fread libc.so.6 0", .fread(file: s0, page: 0)),
+    Decoding("fread f 4294967295", .fread(file: s0, page: 0xFFFF_FFFF)),
+    Decoding("fwrite f:1 0x10", .fwrite(file: s0, page: 16)),
+    Decoding("fsync f", .fsync(file: s0)),
+    Decoding("fdrop f", .fdrop(file: s0)),
+]
+
+@Suite("Statements decode to events")
+struct StatementTests {
+    @Test(arguments: decodings)
+    func decodes(_ d: Decoding) throws {
+        let reader = TraceReader(path: "t", source: MemorySource(header + d.statement + "\n"))
+        let event = try reader.next()
+        #expect(event == d.event)
+        #expect(reader.line == 2)
+        #expect(reader.statements == 1)
+        #expect(try reader.next() == nil)
+        // The keyword an event reports is the one it was written with.
+        #expect(d.event.keyword == String(d.statement.split(separator: " ")[0]))
+    }
+
+    @Test func everyKeywordIsCovered() {
+        let covered = Set(decodings.map { $0.event.keyword })
+        #expect(covered == Set(Event.allKeywords).subtracting(["memtrace"]))
+    }
+
+    @Test func directivesAreDirectives() {
+        for d in decodings {
+            #expect(d.event.isDirective == ["mem", "reserve", "nodes"].contains(d.event.keyword))
+        }
+    }
+
+    @Test func headerAloneIsAnEmptyTrace() throws {
+        #expect(try readAll(header) == [])
+        #expect(try readAll("memtrace 1") == [])
+        #expect(try readAll("\n# leading comment\n\tmemtrace   1   \n\n") == [])
+    }
+
+    @Test func nextAfterTheEndStaysNil() throws {
+        let reader = TraceReader(path: "t", source: MemorySource(header + "tick\n"))
+        #expect(try reader.next() == .tick(nil))
+        #expect(try reader.next() == nil)
+        #expect(try reader.next() == nil)
+        #expect(reader.statements == 1)
+    }
+
+    @Test func descriptionIsFileLineMessage() {
+        #expect(TraceError(file: "a.trace", line: 3, message: "boom").description == "a.trace:3: boom")
+        #expect(TraceError(file: "a.trace", line: 0, message: "cannot open: x").description == "a.trace: cannot open: x")
+    }
+
+    @Test func errorsCarryThePathGiven() {
+        let o = outcome(bytes: Array((header + "bogus\n").utf8), path: "dir/run 1.trace")
+        #expect(o.error?.file == "dir/run 1.trace")
+        #expect(o.error?.description == "dir/run 1.trace:2: unknown statement 'bogus'")
+    }
+
+    @Test func parseSizeForTheCommandLine() {
+        #expect(parseSize("64M") == 64 << 20)
+        #expect(parseSize("0x1000") == 4096)
+        #expect(parseSize("4096") == 4096)
+        #expect(parseSize("1G") == 1 << 30)
+        #expect(parseSize("2K") == 2048)
+        #expect(parseSize("") == nil)
+        #expect(parseSize("64Q") == nil)
+        #expect(parseSize("M") == nil)
+        #expect(parseSize("-1") == nil)
+        #expect(parseSize("18446744073709551615") == UInt64.max)
+        #expect(parseSize("18446744073709551616") == nil)
+        #expect(parseSize("17179869183G") == 17_179_869_183 << 30)
+        #expect(parseSize("17179869184G") == nil)
+    }
+}
+
+@Suite("Lexical rules")
+struct LexicalTests {
+    @Test func commentsAndBlankLines() throws {
+        let text = """
+            # a comment before the header
+            memtrace 1 # the header may carry a comment
+
+               \t
+            palloc a # end-of-line comment
+            #palloc b
+            pfree a#no space before the comment
+            r 1 0x10#
+              # indented comment
+            tick 2 # 3
+            """ + "\n"
+        let reader = TraceReader(path: "t", source: MemorySource(text))
+        #expect(try reader.next() == .palloc(s0, count: 1))
+        #expect(reader.line == 5)
+        #expect(try reader.next() == .pfree(s0))
+        #expect(reader.line == 7)
+        #expect(try reader.next() == .access(.read, 1, 0x10))
+        #expect(reader.line == 8)
+        #expect(try reader.next() == .tick(2))
+        #expect(reader.line == 10)
+        #expect(try reader.next() == nil)
+        #expect(reader.statements == 4)
+    }
+
+    @Test func tabsAndCRLF() throws {
+        let text = "memtrace\t1\r\n\tpalloc\ta\t2\r\nr\t1\t0x10 \r\n\r\n  w 2 3\t# c\r\nmmap 1 0x1000 0x2000 rw\r\n"
+        #expect(try readAll(text) == [
+            .palloc(s0, count: 2),
+            .access(.read, 1, 0x10),
+            .access(.write, 2, 3),
+            .mmap(1, start: 0x1000, end: 0x2000, perms: rw, shared: nil),
+        ])
+    }
+
+    @Test func lastLineWithoutNewline() throws {
+        let reader = TraceReader(path: "t", source: MemorySource(header + "palloc a\n\npfree a"))
+        #expect(try reader.next() == .palloc(s0, count: 1))
+        #expect(try reader.next() == .pfree(s0))
+        #expect(reader.line == 4)
+        #expect(try reader.next() == nil)
+        #expect(try readAll(header + "tick\n# last comment, no newline") == [.tick(nil)])
+        #expect(try readAll(header + "tick 7\r") == [.tick(7)])
+        #expect(try readAll("memtrace 1") == [])
+    }
+
+    @Test func nonASCIIInsideACommentIsAllowed() throws {
+        let text = "memtrace 1 # héllo ✓\n# 日本語のコメント\npalloc a # ünïcode → fine\n"
+        #expect(try readAll(text) == [.palloc(s0, count: 1)])
+        // Bytes that are not valid UTF-8 are fine in a comment too, as is DEL.
+        var bytes = Array((header + "tick # ").utf8)
+        bytes += [0xFF, 0xFE, 0x80, 0x7F, 0x09, 0x0D, 0x0A]
+        bytes += Array("tick\n".utf8)
+        #expect(try readAll(bytes: bytes) == [.tick(nil), .tick(nil)])
+    }
+
+    @Test func longestLineIsAccepted() throws {
+        // 4096 bytes, comment included, is the limit.
+        let statement = "palloc " + String(repeating: "a", count: 64) + " # "
+        let line = statement + String(repeating: "c", count: TraceReader.maxLineLength - statement.utf8.count)
+        #expect(line.utf8.count == TraceReader.maxLineLength)
+        for chunk in [1, 7, .max] {
+            #expect(try readAll(header + line + "\n", chunk: chunk) == [.palloc(s0, count: 1)])
+            #expect(try readAll(header + line, chunk: chunk) == [.palloc(s0, count: 1)])
+        }
+    }
+
+    @Test func nameOf64BytesIsAccepted() throws {
+        let name = String(repeating: "n", count: 64)
+        let reader = TraceReader(path: "t", source: MemorySource(header + "palloc \(name)\n"))
+        #expect(try reader.next() == .palloc(s0, count: 1))
+        #expect(reader.symbols.name(.handle, s0) == name)
+    }
+
+    @Test func everyNameCharacterIsAccepted() throws {
+        let name = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.:-"
+        let reader = TraceReader(path: "t", source: MemorySource(header + "fread \(name.prefix(64)) 1\nfdrop \(name.suffix(10))\n"))
+        #expect(try reader.next() == .fread(file: s0, page: 1))
+        #expect(try reader.next() == .fdrop(file: Symbol(1)))
+        #expect(reader.symbols.name(.file, s0) == String(name.prefix(64)))
+        #expect(reader.symbols.name(.file, Symbol(1)) == String(name.suffix(10)))
+    }
+
+    @Test func statementsAfterATickStillCount() throws {
+        let reader = TraceReader(path: "t", source: MemorySource(header + "mem 1M\ntick\npalloc a\n# c\ntick 3\n\npfree a\ntick\n"))
+        var seen: [(Event, Int, Int)] = []
+        while let e = try reader.next() { seen.append((e, reader.line, reader.statements)) }
+        #expect(seen.map(\.0) == [.mem(bytes: 1 << 20), .tick(nil), .palloc(s0, count: 1), .tick(3), .pfree(s0), .tick(nil)])
+        #expect(seen.map(\.1) == [2, 3, 4, 6, 8, 9])
+        #expect(seen.map(\.2) == [1, 2, 3, 4, 5, 6])
+    }
+
+    @Test func directivesInAnyOrderBeforeEvents() throws {
+        #expect(try readAll(header + "nodes 2\nreserve 1M\nmem 64M\nspawn 1\n") == [
+            .nodes(2), .reserve(bytes: 1 << 20), .mem(bytes: 64 << 20), .spawn(1, node: nil),
+        ])
+    }
+}
+
+/// A trace that uses every statement kind, blank lines, comments, tabs and CRLF.
+let sampleTrace = """
+    # sample
+    memtrace 1
+    mem 8M
+    reserve 256K
+    nodes 2
+    spawn 1 node=1
+    spawn 2
+    palloc h0 4 # four frames
+    mmap 1 0x1000 0x9000 rw
+    mmap 2 0x1000 0x3000 r shared=seg
+    r 1 0x1000\r
+    \tw 1 0x1ffc\t
+    x 2 0x2000
+
+    map 0 0xC0000000 h0 rw
+    unmap 0 0xC0000000
+    tick
+    cache dentry 192 64
+    salloc dentry d1
+    sfree dentry d1
+    kmalloc k1 4K
+    kfree k1
+    fread libc.so 3
+    fwrite libc.so 0x4
+    fsync libc.so
+    fdrop libc.so
+    tick 10
+    fork 1 3
+    switch 3
+    munmap 1 0x1000
+    exit 3
+    pfree h0
+    """
+
+@Suite("Chunked input")
+struct ChunkTests {
+    @Test(arguments: [1, 3, 64, 4096])
+    func chunkedReadsMatchUnchunked(chunk: Int) throws {
+        let whole = try readAll(sampleTrace)
+        #expect(whole.count == 29)
+        #expect(try readAll(sampleTrace, chunk: chunk) == whole)
+        #expect(try readAll(sampleTrace + "\n", chunk: chunk) == whole)
+    }
+
+    @Test func sampleTraceDecodesExactly() throws {
+        let h0 = Symbol(0)
+        #expect(try readAll(sampleTrace) == [
+            .mem(bytes: 8 << 20), .reserve(bytes: 256 << 10), .nodes(2),
+            .spawn(1, node: 1), .spawn(2, node: nil),
+            .palloc(h0, count: 4),
+            .mmap(1, start: 0x1000, end: 0x9000, perms: rw, shared: nil),
+            .mmap(2, start: 0x1000, end: 0x3000, perms: [.read], shared: s0),
+            .access(.read, 1, 0x1000), .access(.write, 1, 0x1FFC), .access(.execute, 2, 0x2000),
+            .map(0, vaddr: 0xC000_0000, h0, rw), .unmap(0, vaddr: 0xC000_0000),
+            .tick(nil),
+            .cache(s0, size: 192, align: 64), .salloc(cache: s0, object: s0), .sfree(cache: s0, object: s0),
+            .kmalloc(object: Symbol(1), size: 4096), .kfree(object: Symbol(1)),
+            .fread(file: s0, page: 3), .fwrite(file: s0, page: 4), .fsync(file: s0), .fdrop(file: s0),
+            .tick(10),
+            .fork(parent: 1, child: 3), .switchTo(3), .munmap(1, start: 0x1000), .exit(3), .pfree(h0),
+        ])
+    }
+
+    @Test func linesStraddleTheBufferBoundary() throws {
+        // More than the reader's 1 MiB buffer, with lines of varying length so
+        // that a line is cut by the end of the buffer and moved on refill.
+        var text = header
+        var expected: [Event] = []
+        var i: UInt32 = 0
+        while text.utf8.count < TraceReader.bufferSize + 200_000 {
+            let addr = i &* 2_654_435_761
+            text += "r \(i % 1000) 0x\(String(addr, radix: 16))\(i % 3 == 0 ? " # pad" : "")\n"
+            expected.append(.access(.read, i % 1000, addr))
+            i += 1
+        }
+        #expect(try readAll(text) == expected)
+        #expect(try readAll(text, chunk: 65_537) == expected)
+    }
+}
+
+@Suite("Symbols")
+struct SymbolTests {
+    @Test func namespacesAreIndependent() throws {
+        let reader = TraceReader(path: "t", source: MemorySource(header + """
+            palloc x
+            palloc y
+            kmalloc y 8
+            cache y 16
+            fread y 0
+            mmap 1 0x1000 0x2000 rw shared=y
+            salloc y x
+            map 1 0x1000 y r
+            """))
+        var events: [Event] = []
+        while let e = try reader.next() { events.append(e) }
+        #expect(events == [
+            .palloc(Symbol(0), count: 1),
+            .palloc(Symbol(1), count: 1),
+            .kmalloc(object: Symbol(0), size: 8),
+            .cache(Symbol(0), size: 16, align: 8),
+            .fread(file: Symbol(0), page: 0),
+            .mmap(1, start: 0x1000, end: 0x2000, perms: rw, shared: Symbol(0)),
+            .salloc(cache: Symbol(0), object: Symbol(1)),
+            .map(1, vaddr: 0x1000, Symbol(1), [.read]),
+        ])
+        #expect(reader.symbols[.handle].count == 2)
+        #expect(reader.symbols[.object].count == 2)
+        #expect(reader.symbols[.cache].count == 1)
+        #expect(reader.symbols[.file].count == 1)
+        #expect(reader.symbols[.segment].count == 1)
+        #expect(reader.symbols.name(.handle, Symbol(1)) == "y")
+        #expect(reader.symbols.name(.object, Symbol(1)) == "x")
+        #expect(reader.symbols.name(.segment, Symbol(0)) == "y")
+        #expect(reader.symbols[.object].lookup("y") == Symbol(0))
+        #expect(reader.symbols[.file].lookup("x") == nil)
+    }
+
+    @Test func sameTokenSameID() throws {
+        #expect(try readAll(header + "palloc a\npfree a\npalloc b\npalloc a 2\npfree b\n") == [
+            .palloc(Symbol(0), count: 1), .pfree(Symbol(0)), .palloc(Symbol(1), count: 1),
+            .palloc(Symbol(0), count: 2), .pfree(Symbol(1)),
+        ])
+        // Names are case-sensitive.
+        #expect(try readAll(header + "fsync F\nfsync f\nfsync F\n") == [
+            .fsync(file: Symbol(0)), .fsync(file: Symbol(1)), .fsync(file: Symbol(0)),
+        ])
+    }
+
+    @Test func releasedIDsAreReusedByTheReader() throws {
+        let reader = TraceReader(path: "t", source: MemorySource(header + "palloc a\npalloc b\npalloc c\npalloc b\n"))
+        #expect(try reader.next() == .palloc(Symbol(0), count: 1))
+        #expect(try reader.next() == .palloc(Symbol(1), count: 1))
+        reader.symbols[.handle].release(Symbol(0))
+        #expect(try reader.next() == .palloc(Symbol(0), count: 1))  // "c" takes a's id
+        #expect(reader.symbols.name(.handle, Symbol(0)) == "c")
+        #expect(try reader.next() == .palloc(Symbol(1), count: 1))  // "b" is still bound
+        #expect(reader.symbols[.handle].capacity == 2)
+        #expect(reader.symbols[.handle].lookup("a") == nil)
+    }
+
+    @Test func releaseThenInternReusesIDs() {
+        var t = SymbolTable()
+        #expect(t.intern("a") == Symbol(0))
+        #expect(t.intern("b") == Symbol(1))
+        #expect(t.intern("c") == Symbol(2))
+        #expect(t.intern("b") == Symbol(1))
+        #expect(t.count == 3)
+        t.release(Symbol(1))
+        #expect(t.count == 2)
+        #expect(t.lookup("b") == nil)
+        #expect(t.lookup("a") == Symbol(0))
+        #expect(t.lookup("c") == Symbol(2))
+        #expect(t.intern("d") == Symbol(1))
+        #expect(t.name(Symbol(1)) == "d")
+        #expect(t.intern("b") == Symbol(3))
+        #expect(t.capacity == 4)
+        // Releasing twice, or an id never handed out, changes nothing.
+        t.release(Symbol(0))
+        t.release(Symbol(0))
+        t.release(Symbol(99))
+        t.release(Symbol(-1))
+        #expect(t.count == 3)
+        #expect(t.intern("e") == Symbol(0))
+        #expect(t.intern("f") == Symbol(4))
+        #expect(t.count == 5)
+    }
+
+    @Test func emptyTableLookups() {
+        let t = SymbolTable()
+        #expect(t.lookup("a") == nil)
+        #expect(t.count == 0)
+        #expect(t.capacity == 0)
+    }
+
+    @Test func stressInternReleaseIntern() {
+        let n = 100_000
+        var t = SymbolTable()
+        var wrongIDs = 0
+        for i in 0..<n where t.intern("tok\(i)").index != i { wrongIDs += 1 }
+        #expect(wrongIDs == 0)
+        #expect(t.count == n)
+        #expect(t.capacity == n)
+        #expect(t.lookup("tok99999") == Symbol(99_999))
+        for i in 0..<n { t.release(Symbol(Int32(i))) }
+        #expect(t.count == 0)
+        #expect(t.lookup("tok0") == nil)
+        #expect(t.lookup("tok99999") == nil)
+        // A second generation of distinct tokens fits in the released ids.
+        var seen = [Bool](repeating: false, count: n)
+        var duplicates = 0
+        for i in 0..<n {
+            let id = t.intern("second-\(i)").index
+            if id < 0 || id >= n || seen[id] { duplicates += 1 } else { seen[id] = true }
+        }
+        #expect(duplicates == 0)
+        #expect(t.capacity == n)
+        #expect(t.count == n)
+        // Every token of the second generation is still found, and the first is gone.
+        var misses = 0
+        for i in stride(from: 0, to: n, by: 97) where t.lookup("second-\(i)") == nil { misses += 1 }
+        #expect(misses == 0)
+        #expect(t.lookup("tok5") == nil)
+        // And the same tokens again intern to the same ids (no growth).
+        #expect(t.intern("second-0") == t.lookup("second-0"))
+        #expect(t.capacity == n)
+    }
+}
