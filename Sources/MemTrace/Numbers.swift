@@ -21,7 +21,8 @@ enum NumberSyntax {
         }
         guard n > 0 else { throw .notANumber }
         var value: UInt64 = 0
-        if n > 2 && p[0] == UInt8(ascii: "0") && (p[1] | 0x20) == UInt8(ascii: "x") {
+        if n >= 2 && p[0] == UInt8(ascii: "0") && (p[1] | 0x20) == UInt8(ascii: "x") {
+            guard n > 2 else { throw .notANumber }
             for i in 2..<n {
                 let c = p[i]
                 let d: UInt64

@@ -87,7 +87,7 @@ public final class TraceReader {
                 start = e + 1
                 line += 1
                 if e - s > Self.maxLineLength {
-                    throw fail("line too long: \(e - s) bytes (at most \(Self.maxLineLength))")
+                    throw fail("line too long: more than \(Self.maxLineLength) bytes")
                 }
                 return (s, e)
             }
@@ -394,9 +394,13 @@ public final class TraceReader {
             case .notANumber: throw fail("\(stmt): bad \(what) '\(text(k))': not a decimal or 0x hexadecimal number")
             case .tooLarge: throw fail("\(stmt): \(what) '\(text(k))' is too large (more than 64 bits)")
             case .badSuffix(let c):
-                throw fail(suffix
-                    ? "\(stmt): bad size suffix '\(String(UnicodeScalar(c)))' in '\(text(k))' (use K, M or G)"
-                    : "\(stmt): bad \(what) '\(text(k))': not a number (size suffixes are allowed only on sizes)")
+                if suffix {
+                    throw fail("\(stmt): bad size suffix '\(String(UnicodeScalar(c)))' in '\(text(k))' (use K, M or G)")
+                }
+                if c == UInt8(ascii: "K") || c == UInt8(ascii: "M") || c == UInt8(ascii: "G") {
+                    throw fail("\(stmt): bad \(what) '\(text(k))': size suffixes are allowed only on sizes")
+                }
+                throw fail("\(stmt): bad \(what) '\(text(k))': not a decimal or 0x hexadecimal number")
             }
         }
         guard v >= min && v <= max else {
@@ -472,13 +476,14 @@ public final class TraceReader {
             throw fail("\(stmt): unexpected argument '\(t)' (expected \(name)=N)")
         }
         let offset = name.utf8.count + 1
+        let v: UInt64
         do {
-            let v = try NumberSyntax.parse(buffer + tokStart[k] + offset, tokLen[k] - offset, allowSuffix: false)
-            guard v <= max else { throw fail("\(stmt): \(name) \(v) is out of range (0 to \(max))") }
-            return v
+            v = try NumberSyntax.parse(buffer + tokStart[k] + offset, tokLen[k] - offset, allowSuffix: false)
         } catch {
             throw fail("\(stmt): bad \(name) in '\(t)': not a number")
         }
+        guard v <= max else { throw fail("\(stmt): \(name) \(v) is out of range (0 to \(max))") }
+        return v
     }
 
     private func sharedOption() throws(TraceError) -> Symbol {
