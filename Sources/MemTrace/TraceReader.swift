@@ -195,15 +195,35 @@ public final class TraceReader {
         }
     }
 
-    private static let kR = key("r"), kW = key("w"), kX = key("x")
-    private static let kTick = key("tick"), kPalloc = key("palloc"), kPfree = key("pfree")
-    private static let kSpawn = key("spawn"), kFork = key("fork"), kExit = key("exit")
-    private static let kSwitch = key("switch"), kMmap = key("mmap"), kMunmap = key("munmap")
-    private static let kMap = key("map"), kUnmap = key("unmap"), kCache = key("cache")
-    private static let kSalloc = key("salloc"), kSfree = key("sfree"), kKmalloc = key("kmalloc")
-    private static let kKfree = key("kfree"), kFread = key("fread"), kFwrite = key("fwrite")
-    private static let kFsync = key("fsync"), kFdrop = key("fdrop"), kMem = key("mem")
-    private static let kReserve = key("reserve"), kNodes = key("nodes"), kHeader = key("memtrace")
+    // Keywords packed little-endian into a UInt64 (see `keywordKey`), as
+    // literals so the hot path needs no lazy initialization.
+    private static var kR: UInt64 { 0x72 }  // "r"
+    private static var kW: UInt64 { 0x77 }  // "w"
+    private static var kX: UInt64 { 0x78 }  // "x"
+    private static var kTick: UInt64 { 0x6b636974 }  // "tick"
+    private static var kPalloc: UInt64 { 0x636f6c6c6170 }  // "palloc"
+    private static var kPfree: UInt64 { 0x6565726670 }  // "pfree"
+    private static var kSpawn: UInt64 { 0x6e77617073 }  // "spawn"
+    private static var kFork: UInt64 { 0x6b726f66 }  // "fork"
+    private static var kExit: UInt64 { 0x74697865 }  // "exit"
+    private static var kSwitch: UInt64 { 0x686374697773 }  // "switch"
+    private static var kMmap: UInt64 { 0x70616d6d }  // "mmap"
+    private static var kMunmap: UInt64 { 0x70616d6e756d }  // "munmap"
+    private static var kMap: UInt64 { 0x70616d }  // "map"
+    private static var kUnmap: UInt64 { 0x70616d6e75 }  // "unmap"
+    private static var kCache: UInt64 { 0x6568636163 }  // "cache"
+    private static var kSalloc: UInt64 { 0x636f6c6c6173 }  // "salloc"
+    private static var kSfree: UInt64 { 0x6565726673 }  // "sfree"
+    private static var kKmalloc: UInt64 { 0x636f6c6c616d6b }  // "kmalloc"
+    private static var kKfree: UInt64 { 0x656572666b }  // "kfree"
+    private static var kFread: UInt64 { 0x6461657266 }  // "fread"
+    private static var kFwrite: UInt64 { 0x657469727766 }  // "fwrite"
+    private static var kFsync: UInt64 { 0x636e797366 }  // "fsync"
+    private static var kFdrop: UInt64 { 0x706f726466 }  // "fdrop"
+    private static var kMem: UInt64 { 0x6d656d }  // "mem"
+    private static var kReserve: UInt64 { 0x65767265736572 }  // "reserve"
+    private static var kNodes: UInt64 { 0x7365646f6e }  // "nodes"
+    private static var kHeader: UInt64 { 0x65636172746d656d }  // "memtrace"
 
     private func statement() throws(TraceError) -> Event? {
         let key = keywordKey()

@@ -193,3 +193,29 @@ import MemTrace
         #expect(e?.message == "tick: 5 is not larger than the current tick 5")
     }
 }
+
+/// The word-at-a-time first fit against a frame-by-frame reference.
+@Suite struct FirstFitTests {
+    func reference(_ bits: FrameBitmap, _ count: Int) -> Int? {
+        var run = 0
+        for f in 0..<bits.frameCount {
+            run = bits.isUsed(f) ? 0 : run + 1
+            if run == count { return f - count + 1 }
+        }
+        return nil
+    }
+
+    @Test func matchesAFrameByFrameScan() {
+        var rng = SplitMix64(seed: 11)
+        for trial in 0..<300 {
+            let frames = 64 + rng.below(700)
+            var bits = FrameBitmap(frames: frames, reserved: rng.below(20))
+            let density = 1 + rng.below(9)
+            for f in 0..<frames where rng.below(10) < density { bits.setUsed(f) }
+            for count in [1, 2, 3, 5, 8, 13, 31, 32, 33, 63, 64, 65, 100, 200] {
+                var copy = bits
+                #expect(copy.firstFit(count: count) == reference(bits, count), "trial \(trial) count \(count)")
+            }
+        }
+    }
+}

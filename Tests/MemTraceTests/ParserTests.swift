@@ -478,3 +478,24 @@ struct SymbolTests {
         #expect(t.capacity == n)
     }
 }
+
+@Suite struct KeywordKeyTests {
+    /// The packed keyword literals in TraceReader must be the packing of their text.
+    @Test func everyKeywordDecodes() throws {
+        for k in Event.allKeywords where k != "memtrace" {
+            var line = k
+            switch k {
+            case "mem", "reserve": line += " 8K"
+            case "nodes": line += " 1"
+            default: break
+            }
+            let reader = TraceReader(path: "k", source: MemorySource("memtrace 1\n" + line + "\n"))
+            do {
+                let e = try reader.next()
+                #expect(e?.keyword == k)
+            } catch {
+                #expect(!error.message.hasPrefix("unknown statement"), "\(k): \(error.message)")
+            }
+        }
+    }
+}

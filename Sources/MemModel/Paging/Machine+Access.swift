@@ -37,9 +37,10 @@ extension Machine {
         counters.pageFaults += 1
         processes[Int(current)].faults += 1
         guard va < Paging.userEnd,
-              let r = processes[Int(current)].regions.first(where: { $0.contains(va) }) else {
+              let ri = regionIndex(processes[Int(current)].regions, va) else {
             return segv()
         }
+        let r = processes[Int(current)].regions[ri]
         if pte.isPresent {
             if kind == .write && pte.has(.cow) { return cowFault(va, pte, instruction: instruction) }
             return segv()

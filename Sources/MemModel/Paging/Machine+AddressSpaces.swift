@@ -89,8 +89,10 @@ extension Machine {
         var child = Process(pid: childPID, parent: parentPID, directory: -1, spawnedTick: tick)
         let parent = processes[Int(ps)]
         let pdir = parent.directory
-        let userTables = parent.failed ? 0 : (0..<768).filter { tables[pdir, $0].isPresent }
-            .count
+        var userTables = 0
+        if !parent.failed {
+            for di in 0..<768 where tables[pdir, di].isPresent { userTables += 1 }
+        }
         // A directory and one table per parent table: take them all or fail whole.
         guard !parent.failed, reserveFree(1 + userTables) else {
             if !parent.failed { counters.oom += 1 }
@@ -113,12 +115,15 @@ extension Machine {
             let ctable = allocate(1, for: .pageTable)!
             tables.attach(ctable)
             tables.write(cdir, di, PTE.make(ctable, [.present, .writable, .user]))
-            for ti in 0..<1024 {
+            var remaining = tables.present(in: ptable)
+            var ti = -1
+            while remaining > 0 {
+                ti += 1
                 var e = tables[ptable, ti]
                 guard e.isPresent else { continue }
+                remaining -= 1
                 let va = UInt32(di) << 22 | UInt32(ti) << 12
-                if e.has(.writable), let r = parent.regions.first(where: { $0.contains(va) }),
-                   r.segment < 0, r.perms.contains(.write) {
+                if e.has(.writable), isPrivateWritable(parent.regions, va) {
                     e = (e & ~PTEFlags.writable.rawValue) | PTEFlags.cow.rawValue
                     tables.write(ptable, ti, e)
                 }
@@ -148,9 +153,15 @@ extension Machine {
             let pde = tables[dir, di]
             guard pde.isPresent else { continue }
             let table = pde.frame
-            for ti in 0..<1024 {
+            var remaining = tables.present(in: table)
+            var ti = 0
+            while remaining > 0 {
                 let e = tables[table, ti]
-                if e.isPresent { dropReference(e.frame) }
+                if e.isPresent {
+                    dropReference(e.frame)
+                    remaining -= 1
+                }
+                ti += 1
             }
             tables.detach(table)
             release(table, 1)
@@ -180,4 +191,23 @@ extension Machine {
         load_cr3(processes[Int(s)].directory)
         counters.switches += 1
     }
+}
+
+/// Whether `va` lies in a private (not shared) writable region: the pages fork makes COW.
+func isPrivateWritable(_ regions: [Region], _ va: UInt32) -> Bool {
+    for r in regions where r.contains(va) {
+        return r.segment < 0 && r.perms.contains(.write)
+    }
+    return false
+}
+
+/// The index of the region containing `va`, if any (no closure: generic-free hot path).
+@inline(__always)
+func regionIndex(_ regions: [Region], _ va: UInt32) -> Int? {
+    var i = 0
+    while i < regions.count {
+        if regions[i].contains(va) { return i }
+        i += 1
+    }
+    return nil
 }

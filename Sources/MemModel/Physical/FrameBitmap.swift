@@ -12,6 +12,11 @@ public let maxOrder = 10
 public struct FrameBitmap: Sendable {
     public private(set) var words: [UInt64]
     public let frameCount: Int
+    /// No word below this one has a free bit (a search may start here).
+    private(set) var freeHint = 0
+    /// The smallest contiguous request that failed since the last free:
+    /// a request at least that large fails at once, without a scan.
+    private var smallestFailedFit = Int.max
 
     /// All frames start free except `[0, reserved)`; bits past `frameCount` read as used.
     public init(frames: Int, reserved: Int) {
@@ -29,7 +34,11 @@ public struct FrameBitmap: Sendable {
     public mutating func setUsed(_ f: Int) { words[f >> 6] |= 1 << UInt64(f & 63) }
 
     @inline(__always)
-    public mutating func setFree(_ f: Int) { words[f >> 6] &= ~(1 << UInt64(f & 63)) }
+    public mutating func setFree(_ f: Int) {
+        words[f >> 6] &= ~(1 << UInt64(f & 63))
+        if f >> 6 < freeHint { freeHint = f >> 6 }
+        smallestFailedFit = .max
+    }
 
     public mutating func setUsed(_ f: Int, count: Int) {
         for i in f..<f + count { setUsed(i) }
@@ -82,15 +91,74 @@ public struct FrameBitmap: Sendable {
     }
 
     /// First fit: the lowest frame that starts `count` free frames in a row.
+    /// Advances the free hint past full words it crossed, and remembers a
+    /// failure until the next free.
     /// - Complexity: O(frames / 64) word operations in the worst case.
-    public func firstFit(count: Int, fromWord: Int = 0) -> Int? {
-        var f = fromWord << 6
+    public mutating func firstFit(count: Int) -> Int? {
+        guard count < smallestFailedFit else { return nil }
+        if count <= 64 { return firstFitWithinWords(count) }
+        var f = freeHint << 6
+        var first = true
         while let s = firstFree(from: f) {
+            if first {
+                freeHint = s >> 6
+                first = false
+            }
             let e = firstUsed(from: s)
             if e - s >= count { return s }
             f = e
         }
+        if first { freeHint = words.count }
+        smallestFailedFit = count
         return nil
+    }
+
+    /// First fit for runs of at most 64 frames, a word at a time: inside a
+    /// word, `m &= m >> s` doubling leaves the bits that start `count` free
+    /// bits in a row; across words, `carry` counts the free frames that end
+    /// the previous word.
+    @inline(__always)
+    private mutating func firstFitWithinWords(_ count: Int) -> Int? {
+        var carry = 0
+        var w = freeHint
+        var sawFree = false
+        while w < words.count {
+            let used = words[w]
+            if used == ~0 {
+                carry = 0
+                w += 1
+                continue
+            }
+            if !sawFree {
+                freeHint = w
+                sawFree = true
+            }
+            if carry > 0 && carry + used.trailingZeroBitCount >= count { return w << 6 - carry }
+            var m = ~used
+            var length = 1
+            while length < count {
+                let s = min(length, count - length)
+                m &= m >> UInt64(s)
+                length += s
+            }
+            if m != 0 { return w << 6 | m.trailingZeroBitCount }
+            carry = used == 0 ? carry + 64 : used.leadingZeroBitCount
+            w += 1
+        }
+        if !sawFree { freeHint = words.count }
+        smallestFailedFit = count
+        return nil
+    }
+
+    /// The lowest free frame (a single-frame first fit).
+    @inline(__always)
+    public mutating func lowestFree() -> Int? {
+        guard let f = firstFree(fromWord: freeHint) else {
+            freeHint = words.count
+            return nil
+        }
+        freeHint = f >> 6
+        return f
     }
 
     /// Calls `body(start, length)` for every maximal run of free frames, in address order.

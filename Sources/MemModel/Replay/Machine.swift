@@ -145,8 +145,9 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
             while true {
                 var freedThisPass = 0
                 for r in kswapd.reclaimers {
-                    freedThisPass += reclaim(r, want: count)
-                    if let f = frames.allocate(count: count) {
+                    let freed = reclaim(r, want: count)
+                    freedThisPass += freed
+                    if freed > 0, let f = frames.allocate(count: count) {
                         taken(f, count, purpose)
                         return f
                     }
