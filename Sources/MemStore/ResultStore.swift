@@ -100,28 +100,44 @@ public final class RunWriter: ReplaySink {
     let db: Database
     public let run: Int64
     private let tickInsert: Statement
+    /// One INSERT of `tickGroup` rows: SQLite's per-statement cost, paid once per group.
+    private let tickGroupInsert: Statement
+    /// Buffered tick rows, `width` values each: run_id then the columns.
+    private let pendingTicks: UnsafeMutablePointer<Int64>
+    private var pendingRows = 0
+    private let width: Int
+    private let columns = TickColumns.all
+    private let isReal: [Bool]
+    static let tickGroup = 32
     private let slabInsert: Statement
     private let processInsert: Statement
     private var rowsInBatch = 0
     private var inTransaction = false
-    static let batchRows = 4096
+    private var batchStarted = 0.0
+    /// A batch commits after this many rows or this many seconds: each commit
+    /// costs fsyncs, so batches are large, yet a reader sees progress.
+    static let batchRows = 262_144
+    static let batchSeconds = 1.0
 
     init(db: Database, run: Int64) throws {
         self.db = db
         self.run = run
         let cols = TickColumns.all.map(\.name)
-        tickInsert = try db.prepare("INSERT INTO tick_metrics (run_id, \(cols.joined(separator: ", "))) VALUES (?\(String(repeating: ", ?", count: cols.count)))")
+        let tuple = "(?\(String(repeating: ", ?", count: cols.count)))"
+        let insert = "INSERT INTO tick_metrics (run_id, \(cols.joined(separator: ", "))) VALUES "
+        tickInsert = try db.prepare(insert + tuple)
+        tickGroupInsert = try db.prepare(insert + Array(repeating: tuple, count: Self.tickGroup).joined(separator: ", "))
+        width = cols.count + 1
+        pendingTicks = .allocate(capacity: width * Self.tickGroup)
+        isReal = [false] + TickColumns.all.map(\.isReal)
         slabInsert = try db.prepare("INSERT INTO slabinfo (run_id, tick, name, active_objs, num_objs, objsize, objperslab, pagesperslab, num_slabs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         processInsert = try db.prepare("INSERT INTO processes (run_id, pid, parent, spawned_tick, exited_tick, peak_resident, resident, faults, cow_faults, segv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     }
 
     private func rowWritten() throws {
-        if !inTransaction {
-            try db.execute("BEGIN")
-            inTransaction = true
-        }
+        if !inTransaction { try open() }
         rowsInBatch += 1
-        if rowsInBatch >= Self.batchRows {
+        if rowsInBatch >= Self.batchRows || (rowsInBatch & 1023 == 0 && monotonicSeconds() - batchStarted > Self.batchSeconds) {
             try db.execute("COMMIT")
             inTransaction = false
             rowsInBatch = 0
@@ -132,15 +148,47 @@ public final class RunWriter: ReplaySink {
         if !inTransaction {
             try db.execute("BEGIN")
             inTransaction = true
+            batchStarted = monotonicSeconds()
         }
     }
 
+    deinit { pendingTicks.deallocate() }
+
     public func tickClosed(_ sample: TickSample) throws {
+        let row = pendingTicks + pendingRows * width
+        row[0] = run
+        for i in 0..<columns.count { row[i + 1] = columns[i].value(sample) }
+        pendingRows += 1
+        if pendingRows == Self.tickGroup {
+            try open()
+            bind(tickGroupInsert, rows: Self.tickGroup, from: pendingTicks)
+            try tickGroupInsert.run()
+            pendingRows = 0
+            for _ in 0..<Self.tickGroup { try rowWritten() }
+        }
+    }
+
+    @inline(__always)
+    private func bind(_ st: Statement, rows: Int, from p: UnsafeMutablePointer<Int64>) {
+        for i in 0..<rows * width {
+            if isReal[i % width] {
+                st.bind(Int32(i + 1), Double(bitPattern: UInt64(bitPattern: p[i])))
+            } else {
+                st.bind(Int32(i + 1), p[i])
+            }
+        }
+    }
+
+    /// Writes buffered tick rows one by one (fewer than a group).
+    private func flushTicks() throws {
+        guard pendingRows > 0 else { return }
         try open()
-        tickInsert.bind(1, run)
-        for (i, c) in TickColumns.all.enumerated() { tickInsert.bind(Int32(i + 2), c.value(sample)) }
-        try tickInsert.run()
-        try rowWritten()
+        for r in 0..<pendingRows {
+            bind(tickInsert, rows: 1, from: pendingTicks + r * width)
+            try tickInsert.run()
+            try rowWritten()
+        }
+        pendingRows = 0
     }
 
     public func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws {
@@ -180,6 +228,7 @@ public final class RunWriter: ReplaySink {
 
     /// Commits the last batch together with the run's `ok`.
     public func finish(_ s: ReplaySummary) throws {
+        try flushTicks()
         try open()
         let st = try db.prepare("UPDATE runs SET status = 'ok', finished_at = ?, events = ?, ticks = ?, config = ? WHERE run_id = ?")
         st.bind(1, ResultStore.now())

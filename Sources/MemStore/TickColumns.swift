@@ -4,55 +4,72 @@ import MemModel
 /// how its value is read from a closed tick. Adding a metric is one line here
 /// and one column in `schema.sql` (a test checks the two agree).
 public enum TickColumns {
-    public typealias Column = (name: String, value: @Sendable (TickSample) -> Value)
+    /// A column: its name, whether it is REAL, and its value (a REAL's bit pattern).
+    public struct Column: Sendable {
+        public let name: String
+        public let isReal: Bool
+        public let value: @Sendable (TickSample) -> Int64
+
+        init(_ name: String, _ value: @escaping @Sendable (TickSample) -> Int) {
+            self.name = name
+            isReal = false
+            self.value = { Int64(value($0)) }
+        }
+
+        init(_ name: String, real value: @escaping @Sendable (TickSample) -> Double) {
+            self.name = name
+            isReal = true
+            self.value = { Int64(bitPattern: value($0).bitPattern) }
+        }
+    }
 
     public static let all: [Column] = head + orders + tail
 
     static let head: [Column] = [
-        ("tick", { .int(Int64(bitPattern: $0.tick)) }),
-        ("events", { .int(Int64($0.delta.events)) }),
-        ("free_pages", { .int(Int64($0.gauges.freePages)) }),
-        ("used_pages", { .int(Int64($0.gauges.usedPages)) }),
-        ("usage_pct", { .real($0.gauges.usagePct) }),
-        ("largest_free_block", { .int(Int64($0.gauges.largestFreeBlock)) }),
-        ("frag_index", { .real($0.gauges.fragIndex) }),
-        ("oom", { .int(Int64($0.delta.oom)) }),
+        .init("tick") { Int(truncatingIfNeeded: $0.tick) },
+        .init("events") { $0.delta.events },
+        .init("free_pages") { $0.gauges.freePages },
+        .init("used_pages") { $0.gauges.usedPages },
+        .init("usage_pct", real: { $0.gauges.usagePct }),
+        .init("largest_free_block") { $0.gauges.largestFreeBlock },
+        .init("frag_index", real: { $0.gauges.fragIndex }),
+        .init("oom") { $0.delta.oom },
     ]
 
-    static let orders: [Column] = (0...maxOrder).map { order -> Column in
-        (name: "free_o\(order)", value: { (s: TickSample) -> Value in .int(Int64(s.gauges.freeBlocks[order])) })
+    static let orders: [Column] = (0...maxOrder).map { order in
+        Column("free_o\(order)") { $0.gauges.freeBlocks[order] }
     }
 
     static let tail: [Column] = [
-        ("frames_allocated", { .int(Int64($0.delta.framesAllocated)) }),
-        ("frames_freed", { .int(Int64($0.delta.framesFreed)) }),
-        ("processes", { .int(Int64($0.gauges.processes)) }),
-        ("pagetable_pages", { .int(Int64($0.gauges.pagetablePages)) }),
-        ("tlb_lookups", { .int(Int64($0.delta.tlbLookups)) }),
-        ("tlb_hits", { .int(Int64($0.delta.tlbHits)) }),
-        ("tlb_misses", { .int(Int64($0.delta.tlbMisses)) }),
-        ("tlb_flushes", { .int(Int64($0.delta.tlbFlushes)) }),
-        ("tlb_invlpg", { .int(Int64($0.delta.tlbInvlpg)) }),
-        ("page_faults", { .int(Int64($0.delta.pageFaults)) }),
-        ("demand_faults", { .int(Int64($0.delta.demandFaults)) }),
-        ("cow_faults", { .int(Int64($0.delta.cowFaults)) }),
-        ("cow_copies", { .int(Int64($0.delta.cowCopies)) }),
-        ("segv", { .int(Int64($0.delta.segv)) }),
-        ("switches", { .int(Int64($0.delta.switches)) }),
-        ("region_failures", { .int(Int64($0.delta.regionFailures)) }),
-        ("slab_pages", { .int(Int64($0.gauges.slabPages)) }),
-        ("slab_objects", { .int(Int64($0.gauges.slabObjects)) }),
-        ("slab_capacity", { .int(Int64($0.gauges.slabCapacity)) }),
-        ("slab_waste_bytes", { .int(Int64($0.gauges.slabWasteBytes)) }),
-        ("kmalloc_large_pages", { .int(Int64($0.gauges.kmallocLargePages)) }),
-        ("pagecache_pages", { .int(Int64($0.gauges.pagecachePages)) }),
-        ("pagecache_dirty", { .int(Int64($0.gauges.pagecacheDirty)) }),
-        ("pagecache_hits", { .int(Int64($0.delta.pagecacheHits)) }),
-        ("pagecache_misses", { .int(Int64($0.delta.pagecacheMisses)) }),
-        ("kswapd_active", { .int($0.gauges.kswapdActive ? 1 : 0) }),
-        ("kswapd_wakeups", { .int(Int64($0.delta.kswapdWakeups)) }),
-        ("reclaimed_slab_pages", { .int(Int64($0.delta.reclaimedSlabPages)) }),
-        ("reclaimed_pagecache_pages", { .int(Int64($0.delta.reclaimedPagecachePages)) }),
-        ("direct_reclaims", { .int(Int64($0.delta.directReclaims)) }),
+        .init("frames_allocated") { $0.delta.framesAllocated },
+        .init("frames_freed") { $0.delta.framesFreed },
+        .init("processes") { $0.gauges.processes },
+        .init("pagetable_pages") { $0.gauges.pagetablePages },
+        .init("tlb_lookups") { $0.delta.tlbLookups },
+        .init("tlb_hits") { $0.delta.tlbHits },
+        .init("tlb_misses") { $0.delta.tlbMisses },
+        .init("tlb_flushes") { $0.delta.tlbFlushes },
+        .init("tlb_invlpg") { $0.delta.tlbInvlpg },
+        .init("page_faults") { $0.delta.pageFaults },
+        .init("demand_faults") { $0.delta.demandFaults },
+        .init("cow_faults") { $0.delta.cowFaults },
+        .init("cow_copies") { $0.delta.cowCopies },
+        .init("segv") { $0.delta.segv },
+        .init("switches") { $0.delta.switches },
+        .init("region_failures") { $0.delta.regionFailures },
+        .init("slab_pages") { $0.gauges.slabPages },
+        .init("slab_objects") { $0.gauges.slabObjects },
+        .init("slab_capacity") { $0.gauges.slabCapacity },
+        .init("slab_waste_bytes") { $0.gauges.slabWasteBytes },
+        .init("kmalloc_large_pages") { $0.gauges.kmallocLargePages },
+        .init("pagecache_pages") { $0.gauges.pagecachePages },
+        .init("pagecache_dirty") { $0.gauges.pagecacheDirty },
+        .init("pagecache_hits") { $0.delta.pagecacheHits },
+        .init("pagecache_misses") { $0.delta.pagecacheMisses },
+        .init("kswapd_active") { $0.gauges.kswapdActive ? 1 : 0 },
+        .init("kswapd_wakeups") { $0.delta.kswapdWakeups },
+        .init("reclaimed_slab_pages") { $0.delta.reclaimedSlabPages },
+        .init("reclaimed_pagecache_pages") { $0.delta.reclaimedPagecachePages },
+        .init("direct_reclaims") { $0.delta.directReclaims },
     ]
 }
