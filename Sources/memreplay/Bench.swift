@@ -139,20 +139,31 @@ struct Bench: ParsableCommand {
             let path = dir + "/rss-\(n).trace"
             try generate(.access, events: n, seed: 2, to: TraceWriter(path: path))
             let p = Process()
-            p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].hasPrefix("/") ? CommandLine.arguments[0] : FileManager.default.currentDirectoryPath + "/" + CommandLine.arguments[0])
-            p.arguments = ["replay", "--quiet", "--db", dir + "/rss-\(n).db", path]
+            p.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            p.arguments = ["replay", "--db", dir + "/rss-\(n).db", path]
+            let out = Pipe()
+            p.standardOutput = out
             try p.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             p.waitUntilExit()
-            var usage = rusage()
-            getrusage(RUSAGE_CHILDREN.rawValue, &usage)
-            let kib = usage.ru_maxrss
-            print("  \(n) events: peak RSS \(kib / 1024) MiB\(previous > 0 ? String(format: " (+%.1f %% for 10x the events)", 100 * Double(kib - previous) / Double(previous)) : "")")
+            // The child prints its own peak RSS (getrusage of itself).
+            let mib = text.split(separator: "\n").first { $0.contains("peak RSS") }?
+                .split(separator: " ").dropFirst(2).first.flatMap { Double($0) } ?? 0
+            let kib = Int(mib * 1024)
+            print("  \(n) events: peak RSS \(format(mib, 1)) MiB\(previous > 0 ? String(format: " (%+.1f %% for 10x the events)", 100 * Double(kib - previous) / Double(previous)) : "")")
             previous = kib
         }
     }
 }
 
+/// Peak resident set of this process in KiB: `VmHWM` of /proc/self/status,
+/// which (unlike getrusage's ru_maxrss) starts afresh at exec.
 func peakRSSKiB() -> Int {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") {
+        return kib
+    }
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss

@@ -60,6 +60,7 @@ struct Replay: ParsableCommand {
             run \(o.runID): \(trace) (pmm=\(s.config.pmm.rawValue), mem=\(s.config.memBytes / 1024)K) ok
               \(s.events) events in \(s.ticks) ticks, \(formatRate(s.eventsPerSecond)) events/s
               peak usage \(format(s.peakUsagePct, 1)) %, max frag_index \(format(s.maxFragIndex, 3)), OOM \(s.oom)
+              peak RSS \(format(Double(peakRSSKiB()) / 1024, 1)) MiB
             """
     }
 }

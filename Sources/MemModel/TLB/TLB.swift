@@ -5,6 +5,11 @@
 /// a permission check on a hit uses exactly what the hardware would have
 /// cached. Entries of global PTEs survive ``flushNonGlobal()`` (a CR3 load).
 ///
+/// A CR3 load is O(1): every entry records the address-space generation it
+/// was filled in, and a flush starts a new generation. An entry is live when
+/// its page matches and it is global or of the current generation; a stale
+/// entry counts as an empty way when the set picks a victim.
+///
 /// A fully associative LRU TLB of E entries behaves as LRU page replacement
 /// with E frames: a miss is a page fault of that classic model.
 public struct TLB: Sendable {
@@ -15,6 +20,8 @@ public struct TLB: Sendable {
     private var pages: [UInt32]
     private var ptes: [PTE]
     private var stamps: [UInt64]
+    private var generations: [UInt32]
+    private var generation: UInt32 = 0
     private var clock: UInt64 = 0
     private var random: UInt64
 
@@ -27,14 +34,20 @@ public struct TLB: Sendable {
         pages = Array(repeating: Self.invalid, count: spec.entries)
         ptes = Array(repeating: 0, count: spec.entries)
         stamps = Array(repeating: 0, count: spec.entries)
+        generations = Array(repeating: 0, count: spec.entries)
         random = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed
     }
 
     /// The cached PTE of page `vpn`, or `nil` on a miss.
     @inline(__always)
+    func live(_ i: Int) -> Bool {
+        generations[i] == generation || ptes[i] & PTEFlags.global.rawValue != 0
+    }
+
+    @inline(__always)
     public mutating func lookup(_ vpn: UInt32) -> PTE? {
         let base = Int(vpn & setMask) &* ways
-        for i in base..<base &+ ways where pages[i] == vpn {
+        for i in base..<base &+ ways where pages[i] == vpn && live(i) {
             if spec.policy.refreshesOnHit {
                 clock &+= 1
                 stamps[i] = clock
@@ -51,10 +64,10 @@ public struct TLB: Sendable {
         var victim = -1
         var oldest = UInt64.max
         for i in base..<base &+ ways {
-            if pages[i] == Self.invalid { victim = i; break }
+            if pages[i] == Self.invalid || !live(i) { victim = i; break }
             if stamps[i] < oldest { oldest = stamps[i]; victim = i }
         }
-        if spec.policy == .random && pages[victim] != Self.invalid {
+        if spec.policy == .random && pages[victim] != Self.invalid && live(victim) {
             random ^= random << 13
             random ^= random >> 7
             random ^= random << 17
@@ -64,6 +77,7 @@ public struct TLB: Sendable {
         pages[victim] = vpn
         ptes[victim] = pte
         stamps[victim] = clock
+        generations[victim] = generation
     }
 
     /// `invlpg`: drops the entry of page `vpn` if cached.
@@ -77,13 +91,15 @@ public struct TLB: Sendable {
 
     /// A CR3 load: drops every entry whose PTE is not global.
     public mutating func flushNonGlobal() {
-        for i in 0..<pages.count where pages[i] != Self.invalid && !ptes[i].has(.global) {
-            pages[i] = Self.invalid
+        generation &+= 1
+        if generation == 0 {
+            // After 2^32 flushes, clear stale entries for real so none revives.
+            for i in 0..<pages.count where !ptes[i].has(.global) { pages[i] = Self.invalid }
         }
     }
 
     /// Valid entries as (page, pte), for invariant checks.
     public var validEntries: [(UInt32, PTE)] {
-        (0..<pages.count).compactMap { pages[$0] == Self.invalid ? nil : (pages[$0], ptes[$0]) }
+        (0..<pages.count).compactMap { pages[$0] == Self.invalid || !live($0) ? nil : (pages[$0], ptes[$0]) }
     }
 }

@@ -269,12 +269,13 @@ struct Generator {
         var objects: [(String, String)] = []
         var kobjects: [String] = []
         var child = 0
+        var pid = 1
         var filePos = 0
         var knownFiles = Array(repeating: false, count: 8)
         while !done {
             let roll = rng.below(1000)
             if roll < 700 {
-                let pid = 1 + rng.below(3)
+                if rng.below(200) == 0 { pid = 1 + rng.below(3) }  // bursts, as a scheduler gives
                 try processAccess(pid, stream: &streams[pid])
             } else if roll < 760 {
                 if handles.count < 256 && (handles.isEmpty || rng.below(2) == 0) {
@@ -310,7 +311,7 @@ struct Generator {
                     kobjects[i] = kobjects[kobjects.count - 1]
                     kobjects.removeLast()
                 }
-            } else if roll < 980 {
+            } else if roll < 996 {
                 let f = rng.below(8)
                 let file = "f" + String(f)
                 if rng.below(10) == 0 {
