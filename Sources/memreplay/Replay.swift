@@ -34,6 +34,7 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         let options = try settings.options()
+        installInterruptHandlers()
         let store: ResultStore
         do {
             store = try ResultStore(path: db)
@@ -89,4 +90,24 @@ func formatRate(_ v: Double) -> String {
     if v >= 1e6 { return format(v / 1e6, 2) + " M" }
     if v >= 1e3 { return format(v / 1e3, 1) + " k" }
     return format(v, 0)
+}
+
+/// SIGINT and SIGTERM stop the replay cleanly: the run is marked failed.
+/// A second signal kills at once, as users expect from a second Ctrl-C.
+func installInterruptHandlers() {
+    // A parent may have started us with these signals blocked.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    sigaddset(&unblock, SIGINT)
+    sigaddset(&unblock, SIGTERM)
+    sigprocmask(SIG_UNBLOCK, &unblock, nil)
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig) { s in
+            if Interruption.requested != 0 {
+                signal(s, SIG_DFL)
+                raise(s)
+            }
+            Interruption.request(signal: s)
+        }
+    }
 }

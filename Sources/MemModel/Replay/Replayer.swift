@@ -172,6 +172,10 @@ public enum Replayer {
             case .fdrop(let f): reader.symbols[.file].release(f)
             default: break
             }
+            if m.counters.events & 0xFFFF == 0 && Interruption.requested != 0 {
+                throw TraceError(file: reader.path, line: reader.line,
+                                 message: "interrupted by signal \(Interruption.requested) after \(m.counters.events) events")
+            }
             if checkEvery > 0 && m.counters.events % checkEvery == 0, let broken = m.invariantViolation() {
                 throw TraceError(file: reader.path, line: reader.line,
                                  message: "invariant broken after \(event.keyword): \(broken)")
