@@ -100,6 +100,26 @@ CREATE TABLE IF NOT EXISTS processes (
     segv          INTEGER NOT NULL
 );
 
+-- One row per tick and NUMA node (node 0 alone without NUMA). tick_metrics
+-- keeps the machine-wide totals.
+CREATE TABLE IF NOT EXISTS node_metrics (
+    run_id               INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    tick                 INTEGER NOT NULL,
+    node                 INTEGER NOT NULL,
+    free_pages           INTEGER NOT NULL,
+    used_pages           INTEGER NOT NULL,
+    usage_pct            REAL    NOT NULL,  -- of the node's allocatable frames
+    largest_free_block   INTEGER NOT NULL,
+    frag_index           REAL    NOT NULL,
+    fallback_allocations INTEGER NOT NULL,  -- served here though another node was tried first
+    local_accesses       INTEGER NOT NULL,  -- by processes homed here, to frames here
+    remote_accesses      INTEGER NOT NULL,  -- by processes homed here, to other nodes' frames
+    reclaimed_pages      INTEGER NOT NULL,  -- by kswapd or direct reclaim, from this node
+    kswapd_active        INTEGER NOT NULL,
+    kswapd_wakeups       INTEGER NOT NULL,
+    PRIMARY KEY (run_id, tick, node)
+) WITHOUT ROWID;
+
 CREATE INDEX IF NOT EXISTS runs_by_trace ON runs(trace, pmm);
 CREATE INDEX IF NOT EXISTS runs_by_comparison ON runs(comparison_id) WHERE comparison_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS processes_by_run ON processes(run_id, pid);

@@ -111,6 +111,7 @@ public final class RunWriter: ReplaySink {
     static let tickGroup = 32
     private let slabInsert: Statement
     private let processInsert: Statement
+    private let nodeInsert: Statement
     private var rowsInBatch = 0
     private var inTransaction = false
     private var batchStarted = 0.0
@@ -131,6 +132,7 @@ public final class RunWriter: ReplaySink {
         pendingTicks = .allocate(capacity: width * Self.tickGroup)
         isReal = [false] + TickColumns.all.map(\.isReal)
         slabInsert = try db.prepare("INSERT INTO slabinfo (run_id, tick, name, active_objs, num_objs, objsize, objperslab, pagesperslab, num_slabs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        nodeInsert = try db.prepare("INSERT INTO node_metrics (run_id, tick, node, free_pages, used_pages, usage_pct, largest_free_block, frag_index, fallback_allocations, local_accesses, remote_accesses, reclaimed_pages, kswapd_active, kswapd_wakeups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         processInsert = try db.prepare("INSERT INTO processes (run_id, pid, parent, spawned_tick, exited_tick, peak_resident, resident, faults, cow_faults, segv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     }
 
@@ -155,6 +157,7 @@ public final class RunWriter: ReplaySink {
     deinit { pendingTicks.deallocate() }
 
     public func tickClosed(_ sample: TickSample) throws {
+        if !sample.nodes.isEmpty { try nodesClosed(sample) }
         let row = pendingTicks + pendingRows * width
         row[0] = run
         for i in 0..<columns.count { row[i + 1] = columns[i].value(sample) }
@@ -165,6 +168,28 @@ public final class RunWriter: ReplaySink {
             try tickGroupInsert.run()
             pendingRows = 0
             for _ in 0..<Self.tickGroup { try rowWritten() }
+        }
+    }
+
+    private func nodesClosed(_ sample: TickSample) throws {
+        try open()
+        for n in sample.nodes {
+            nodeInsert.bind(1, run)
+            nodeInsert.bind(2, Int64(truncatingIfNeeded: sample.tick))
+            nodeInsert.bind(3, Int64(n.node))
+            nodeInsert.bind(4, Int64(n.freePages))
+            nodeInsert.bind(5, Int64(n.usedPages))
+            nodeInsert.bind(6, n.usagePct)
+            nodeInsert.bind(7, Int64(n.largestFreeBlock))
+            nodeInsert.bind(8, n.fragIndex)
+            nodeInsert.bind(9, Int64(n.delta.fallbackAllocations))
+            nodeInsert.bind(10, Int64(n.delta.localAccesses))
+            nodeInsert.bind(11, Int64(n.delta.remoteAccesses))
+            nodeInsert.bind(12, Int64(n.delta.reclaimedPages))
+            nodeInsert.bind(13, Int64(n.kswapdActive ? 1 : 0))
+            nodeInsert.bind(14, Int64(n.delta.kswapdWakeups))
+            try nodeInsert.run()
+            try rowWritten()
         }
     }
 

@@ -4,6 +4,7 @@ import MemTrace
 
 extension FrameAllocatorKind: ExpressibleByArgument {}
 extension PageCachePolicy: ExpressibleByArgument {}
+extension NumaPolicy: ExpressibleByArgument {}
 
 /// Options every replaying command shares.
 struct ReplaySettings: ParsableArguments {
@@ -16,8 +17,11 @@ struct ReplaySettings: ParsableArguments {
     @Option(help: ArgumentHelp("Frames at the bottom never allocatable (overrides `reserve`).", valueName: "size"))
     var reserve: String?
 
-    @Option(help: "NUMA nodes (overrides `nodes`). Only 1 is modelled so far.")
+    @Option(help: "NUMA nodes (overrides `nodes`): memory split into equal contiguous nodes.")
     var nodes: Int?
+
+    @Option(help: "NUMA allocation policy: home node first, or round-robin.")
+    var numaPolicy: NumaPolicy = .local
 
     @Option(help: ArgumentHelp("TLB geometry and policy: ENTRIES[:WAYS|full][:lru|fifo|random].", valueName: "spec"))
     var tlb: String = "64:4:lru"
@@ -74,6 +78,7 @@ struct ReplaySettings: ParsableArguments {
         m.highWatermark = high
         m.lowWatermark = low
         m.pageCachePolicy = pageCachePolicy
+        m.numaPolicy = numaPolicy
         m.directReclaim = !noDirectReclaim
         guard tickEvery >= 0 else { throw ValidationError("--tick-every must be 0 or more") }
         m.tickEvery = tickEvery

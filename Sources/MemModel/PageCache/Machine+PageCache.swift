@@ -34,10 +34,15 @@ extension Machine {
         knownFiles[file.index] = false
     }
 
-    /// `page_cache_reclaim`: evicts up to `want` clean pages, in policy order.
-    mutating func page_cache_reclaim(_ want: Int) -> Int {
-        let victims = pageCache.evictClean(want)
-        for f in victims { release(f, 1) }
+    /// `page_cache_reclaim`: evicts up to `want` clean pages, in policy order
+    /// (with `node`, only pages held in that node's frames).
+    mutating func page_cache_reclaim(_ want: Int, node: Int? = nil) -> Int {
+        let nodes = frames
+        let victims = node == nil ? pageCache.evictClean(want) : pageCache.evictClean(want) { nodes.node(of: $0) == node }
+        for f in victims {
+            nodeCounters[frames.node(of: f)].reclaimedPages += 1
+            release(f, 1)
+        }
         counters.reclaimedPagecachePages += victims.count
         return victims.count
     }

@@ -147,7 +147,7 @@ public struct PageCache: Sendable {
 
     /// `page_cache_reclaim`'s choice: evicts up to `want` clean pages in policy
     /// order and returns their frames (the caller frees them).
-    mutating func evictClean(_ want: Int) -> [FrameNumber] {
+    mutating func evictClean(_ want: Int, where accept: (FrameNumber) -> Bool = { _ in true }) -> [FrameNumber] {
         var victims: [FrameNumber] = []
         guard want > 0, count > 0 else { return victims }
         switch policy {
@@ -155,7 +155,7 @@ public struct PageCache: Sendable {
             var s = tail
             while s >= 0 && victims.count < want {
                 let younger = pages[Int(s)].newer
-                if !pages[Int(s)].dirty { victims.append(remove(s)) }
+                if !pages[Int(s)].dirty && accept(pages[Int(s)].frame) { victims.append(remove(s)) }
                 s = younger
             }
         case .clock:
@@ -166,8 +166,8 @@ public struct PageCache: Sendable {
                 if hand < 0 { hand = tail }
                 let s = hand
                 let younger = pages[Int(s)].newer
-                if pages[Int(s)].dirty {
-                    // skipped: only clean pages can go
+                if pages[Int(s)].dirty || !accept(pages[Int(s)].frame) {
+                    // skipped: only clean pages (of the node asked for) can go
                 } else if pages[Int(s)].referenced {
                     pages[Int(s)].referenced = false
                 } else {

@@ -29,7 +29,23 @@ extension Machine {
         let allowed = pte.isPresent
             && (!userMode || pte & PTEFlags.user.rawValue != 0)
             && (kind != .write || pte & PTEFlags.writable.rawValue != 0)
-        if !allowed { pageFault(kind, va, pte, instruction: instruction) }
+        if !allowed {
+            pageFault(kind, va, pte, instruction: instruction)
+        } else if frames.count > 1 {
+            countNodeAccess(pte.frame)
+        }
+    }
+
+    /// Local or remote, by the frame's node against the process's home node.
+    @inline(__always)
+    mutating func countNodeAccess(_ frame: FrameNumber) {
+        guard frames.count > 1 else { return }
+        let home = processes[Int(current)].node
+        if frames.node(of: frame) == home {
+            nodeCounters[home].localAccesses += 1
+        } else {
+            nodeCounters[home].remoteAccesses += 1
+        }
     }
 
     /// The page-fault handler.
@@ -87,6 +103,7 @@ extension Machine {
         }
         // The faulting access is retried: its walk fills the TLB.
         if instruction { itlb.fill(va >> 12, pte) } else { tlb.fill(va >> 12, pte) }
+        countNodeAccess(frame)
     }
 
     /// A write to a read-only COW page: copy the frame unless this mapping is
@@ -109,6 +126,7 @@ extension Machine {
         tables.write(table, Paging.tableIndex(va), updated)
         invlpg(va)
         tlb.fill(va >> 12, updated)
+        countNodeAccess(updated.frame)
     }
 
     // MARK: Explicit mappings

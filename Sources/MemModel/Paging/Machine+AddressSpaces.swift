@@ -74,10 +74,20 @@ extension Machine {
 
     // MARK: spawn, fork, exit, switch
 
-    mutating func spawn(_ pid: PID) throws(ModelError) {
+    /// A process's home NUMA node: `node=K` on `spawn`, else PID mod N.
+    func homeNode(_ pid: PID) -> Int { Int(pid % PID(frames.count)) }
+
+    mutating func spawn(_ pid: PID, node: Int32? = nil) throws(ModelError) {
         guard slotOfPID[pid] == nil else { throw ModelError("spawn: PID \(pid) already exists") }
+        if let node, Int(node) >= frames.count {
+            throw ModelError("spawn: node \(node) does not exist (the machine has \(frames.count) node\(frames.count == 1 ? "" : "s"))")
+        }
         var p = Process(pid: pid, parent: nil, directory: -1, spawnedTick: tick)
+        p.node = node.map(Int.init) ?? homeNode(pid)
+        let running = preferredNode
+        preferredNode = p.node
         if let dir = createDirectory() { p.directory = dir } else { p.failed = true }
+        preferredNode = running
         addProcess(p)
     }
 
@@ -87,7 +97,12 @@ extension Machine {
         let ps = try requireProcess(parentPID, "fork")
         guard slotOfPID[childPID] == nil else { throw ModelError("fork: child PID \(childPID) already exists") }
         var child = Process(pid: childPID, parent: parentPID, directory: -1, spawnedTick: tick)
+        child.node = homeNode(childPID)
         let parent = processes[Int(ps)]
+        // The child's directory and tables come from the child's node.
+        let running = preferredNode
+        preferredNode = child.node
+        defer { preferredNode = running }
         let pdir = parent.directory
         var userTables = 0
         if !parent.failed {
@@ -172,6 +187,7 @@ extension Machine {
         if s == current {
             current = 0
             currentPID = 0
+            preferredNode = 0
             load_cr3(kernelDirectory)
             counters.switches += 1
         }
@@ -188,6 +204,7 @@ extension Machine {
         guard !processes[Int(s)].failed else { return }
         current = s
         currentPID = pid
+        preferredNode = processes[Int(s)].node
         load_cr3(processes[Int(s)].directory)
         counters.switches += 1
     }

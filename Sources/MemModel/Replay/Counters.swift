@@ -95,11 +95,14 @@ public struct TickSample: Sendable {
     public var tick: UInt64
     public var delta: Counters
     public var gauges: Gauges
+    /// Per NUMA node (one entry without NUMA).
+    public var nodes: [NodeSample] = []
 
-    public init(tick: UInt64, delta: Counters, gauges: Gauges) {
+    public init(tick: UInt64, delta: Counters, gauges: Gauges, nodes: [NodeSample] = []) {
         self.tick = tick
         self.delta = delta
         self.gauges = gauges
+        self.nodes = nodes
     }
 }
 
@@ -112,4 +115,39 @@ public struct SlabInfoRow: Sendable, Equatable {
     public var objectsPerSlab: Int
     public var pagesPerSlab: Int
     public var slabs: Int
+}
+
+/// Per-node event counters (cumulative; a tick's figures are differences).
+public struct NodeCounters: Sendable, Equatable {
+    /// Allocations this node served although another node was tried first
+    /// (Linux's `numa_miss`).
+    public var fallbackAllocations = 0
+    /// Accesses by processes whose home is this node, to frames on it / elsewhere.
+    public var localAccesses = 0
+    public var remoteAccesses = 0
+    public var reclaimedPages = 0
+    public var kswapdWakeups = 0
+    public init() {}
+
+    public func since(_ e: NodeCounters) -> NodeCounters {
+        var d = NodeCounters()
+        d.fallbackAllocations = fallbackAllocations - e.fallbackAllocations
+        d.localAccesses = localAccesses - e.localAccesses
+        d.remoteAccesses = remoteAccesses - e.remoteAccesses
+        d.reclaimedPages = reclaimedPages - e.reclaimedPages
+        d.kswapdWakeups = kswapdWakeups - e.kswapdWakeups
+        return d
+    }
+}
+
+/// One node at a tick's close: what `node_metrics` stores.
+public struct NodeSample: Sendable, Equatable {
+    public var node: Int
+    public var freePages = 0
+    public var usedPages = 0
+    public var usagePct = 0.0
+    public var largestFreeBlock = 0
+    public var fragIndex = 0.0
+    public var kswapdActive = false
+    public var delta = NodeCounters()
 }

@@ -6,12 +6,11 @@ extension Machine {
     ///   checking runs, not for the measured replay loop.
     public func invariantViolation() -> String? {
         if let v = frames.invariantViolation() { return v }
-        let bitmap = frames.bitmap
         var inUse = 0
         for f in 0..<use.count {
             let used = use[f] != .free
-            if used != bitmap.isUsed(f) {
-                return "frame \(f) is \(use[f]) in the frame table but \(bitmap.isUsed(f) ? "used" : "free") in the allocator"
+            if used != frames.isUsed(f) {
+                return "frame \(f) is \(use[f]) in the frame table but \(frames.isUsed(f) ? "used" : "free") in the allocator"
             }
             if used && use[f] != .reserved { inUse += 1 }
         }

@@ -12,10 +12,13 @@ extension Machine {
         g.freePages = frames.freeCount
         g.usedPages = usedFrames
         g.usagePct = mem_usage_pct()
-        let shape = FreeSpaceShape(frames.bitmap)
-        g.largestFreeBlock = shape.largestFreeRun
-        g.freeBlocks = shape.blocksPerOrder
-        g.fragIndex = g.freePages == 0 ? 0 : 1 - Double(shape.largestFreeRun) / Double(g.freePages)
+        // Runs never cross a node boundary: allocations cannot span nodes.
+        for n in frames.nodes {
+            let shape = FreeSpaceShape(n.bitmap)
+            g.largestFreeBlock = max(g.largestFreeBlock, shape.largestFreeRun)
+            for o in 0...maxOrder { g.freeBlocks[o] += shape.blocksPerOrder[o] }
+        }
+        g.fragIndex = g.freePages == 0 ? 0 : 1 - Double(g.largestFreeBlock) / Double(g.freePages)
         g.pagetablePages = tables.tableFrames
         g.processes = processCount
         g.slabPages = slab.slabPages
@@ -25,8 +28,26 @@ extension Machine {
         g.kmallocLargePages = kmallocLargeFrames
         g.pagecachePages = pageCache.count
         g.pagecacheDirty = pageCache.dirtyCount
-        g.kswapdActive = kswapdRanThisTick
+        g.kswapdActive = kswapdRanThisTick.contains(true)
         return g
+    }
+
+    /// Each node's state now, with its counters since `start`.
+    public func nodeSamples(since start: [NodeCounters]) -> [NodeSample] {
+        frames.nodes.indices.map { k in
+            let n = frames.nodes[k]
+            let allocatable = frames.allocatable(k)
+            let shape = FreeSpaceShape(n.bitmap)
+            var s = NodeSample(node: k)
+            s.freePages = n.freeCount
+            s.usedPages = allocatable - n.freeCount
+            s.usagePct = allocatable == 0 ? 100 : 100 * Double(s.usedPages) / Double(allocatable)
+            s.largestFreeBlock = shape.largestFreeRun
+            s.fragIndex = n.freeCount == 0 ? 0 : 1 - Double(shape.largestFreeRun) / Double(n.freeCount)
+            s.kswapdActive = kswapdRanThisTick[k]
+            s.delta = nodeCounters[k].since(start[k])
+            return s
+        }
     }
 
     /// Opens tick `n` (the replay loop has closed the previous one).

@@ -51,7 +51,7 @@ struct HandleBinding: Sendable {
 /// `Machine` in each subsystem's folder.
 public struct Machine<Frames: FrameAllocator>: Sendable {
     public let config: MachineConfig
-    public internal(set) var frames: Frames
+    public internal(set) var frames: NodeFrames<Frames>
     /// Owners of each frame: PTE mappings, plus one for a handle or shared segment holding it.
     var refcount: [UInt32]
     var use: [FrameUse]
@@ -78,8 +78,14 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
     public internal(set) var slab = SlabAllocator()
     var knownFiles: [Bool] = []
     public internal(set) var pageCache: PageCache
-    public internal(set) var kswapd: Kswapd
-    var kswapdRanThisTick = false
+    /// One kswapd per node, with the watermarks applied per node (as Linux).
+    public internal(set) var kswapds: [Kswapd]
+    var kswapdRanThisTick: [Bool]
+    /// The node that allocations prefer now: the running process's home node,
+    /// or a new process's while its address space is built.
+    var preferredNode = 0
+    var interleaveNext = 0
+    public internal(set) var nodeCounters: [NodeCounters]
     var reclaiming = false
     /// Frames held by `kmalloc` allocations above 4096 bytes.
     public internal(set) var kmallocLargeFrames = 0
@@ -92,7 +98,7 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
     public init(_ config: MachineConfig) {
         self.config = config
         let n = config.frames
-        frames = Frames(frames: n, reserved: config.reservedFrames)
+        frames = NodeFrames(frames: n, reserved: config.reservedFrames, nodes: config.nodes)
         allocatableFrames = config.allocatableFrames
         refcount = Array(repeating: 0, count: n)
         use = Array(repeating: .free, count: n)
@@ -102,11 +108,14 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
         itlb = TLB(config.itlb ?? config.tlb, seed: config.seed &+ 1)
         splitTLB = config.itlb != nil
         pageCache = PageCache(policy: config.pageCachePolicy)
-        kswapd = Kswapd(high: config.highWatermark, low: config.lowWatermark)
-        kswapd.kswapd_register_reclaimer(.slabReclaim)
-        kswapd.kswapd_register_reclaimer(.pageCacheReclaim)
+        var k = Kswapd(high: config.highWatermark, low: config.lowWatermark)
+        k.kswapd_register_reclaimer(.slabReclaim)
+        k.kswapd_register_reclaimer(.pageCacheReclaim)
+        kswapds = Array(repeating: k, count: config.nodes)
+        kswapdRanThisTick = Array(repeating: false, count: config.nodes)
+        nodeCounters = Array(repeating: NodeCounters(), count: config.nodes)
         // validate() guarantees at least two allocatable frames.
-        let dir = frames.allocate(count: 1)!
+        let dir = frames.allocate(count: 1, preferred: 0)!.frame
         kernelDirectory = dir
         currentDirectory = dir
         use[Int(dir)] = .directory
@@ -127,27 +136,44 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
         100 * Double(usedFrames) / Double(allocatableFrames)
     }
 
+    /// kswapd of node 0 (the only one without NUMA).
+    public var kswapd: Kswapd { kswapds[0] }
+
+    /// The node an allocation tries first: the preferred node, or the next
+    /// one round-robin under the interleave policy.
+    @inline(__always)
+    mutating func firstChoiceNode() -> Int {
+        guard frames.count > 1 else { return 0 }
+        guard config.numaPolicy == .interleave else { return preferredNode }
+        let k = interleaveNext
+        interleaveNext = (interleaveNext + 1) % frames.count
+        return k
+    }
+
     /// Takes `count` contiguous frames for `purpose`, running direct reclaim
     /// when none fit; counts an out-of-memory event and returns `nil` if that
     /// does not help either.
     @inline(__always)
     mutating func allocate(_ count: Int, for purpose: FrameUse) -> FrameNumber? {
-        if let f = frames.allocate(count: count) {
+        let first = firstChoiceNode()
+        if let (f, k) = frames.allocate(count: count, preferred: first) {
+            if k != first { nodeCounters[k].fallbackAllocations += 1 }
             taken(f, count, purpose)
             return f
         }
-        return allocateSlowPath(count, for: purpose)
+        return allocateSlowPath(count, for: purpose, first: first)
     }
 
-    mutating func allocateSlowPath(_ count: Int, for purpose: FrameUse) -> FrameNumber? {
+    mutating func allocateSlowPath(_ count: Int, for purpose: FrameUse, first: Int) -> FrameNumber? {
         if config.directReclaim && !reclaiming {
             counters.directReclaims += 1
             while true {
                 var freedThisPass = 0
-                for r in kswapd.reclaimers {
-                    let freed = reclaim(r, want: count)
+                for r in kswapds[0].reclaimers {
+                    let freed = reclaim(r, want: count, node: nil)
                     freedThisPass += freed
-                    if freed > 0, let f = frames.allocate(count: count) {
+                    if freed > 0, let (f, k) = frames.allocate(count: count, preferred: first) {
+                        if k != first { nodeCounters[k].fallbackAllocations += 1 }
                         taken(f, count, purpose)
                         return f
                     }
@@ -176,8 +202,8 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
             counters.directReclaims += 1
             while frames.freeCount < n {
                 var freed = 0
-                for r in kswapd.reclaimers where frames.freeCount < n {
-                    freed += reclaim(r, want: n - frames.freeCount)
+                for r in kswapds[0].reclaimers where frames.freeCount < n {
+                    freed += reclaim(r, want: n - frames.freeCount, node: nil)
                 }
                 if freed == 0 { break }
             }
@@ -249,7 +275,7 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
         case let .access(kind, pid, va): try access(kind, pid, va)
         case let .palloc(h, count): try palloc(h, count: Int(count))
         case let .pfree(h): try pfree(h)
-        case let .spawn(pid, _): try spawn(pid)
+        case let .spawn(pid, node): try spawn(pid, node: node)
         case let .fork(parent, child): try fork(parent, child)
         case let .exit(pid): try exit(pid)
         case let .switchTo(pid): try switchTo(pid)

@@ -9,6 +9,7 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     /// Bytes at the bottom never allocatable (`reserve`).
     public var reserveBytes: UInt64 = 0
     public var nodes: Int = 1
+    public var numaPolicy: NumaPolicy = .local
     public var tlb: TLBSpec = .defaultSpec
     /// A separate instruction TLB for `x` accesses, if any.
     public var itlb: TLBSpec? = nil
@@ -43,8 +44,8 @@ public struct MachineConfig: Sendable, Codable, Equatable {
             throw SpecError("watermarks must satisfy 0 <= low < high <= 100 (low \(lowWatermark), high \(highWatermark))")
         }
         guard nodes >= 1 && nodes <= 64 else { throw SpecError("nodes \(nodes) out of range (1 to 64)") }
-        if nodes != 1 {
-            throw SpecError("nodes \(nodes): NUMA is not modelled yet; replay with one node")
+        guard frames % nodes == 0 else {
+            throw SpecError("\(frames) frames do not split evenly into \(nodes) nodes")
         }
     }
 }

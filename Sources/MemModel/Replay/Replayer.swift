@@ -107,6 +107,7 @@ public enum Replayer {
         var summary = ReplaySummary(config: m.config)
         var usageSum = 0.0
         var tickStart = m.counters
+        var nodeTickStart = m.nodeCounters
         var eventsInTick = 0
         let tickEvery = m.config.tickEvery
         let checkEvery = m.config.checkEvery
@@ -114,8 +115,10 @@ public enum Replayer {
 
         func close() throws {
             let gauges = m.closeTick()
-            let sample = TickSample(tick: m.tick, delta: m.counters.since(tickStart), gauges: gauges)
+            let sample = TickSample(tick: m.tick, delta: m.counters.since(tickStart), gauges: gauges,
+                                    nodes: m.nodeSamples(since: nodeTickStart))
             tickStart = m.counters
+            nodeTickStart = m.nodeCounters
             eventsInTick = 0
             summary.ticks += 1
             summary.peakUsagePct = max(summary.peakUsagePct, gauges.usagePct)

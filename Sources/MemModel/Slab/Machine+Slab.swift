@@ -113,18 +113,26 @@ extension Machine {
     }
 
     /// `slab_reclaim`: returns empty slabs to the physical allocator, caches in
-    /// creation order, until at least `want` frames are freed (a slab counts whole).
-    mutating func slab_reclaim(_ want: Int) -> Int {
+    /// creation order, until at least `want` frames are freed (a slab counts
+    /// whole). With `node`, only slabs on that node.
+    mutating func slab_reclaim(_ want: Int, node: Int? = nil) -> Int {
         var freed = 0
         for c in slab.caches.indices where freed < want {
-            while freed < want, let base = slab.caches[c].releaseEmptySlab() {
+            while freed < want, let base = releaseEmptySlab(c, node: node) {
                 let n = slab.caches[c].pagesPerSlab
+                nodeCounters[frames.node(of: base)].reclaimedPages += n
                 release(base, n)
                 freed += n
             }
         }
         counters.reclaimedSlabPages += freed
         return freed
+    }
+
+    private mutating func releaseEmptySlab(_ c: Int, node: Int?) -> FrameNumber? {
+        guard let node else { return slab.caches[c].releaseEmptySlab() }
+        let nodes = frames
+        return slab.caches[c].releaseEmptySlab { nodes.node(of: $0) == node }
     }
 
     /// One `/proc/slabinfo` line per cache.

@@ -167,9 +167,11 @@ public struct SlabCache: Sendable {
         link(s, .empty)
     }
 
-    /// Takes an empty slab off the cache for reclaim; its first frame.
-    mutating func releaseEmptySlab() -> FrameNumber? {
-        let s = heads[Int(SlabList.empty.rawValue)]
+    /// Takes an empty slab off the cache for reclaim (the first on the empty
+    /// list whose base frame `accept`s); its first frame.
+    mutating func releaseEmptySlab(where accept: (FrameNumber) -> Bool = { _ in true }) -> FrameNumber? {
+        var s = heads[Int(SlabList.empty.rawValue)]
+        while s >= 0 && !accept(slabs[Int(s)].base) { s = slabs[Int(s)].next }
         guard s >= 0 else { return nil }
         unlink(s)
         freeSlots.append(s)

@@ -1,0 +1,91 @@
+/// How a process's allocations choose among NUMA nodes.
+public enum NumaPolicy: String, CaseIterable, Sendable, Codable {
+    /// The process's home node first, then the nearest other nodes.
+    case local
+    /// Round-robin over the nodes, one allocation each, then the nearest others.
+    case interleave
+}
+
+/// Physical memory as N equal, contiguous NUMA nodes, each with its own
+/// instance of the allocator variant.
+///
+/// Node k owns frames `[k·perNode, (k+1)·perNode)`; its allocator numbers
+/// them from 0. The `reserve` is at the bottom of physical memory, so it falls
+/// in node 0 (and further nodes if it is larger than one node). With one node
+/// this is exactly the allocator itself: same frames, same order.
+///
+/// Fallback order from a preferred node p is by distance |k − p|, the lower
+/// node first on a tie: p, p+1, p−1, p+2, … (a linear interconnect).
+public struct NodeFrames<F: FrameAllocator>: Sendable {
+    public private(set) var nodes: [F]
+    public let framesPerNode: Int
+    public let reservedPerNode: [Int]
+    public private(set) var freeCount: Int
+    /// Fallback order for each preferred node.
+    let order: [[Int]]
+
+    public init(frames: Int, reserved: Int, nodes count: Int) {
+        framesPerNode = frames / count
+        reservedPerNode = (0..<count).map { k in min(max(reserved - k * (frames / count), 0), frames / count) }
+        nodes = (0..<count).map { k in F(frames: frames / count, reserved: min(max(reserved - k * (frames / count), 0), frames / count)) }
+        freeCount = nodes.reduce(0) { $0 + $1.freeCount }
+        order = (0..<count).map { p in
+            (0..<count).sorted { a, b in
+                let da = abs(a - p), db = abs(b - p)
+                return da != db ? da < db : a < b
+            }
+        }
+    }
+
+    public var count: Int { nodes.count }
+
+    @inline(__always)
+    public func node(of f: FrameNumber) -> Int {
+        nodes.count == 1 ? 0 : Int(f) / framesPerNode
+    }
+
+    /// Takes `count` contiguous frames, trying `preferred` then the nearest
+    /// nodes. Returns the first frame and the node that gave it.
+    @inline(__always)
+    public mutating func allocate(count: Int, preferred: Int) -> (frame: FrameNumber, node: Int)? {
+        if nodes.count == 1 {
+            guard let f = nodes[0].allocate(count: count) else { return nil }
+            freeCount -= F.footprint(count)
+            return (f, 0)
+        }
+        for k in order[preferred] {
+            if let f = nodes[k].allocate(count: count) {
+                freeCount -= F.footprint(count)
+                return (f + FrameNumber(k * framesPerNode), k)
+            }
+        }
+        return nil
+    }
+
+    /// Returns frames taken by `allocate`.
+    @inline(__always)
+    public mutating func free(_ base: FrameNumber, count: Int) {
+        let k = node(of: base)
+        nodes[k].free(base - FrameNumber(k * framesPerNode), count: count)
+        freeCount += F.footprint(count)
+    }
+
+    @inline(__always)
+    public func isUsed(_ f: Int) -> Bool {
+        let k = node(of: FrameNumber(f))
+        return nodes[k].bitmap.isUsed(f - k * framesPerNode)
+    }
+
+    /// Allocatable frames of node k.
+    public func allocatable(_ k: Int) -> Int { framesPerNode - reservedPerNode[k] }
+
+    public func invariantViolation() -> String? {
+        var total = 0
+        for (k, n) in nodes.enumerated() {
+            if let v = n.invariantViolation() { return nodes.count == 1 ? v : "node \(k): \(v)" }
+            total += n.freeCount
+        }
+        if total != freeCount { return "nodes hold \(total) free frames, \(freeCount) counted" }
+        return nil
+    }
+}
