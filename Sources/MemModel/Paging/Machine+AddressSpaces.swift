@@ -39,7 +39,7 @@ extension Machine {
         tables.attach(table)
         if virt >= Paging.userEnd {
             let entry = PTE.make(table, [.present, .writable])
-            for p in processes.indices where !freeProcessSlots.contains(Int32(p)) && !processes[p].failed {
+            for p in processes.indices where processes[p].hasAddressSpace {
                 tables.write(processes[p].directory, di, entry)
             }
         } else {
@@ -70,6 +70,7 @@ extension Machine {
             processes.append(p)
         }
         slotOfPID[p.pid] = s
+        if !p.failed { liveProcesses += 1 }
     }
 
     // MARK: spawn, fork, exit, switch
@@ -162,6 +163,8 @@ extension Machine {
         let p = processes[Int(s)]
         slotOfPID[pid] = nil
         freeProcessSlots.append(s)
+        processes[Int(s)].alive = false
+        if !p.failed { liveProcesses -= 1 }
         guard !p.failed else { return }
         let dir = p.directory
         for di in 0..<768 {

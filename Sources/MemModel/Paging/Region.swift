@@ -52,6 +52,10 @@ public struct Process: Sendable {
     public internal(set) var spawnedTick: UInt64
     /// Creation failed for want of memory: statements naming it are no-ops.
     public internal(set) var failed = false
+    /// The slot holds a process (slots of exited processes are reused).
+    var alive = true
+    /// Has an address space: alive and not failed.
+    var hasAddressSpace: Bool { alive && !failed }
     public var node: Int = 0
 }
 

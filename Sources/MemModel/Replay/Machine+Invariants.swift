@@ -20,7 +20,7 @@ extension Machine {
         var owners = [UInt32](repeating: 0, count: use.count)
         var tableFrames = 0
         var directories: [FrameNumber] = []
-        for (s, p) in processes.enumerated() where !freeProcessSlots.contains(Int32(s)) && !p.failed {
+        for (s, p) in processes.enumerated() where p.hasAddressSpace {
             let dir = p.directory
             directories.append(dir)
             guard use[Int(dir)] == .directory, tables.isTable(dir) else { return "PID \(p.pid): directory frame \(dir) is not an allocated directory" }
@@ -72,6 +72,7 @@ extension Machine {
                 if e.isPresent { owners[Int(e.frame)] += 1 }
             }
         }
+        if directories.count != liveProcesses { return "\(liveProcesses) live processes counted, \(directories.count) address spaces" }
         if tableFrames != tables.tableFrames { return "\(tables.tableFrames) table frames counted, \(tableFrames) reachable" }
         for (h, b) in handles.enumerated() where b.base >= 0 {
             for f in Int(b.base)..<Int(b.base) + Frames.footprint(Int(b.count)) {

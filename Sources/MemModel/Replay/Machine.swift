@@ -62,6 +62,8 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
     var processes: [Process] = []
     var slotOfPID: [PID: Int32] = [:]
     var freeProcessSlots: [Int32] = []
+    /// Processes with an address space, the kernel included.
+    var liveProcesses = 1
     var current: Int32 = 0
     public internal(set) var currentPID: PID = 0
     var currentDirectory: FrameNumber
@@ -241,7 +243,7 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
     }
 
     /// Live processes (the kernel included; failed creations excluded).
-    public var processCount: Int { processes.indices.filter { !freeProcessSlots.contains(Int32($0)) && !processes[$0].failed }.count }
+    public var processCount: Int { liveProcesses }
 
     /// The process with `pid`, if it exists.
     public func process(_ pid: PID) -> Process? {
