@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS runs (
     pmm           TEXT NOT NULL,            -- bitmap | stack | buddy
     config        TEXT NOT NULL,            -- every setting, as JSON
     comparison_id INTEGER,                  -- runs of one `compare` call share it
+    sweep_job     TEXT,                     -- the job id of a `sweep` plan, if any
     started_at    TEXT NOT NULL,            -- UTC, ISO 8601
     finished_at   TEXT,
     events        INTEGER NOT NULL DEFAULT 0,
@@ -123,6 +124,7 @@ CREATE TABLE IF NOT EXISTS node_metrics (
 CREATE INDEX IF NOT EXISTS runs_by_trace ON runs(trace, pmm);
 CREATE INDEX IF NOT EXISTS runs_by_comparison ON runs(comparison_id) WHERE comparison_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS processes_by_run ON processes(run_id, pid);
+CREATE INDEX IF NOT EXISTS runs_by_sweep_job ON runs(sweep_job) WHERE sweep_job IS NOT NULL;
 
 -- Summary per run: the figures the command line prints after a replay.
 CREATE VIEW IF NOT EXISTS run_summary AS

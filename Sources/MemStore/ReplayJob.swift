@@ -11,8 +11,9 @@ public enum ReplayJob {
     /// Replays `trace` and records it as a run. On a trace error the run is
     /// marked `failed` with the `FILE:LINE: message` and the error rethrown.
     public static func run(trace: String, options: ReplayOptions, label: String?,
-                           store: ResultStore, comparisonID: Int64? = nil) throws -> Outcome {
-        let runID = try store.beginRun(trace: trace, label: label, config: options.machine, comparisonID: comparisonID)
+                           store: ResultStore, comparisonID: Int64? = nil, sweepJob: String? = nil) throws -> Outcome {
+        let runID = try store.beginRun(trace: trace, label: label, config: options.machine, comparisonID: comparisonID,
+                                       sweepJob: sweepJob)
         let writer = try store.writer(run: runID)
         var sink = writer
         do {

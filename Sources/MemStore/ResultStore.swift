@@ -45,12 +45,14 @@ public final class ResultStore {
     }
 
     /// Records a new run as `running` and returns its id.
-    public func beginRun(trace: String, label: String?, config: MachineConfig, comparisonID: Int64? = nil) throws -> Int64 {
+    public func beginRun(trace: String, label: String?, config: MachineConfig, comparisonID: Int64? = nil,
+                         sweepJob: String? = nil) throws -> Int64 {
         let json = String(decoding: try Self.encoder.encode(config), as: UTF8.self)
         let st = try db.prepare("""
-            INSERT INTO runs (label, trace, pmm, config, comparison_id, started_at, status)
-            VALUES (?, ?, ?, ?, ?, ?, 'running')
+            INSERT INTO runs (label, trace, pmm, config, comparison_id, started_at, status, sweep_job)
+            VALUES (?, ?, ?, ?, ?, ?, 'running', ?)
             """)
+        st.bind(7, sweepJob.map(Value.text) ?? .null)
         st.bind(1, label.map(Value.text) ?? .null)
         st.bind(2, trace)
         st.bind(3, config.pmm.rawValue)
