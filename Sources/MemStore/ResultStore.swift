@@ -27,6 +27,10 @@ public final class ResultStore {
                 }
             } else if version != Schema.version {
                 throw SQLiteError(code: 0, description: "\(path): results schema version \(version), this memreplay writes version \(Schema.version); use another --db")
+            } else if try db.scalar("SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'seconds'") == 0 {
+                // Version 1 is unreleased and still growing; databases from
+                // before runs.seconds lack the columns its views read.
+                throw SQLiteError(code: 0, description: "\(path): written by an earlier development build of memreplay (no runs.seconds); use another --db")
             }
             try db.execute("BEGIN IMMEDIATE; \(Schema.sql)\nCOMMIT;")
         } catch {
@@ -257,14 +261,39 @@ public final class RunWriter: ReplaySink {
     public func finish(_ s: ReplaySummary) throws {
         try flushTicks()
         try open()
-        let st = try db.prepare("UPDATE runs SET status = 'ok', finished_at = ?, events = ?, ticks = ?, config = ? WHERE run_id = ?")
+        let st = try db.prepare("UPDATE runs SET status = 'ok', finished_at = ?, events = ?, ticks = ?, config = ?, seconds = ? WHERE run_id = ?")
         st.bind(1, ResultStore.now())
         st.bind(2, Int64(s.events))
         st.bind(3, Int64(s.ticks))
         st.bind(4, String(decoding: try ResultStore.encoder.encode(s.config), as: UTF8.self))
-        st.bind(5, run)
+        st.bind(5, s.seconds)
+        st.bind(6, run)
         try st.run()
-        try db.execute("COMMIT")
+        try db.executeRetryingBusy("COMMIT")
         inTransaction = false
+    }
+
+    /// Writes what `body` writes in a transaction of its own: the write lock
+    /// is taken up front (`BEGIN IMMEDIATE`, retried while another connection
+    /// holds it) and everything is committed before returning. For replays
+    /// that share a database file and so must not hold its lock while their
+    /// model runs (``SharedRunWriter``).
+    public func transaction(_ body: () throws -> Void) throws {
+        if inTransaction {
+            try flushTicks()
+            try db.executeRetryingBusy("COMMIT")
+            inTransaction = false
+        }
+        try db.executeRetryingBusy("BEGIN IMMEDIATE")
+        inTransaction = true
+        rowsInBatch = 0
+        batchStarted = monotonicSeconds()
+        try body()
+        try flushTicks()
+        if inTransaction {
+            try db.executeRetryingBusy("COMMIT")
+            inTransaction = false
+            rowsInBatch = 0
+        }
     }
 }

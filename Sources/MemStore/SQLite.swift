@@ -1,4 +1,5 @@
 import CSQLite
+import MemModel
 
 /// A failure reported by SQLite, with its message.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable {
@@ -44,6 +45,22 @@ public final class Database {
             let msg = err.map { String(cString: $0) } ?? "error \(rc)"
             sqlite3_free(err)
             throw SQLiteError(code: rc, description: "\(path): \(msg)")
+        }
+    }
+
+    /// Runs `sql` like ``execute(_:)``, retrying while another connection
+    /// holds the write lock past the busy timeout (10 s a try), for up to
+    /// `seconds`. For the statements that take the write lock of a database
+    /// several replays write at once (`BEGIN IMMEDIATE`, `COMMIT`).
+    public func executeRetryingBusy(_ sql: String, for seconds: Double = 600) throws(SQLiteError) {
+        let deadline = monotonicSeconds() + seconds
+        while true {
+            do {
+                try execute(sql)
+                return
+            } catch where error.code & 0xFF == SQLITE_BUSY && monotonicSeconds() < deadline {
+                continue
+            }
         }
     }
 

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS runs (
     events        INTEGER NOT NULL DEFAULT 0,
     ticks         INTEGER NOT NULL DEFAULT 0,
     status        TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'ok', 'failed')),
-    error         TEXT                      -- FILE:LINE: message for failed runs
+    error         TEXT,                     -- FILE:LINE: message for failed runs
+    seconds       REAL                      -- wall-clock seconds of the replay (reading, model, writing rows)
 );
 
 -- One row per closed tick. Counters (events … direct_reclaims) count what
@@ -133,9 +134,10 @@ CREATE INDEX IF NOT EXISTS runs_by_comparison ON runs(comparison_id) WHERE compa
 CREATE INDEX IF NOT EXISTS processes_by_run ON processes(run_id, pid);
 CREATE INDEX IF NOT EXISTS runs_by_sweep_job ON runs(sweep_job) WHERE sweep_job IS NOT NULL;
 
--- Summary per run: the figures the command line prints after a replay.
+-- Summary per run: the figures the command line prints after a replay or a
+-- comparison. Rates are NULL when their denominator is zero.
 CREATE VIEW IF NOT EXISTS run_summary AS
-SELECT r.run_id, r.label, r.trace, r.pmm, r.status, r.events, r.ticks,
+SELECT r.run_id, r.label, r.comparison_id, r.trace, r.pmm, r.status, r.events, r.ticks,
        MAX(t.usage_pct)                          AS peak_usage_pct,
        AVG(t.usage_pct)                          AS mean_usage_pct,
        MAX(t.frag_index)                         AS max_frag_index,
@@ -149,15 +151,79 @@ SELECT r.run_id, r.label, r.trace, r.pmm, r.status, r.events, r.ticks,
        MAX(t.slab_waste_bytes)                   AS peak_slab_waste_bytes,
        COALESCE(SUM(t.page_faults), 0)           AS page_faults,
        COALESCE(SUM(t.cow_faults), 0)            AS cow_faults,
-       COALESCE(SUM(t.segv), 0)                  AS segv
+       COALESCE(SUM(t.segv), 0)                  AS segv,
+       r.seconds                                 AS wall_seconds,
+       CASE WHEN r.seconds > 0 THEN r.events / r.seconds END AS events_per_second
 FROM runs r LEFT JOIN tick_metrics t ON t.run_id = r.run_id
 GROUP BY r.run_id;
+
+-- The variants of `memreplay compare` side by side: one row per run of a
+-- comparison (select one with WHERE comparison_id = ?), in variant order.
+CREATE VIEW IF NOT EXISTS comparison AS
+SELECT comparison_id, run_id, label, trace, pmm, status, events, ticks,
+       peak_usage_pct, mean_usage_pct, max_frag_index, mean_frag_index, oom,
+       pages_reclaimed, kswapd_wakeups, tlb_miss_rate, peak_pagetable_pages,
+       peak_slab_waste_bytes, wall_seconds, events_per_second
+FROM run_summary
+WHERE comparison_id IS NOT NULL;
 
 -- Ticks in which kswapd was awake, with what it reclaimed.
 CREATE VIEW IF NOT EXISTS kswapd_ticks AS
 SELECT run_id, tick, usage_pct, kswapd_wakeups, reclaimed_slab_pages,
        reclaimed_pagecache_pages, pagecache_pages, pagecache_dirty, slab_pages
 FROM tick_metrics WHERE kswapd_active = 1;
+
+-- The ten most fragmented ticks of each run (by frag_index, earlier tick
+-- first among equals); rank 1 is the worst.
+CREATE VIEW IF NOT EXISTS most_fragmented_ticks AS
+SELECT run_id, rank, tick, frag_index, usage_pct, free_pages, largest_free_block
+FROM (SELECT run_id, tick, frag_index, usage_pct, free_pages, largest_free_block,
+             ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY frag_index DESC, tick) AS rank
+      FROM tick_metrics)
+WHERE rank <= 10;
+
+-- Linux's per-order fragmentation indices (mm/vmstat.c), one row per run,
+-- tick and order 0..10, x1000 as integers, with the kernel's integer
+-- arithmetic (SQLite's integer division truncates like C's on these
+-- non-negative operands). For order k, from the free blocks per order:
+--   free_pages   = sum over o of free_o{o} << o
+--   total        = sum over o of free_o{o}
+--   suitable     = sum over o >= k of free_o{o} << (o - k)
+--                  (computed as (sum over o >= k of free_o{o} << o) >> k: exact,
+--                  every term is a multiple of 2^k)
+--   unusable_index = 1000 if free_pages = 0,
+--                    else (free_pages - (suitable << k)) * 1000 / free_pages
+--   extfrag_index  = 0 if total = 0; -1000 if suitable > 0 (the allocation
+--                    would succeed); else 1000 - (1000 + free_pages * 1000 / 2^k) / total
+-- MemModel's FragmentationIndex computes the same; a test proves they agree.
+CREATE VIEW IF NOT EXISTS fragmentation AS
+WITH orders(k) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)),
+info AS (
+    SELECT t.run_id, t.tick, o.k,
+           CASE o.k WHEN 0 THEN free_o0 WHEN 1 THEN free_o1 WHEN 2 THEN free_o2
+                    WHEN 3 THEN free_o3 WHEN 4 THEN free_o4 WHEN 5 THEN free_o5
+                    WHEN 6 THEN free_o6 WHEN 7 THEN free_o7 WHEN 8 THEN free_o8
+                    WHEN 9 THEN free_o9 WHEN 10 THEN free_o10 END AS free_blocks,
+           free_o0 + (free_o1 << 1) + (free_o2 << 2) + (free_o3 << 3)
+             + (free_o4 << 4) + (free_o5 << 5) + (free_o6 << 6) + (free_o7 << 7)
+             + (free_o8 << 8) + (free_o9 << 9) + (free_o10 << 10) AS free_pages,
+           free_o0 + free_o1 + free_o2 + free_o3 + free_o4 + free_o5
+             + free_o6 + free_o7 + free_o8 + free_o9 + free_o10 AS total,
+           ((o.k <= 0) * free_o0 + (o.k <= 1) * (free_o1 << 1)
+             + (o.k <= 2) * (free_o2 << 2) + (o.k <= 3) * (free_o3 << 3)
+             + (o.k <= 4) * (free_o4 << 4) + (o.k <= 5) * (free_o5 << 5)
+             + (o.k <= 6) * (free_o6 << 6) + (o.k <= 7) * (free_o7 << 7)
+             + (o.k <= 8) * (free_o8 << 8) + (o.k <= 9) * (free_o9 << 9)
+             + (o.k <= 10) * (free_o10 << 10)) >> o.k AS suitable
+    FROM tick_metrics t CROSS JOIN orders o
+)
+SELECT run_id, tick, k AS "order", free_blocks,
+       CASE WHEN free_pages = 0 THEN 1000
+            ELSE (free_pages - (suitable << k)) * 1000 / free_pages END AS unusable_index,
+       CASE WHEN total = 0 THEN 0
+            WHEN suitable > 0 THEN -1000
+            ELSE 1000 - (1000 + free_pages * 1000 / (1 << k)) / total END AS extfrag_index
+FROM info;
 
 PRAGMA user_version = 1;
 """#

@@ -27,7 +27,7 @@ struct Replay: ParsableCommand {
     @Option(help: "A name for the run(s), stored in runs.label.")
     var label: String?
 
-    @Flag(help: "Print nothing but errors.")
+    @Flag(help: "Print nothing but errors (no summary, no progress line).")
     var quiet = false
 
     @OptionGroup var settings: ReplaySettings
@@ -44,10 +44,14 @@ struct Replay: ParsableCommand {
         }
         var failed = false
         for trace in traces {
+            let progress = ProgressLine.make(trace: trace, quiet: quiet)
             do {
-                let outcome = try ReplayJob.run(trace: trace, options: options, label: label, store: store)
+                let outcome = try ReplayJob.run(trace: trace, options: options, label: label, store: store,
+                                                progress: progress.map { p in { p.update(bytes: $0, events: $1) } })
+                progress?.clear()
                 if !quiet { print(Self.describe(outcome, trace: trace)) }
             } catch {
+                progress?.clear()
                 printError("\(error)")
                 failed = true
             }

@@ -23,9 +23,9 @@ import Testing
 
     struct Result { var status: Int32; var out: String; var err: String }
 
-    static func run(_ args: [String], cwd: String? = nil) throws -> Result {
+    static func run(_ args: [String], cwd: String? = nil, executable: String = binary) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
+        p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         let out = Pipe(), err = Pipe()
@@ -102,7 +102,7 @@ import Testing
         #expect(r.err.contains("not a SQLite database") || r.err.contains("not a database"))
     }
 
-    @Test(arguments: [[], ["replay"], ["validate"]])
+    @Test(arguments: [[], ["replay"], ["validate"], ["compare"], ["report"]])
     func helpIsComplete(args: [String]) throws {
         let r = try Self.run(args + ["--help"])
         #expect(r.status == 0)
@@ -112,6 +112,15 @@ import Testing
                            "--no-direct-reclaim", "--tick-every", "--check", "--check-every", "--db", "--label", "--seed"] {
                 #expect(r.out.contains(option), "\(option) missing from --help")
             }
+        }
+        if args == ["compare"] {
+            for option in ["--variant", "--format", "--jobs", "--quiet", "--db", "--pmm", "--tlb", "--tick-every",
+                           "LABEL:KEY=VALUE", "direct-reclaim=true|false", "page-cache-policy"] {
+                #expect(r.out.contains(option), "\(option) missing from compare --help")
+            }
+        }
+        if args == [] {
+            #expect(r.out.contains("compare") && r.out.contains("report"))
         }
     }
 }

@@ -89,6 +89,21 @@ func writeTrace(_ text: String, name: String = "t.trace") -> String {
         }
     }
 
+    @Test func refusesDatabasesOfAnEarlierDevelopmentSchema() throws {
+        let old = temporaryPath("old.db")
+        try Database(path: old).execute("""
+            CREATE TABLE runs (run_id INTEGER PRIMARY KEY, label TEXT, trace TEXT NOT NULL, pmm TEXT NOT NULL,
+                               config TEXT NOT NULL, comparison_id INTEGER, started_at TEXT NOT NULL);
+            PRAGMA user_version = 1;
+            """)
+        do {
+            _ = try ResultStore(path: old)
+            Issue.record("accepted a database without runs.seconds")
+        } catch {
+            #expect(error.description.contains("earlier development build"))
+        }
+    }
+
     @Test func reopeningAppliesTheSchemaIdempotently() throws {
         let path = temporaryPath("twice.db")
         _ = try ResultStore(path: path)

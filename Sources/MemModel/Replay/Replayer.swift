@@ -45,17 +45,22 @@ public enum Replayer {
     /// ``TraceError`` with the offending line; errors of the sink are
     /// rethrown as they are. `configured` is called once the machine's
     /// configuration is known, before the first event is applied.
+    /// `progress`, if given, is called every 2^16 events with the bytes of
+    /// the trace file read so far and the events applied (for a progress
+    /// line; rare enough to cost nothing per event).
     public static func run<S: ReplaySink>(
         path: String, options: ReplayOptions, sink: inout S,
-        configured: (MachineConfig) throws -> Void = { _ in }
+        configured: (MachineConfig) throws -> Void = { _ in },
+        progress: ((UInt64, Int) -> Void)? = nil
     ) throws -> ReplaySummary {
         let reader = try TraceReader(path: path)
-        return try run(reader: reader, options: options, sink: &sink, configured: configured)
+        return try run(reader: reader, options: options, sink: &sink, configured: configured, progress: progress)
     }
 
     public static func run<S: ReplaySink>(
         reader: TraceReader, options: ReplayOptions, sink: inout S,
-        configured: (MachineConfig) throws -> Void = { _ in }
+        configured: (MachineConfig) throws -> Void = { _ in },
+        progress: ((UInt64, Int) -> Void)? = nil
     ) throws -> ReplaySummary {
         var config = options.machine
         var first: Event? = nil
@@ -81,13 +86,13 @@ public enum Replayer {
         switch config.pmm {
         case .bitmap:
             var m = Machine<BitmapAllocator>(config)
-            return try loop(&m, reader, first, &sink)
+            return try loop(&m, reader, first, &sink, progress)
         case .stack:
             var m = Machine<StackAllocator>(config)
-            return try loop(&m, reader, first, &sink)
+            return try loop(&m, reader, first, &sink, progress)
         case .buddy:
             var m = Machine<BuddyAllocator>(config)
-            return try loop(&m, reader, first, &sink)
+            return try loop(&m, reader, first, &sink, progress)
         }
     }
 
@@ -101,7 +106,8 @@ public enum Replayer {
 
     /// The replay loop, specialized per allocator.
     static func loop<F: FrameAllocator, S: ReplaySink>(
-        _ m: inout Machine<F>, _ reader: TraceReader, _ first: Event?, _ sink: inout S
+        _ m: inout Machine<F>, _ reader: TraceReader, _ first: Event?, _ sink: inout S,
+        _ progress: ((UInt64, Int) -> Void)? = nil
     ) throws -> ReplaySummary {
         let started = monotonicSeconds()
         var summary = ReplaySummary(config: m.config)
@@ -169,6 +175,9 @@ public enum Replayer {
                 throw TraceError(file: reader.path, line: reader.line, message: error.rendered(reader.symbols))
             }
             m.counters.events &+= 1
+            if m.counters.events & 0xFFFF == 0, let progress {
+                progress(reader.bytesConsumed, m.counters.events)
+            }
             switch event {
             case .pfree(let h): reader.symbols[.handle].release(h)
             case .sfree(_, let o), .kfree(let o): reader.symbols[.object].release(o)

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import MemStore
+
+/// `memreplay report`: an HTML page of charts and figures about some runs.
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a self-contained HTML report (inline SVG charts, summary table) about runs.",
+        discussion: """
+            Charts over ticks, the runs overlaid: usage % with the watermarks, frag_index, \
+            pages reclaimed, TLB miss rate, page-table pages and slab waste; then the \
+            figures of run_summary. The file has no scripts and fetches nothing. Without \
+            --run or --comparison, every run in the database is included.
+            """
+    )
+
+    @Option(help: "Results database.")
+    var db: String = "results.db"
+
+    @Option(name: .customLong("run"), help: ArgumentHelp("A run to include (repeat for more).", valueName: "id"))
+    var runs: [Int64] = []
+
+    @Option(help: ArgumentHelp("Include the runs of this comparison.", valueName: "id"))
+    var comparison: Int64?
+
+    @Option(name: [.short, .customLong("output")], help: "The HTML file to write.")
+    var output: String = "report.html"
+
+    func validate() throws {
+        if comparison != nil && !runs.isEmpty {
+            throw ValidationError("give either --run or --comparison, not both")
+        }
+    }
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: db) else {
+            printError("memreplay: \(db): no such database")
+            throw ExitCode(2)
+        }
+        do {
+            let store = try ResultStore(path: db)
+            let ids = try HTMLReport.runIDs(store: store, runs: runs, comparison: comparison)
+            let title = comparison.map { "memreplay comparison \($0)" } ?? "memreplay report"
+            let html = try HTMLReport.render(store: store, runs: ids, title: title)
+            try Data(html.utf8).write(to: URL(fileURLWithPath: output))
+        } catch {
+            printError("memreplay: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

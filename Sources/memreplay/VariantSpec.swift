@@ -1,0 +1,89 @@
+import ArgumentParser
+import MemModel
+
+/// One `--variant LABEL:KEY=VALUE[,KEY=VALUE…]` of `memreplay compare`: a
+/// label and the replay options that differ from the command line's.
+///
+/// The label ends at the first `:` (TLB specs such as `tlb=256:8` contain
+/// colons of their own); pairs are separated by `,`, which no value
+/// contains. `LABEL` alone, or `LABEL:`, is the base settings unchanged.
+struct VariantSpec: Equatable {
+    var label: String
+    var settings: [(key: String, value: String)]
+
+    static func == (a: VariantSpec, b: VariantSpec) -> Bool {
+        a.label == b.label && a.settings.map { [$0.key, $0.value] } == b.settings.map { [$0.key, $0.value] }
+    }
+
+    /// The keys a variant may set: the replay options, by their long names
+    /// (`direct-reclaim=false` is `--no-direct-reclaim`).
+    static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "seed", "high", "low",
+                       "page-cache-policy", "numa-policy", "direct-reclaim", "tick-every", "check-every", "slabinfo-every"]
+
+    init(parsing spec: String) throws {
+        let label: Substring, rest: Substring
+        if let colon = spec.firstIndex(of: ":") {
+            label = spec[..<colon]
+            rest = spec[spec.index(after: colon)...]
+        } else {
+            label = spec[...]
+            rest = ""
+        }
+        guard !label.isEmpty else {
+            throw ValidationError("--variant '\(spec)': no label; write LABEL:KEY=VALUE[,KEY=VALUE...], e.g. buddy:pmm=buddy")
+        }
+        self.label = String(label)
+        settings = []
+        for pair in rest.split(separator: ",", omittingEmptySubsequences: true) {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                throw ValidationError("--variant '\(spec)': '\(pair)' is not KEY=VALUE")
+            }
+            let key = String(pair[..<eq]), value = String(pair[pair.index(after: eq)...])
+            guard Self.keys.contains(key) else {
+                throw ValidationError("--variant '\(spec)': unknown key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
+            }
+            settings.append((key, value))
+        }
+    }
+
+    /// `base` with this variant's settings applied, checked as the command
+    /// line's options are.
+    func apply(to base: ReplaySettings) throws -> ReplayOptions {
+        var s = base
+        for (key, value) in settings {
+            func parse<T: ExpressibleByArgument>(_ type: T.Type, _ expected: String) throws -> T {
+                guard let v = T(argument: value) else {
+                    throw ValidationError("--variant \(label): \(key)=\(value): expected \(expected)")
+                }
+                return v
+            }
+            let count = "a whole number"
+            switch key {
+            case "pmm":
+                s.pmm = try parse(FrameAllocatorKind.self, FrameAllocatorKind.allCases.map(\.rawValue).joined(separator: ", "))
+            case "mem": s.mem = value
+            case "reserve": s.reserve = value
+            case "nodes": s.nodes = try parse(Int.self, count)
+            case "tlb": s.tlb = value
+            case "itlb": s.itlb = value == "none" ? nil : value
+            case "seed": s.seed = try parse(UInt64.self, count)
+            case "high": s.high = try parse(Int.self, count)
+            case "low": s.low = try parse(Int.self, count)
+            case "page-cache-policy":
+                s.pageCachePolicy = try parse(PageCachePolicy.self, PageCachePolicy.allCases.map(\.rawValue).joined(separator: ", "))
+            case "numa-policy":
+                s.numaPolicy = try parse(NumaPolicy.self, NumaPolicy.allCases.map(\.rawValue).joined(separator: ", "))
+            case "direct-reclaim": s.noDirectReclaim = !(try parse(Bool.self, "true or false"))
+            case "tick-every": s.tickEvery = try parse(Int.self, count)
+            case "check-every": s.checkEvery = try parse(Int.self, count)
+            case "slabinfo-every": s.slabinfoEvery = try parse(Int.self, count)
+            default: preconditionFailure("key \(key) passed parsing but has no setting")
+            }
+        }
+        do {
+            return try s.options()
+        } catch let error as ValidationError {
+            throw ValidationError("--variant \(label): \(error.message)")
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+import MemStore
+
+/// `memreplay report`, and what a browser makes of it.
+@Suite struct ReportCommandTests {
+    typealias CLI = CommandLineTests
+
+    func tempDir() -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-report-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    /// A database with one comparison of reclaim.trace and one plain replay.
+    func database(_ dir: String) throws -> String {
+        let db = dir + "/r.db"
+        let c = try CLI.run(["compare", CLI.root + "/traces/reclaim.trace", "--db", db, "--tick-every", "4",
+                             "--variant", "bitmap:pmm=bitmap", "--variant", "buddy:pmm=buddy"])
+        #expect(c.status == 0, "\(c.err)")
+        #expect(try CLI.run(["replay", "--db", db, CLI.root + "/traces/processes.trace"]).status == 0)
+        return db
+    }
+
+    /// Cells of the summary table: (data-column, data-run) → text.
+    final class Cells: NSObject, XMLParserDelegate {
+        var cells: [String: String] = [:]
+        var svgs = 0
+        private var current: String?
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+            if name == "svg" { svgs += 1 }
+            if name == "td", let c = attributes["data-column"], let r = attributes["data-run"] {
+                current = "\(c)/\(r)"
+                cells[current!] = ""
+            }
+        }
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            if let current { cells[current]! += string }
+        }
+        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            if name == "td" { current = nil }
+        }
+    }
+
+    @Test func reportOfAComparisonIsWellFormedAndShowsTheStoredFigures() throws {
+        let dir = tempDir()
+        let db = try database(dir)
+        let out = dir + "/report.html"
+        let r = try CLI.run(["report", "--db", db, "--comparison", "1", "-o", out])
+        #expect(r.status == 0, "\(r.err)")
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        let parser = XMLParser(data: Data(html.utf8))
+        let cells = Cells()
+        parser.delegate = cells
+        #expect(parser.parse(), "report.html is not well-formed: \(String(describing: parser.parserError))")
+        #expect(cells.svgs == 6)
+        let store = try ResultStore(path: db)
+        #expect(cells.cells.count == RunSummary.Metric.all.count * 2)
+        for m in RunSummary.Metric.all {
+            for run in [1, 2] {
+                let st = try store.db.prepare("SELECT \(m.column) FROM run_summary WHERE run_id = \(run)")
+                _ = try st.step()
+                #expect(cells.cells["\(m.column)/\(run)"] == m.format(st.isNull(0) ? nil : st.double(0)), "\(m.column) of run \(run)")
+            }
+        }
+        #expect(!html.contains("processes.trace"), "run 3 is not in comparison 1")
+    }
+
+    @Test func reportSelectsRunsAndRefusesBadSelections() throws {
+        let dir = tempDir()
+        let db = try database(dir)
+        let out = dir + "/runs.html"
+        #expect(try CLI.run(["report", "--db", db, "--run", "3", "--run", "1", "-o", out]).status == 0)
+        let html = try String(contentsOfFile: out, encoding: .utf8)
+        #expect(html.contains("processes.trace") && html.contains("data-run=\"1\"") && !html.contains("data-run=\"2\""))
+        let both = try CLI.run(["report", "--db", db, "--run", "1", "--comparison", "1", "-o", out])
+        #expect(both.status == 64)
+        #expect(both.err.contains("either --run or --comparison"))
+        let missing = try CLI.run(["report", "--db", db, "--run", "42", "-o", out])
+        #expect(missing.status == 1)
+        #expect(missing.err.contains("no run 42"))
+        let noDB = try CLI.run(["report", "--db", dir + "/none.db", "-o", out])
+        #expect(noDB.status == 2)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/none.db"), "report must not create a database")
+    }
+
+    /// Headless Chromium renders the report: it loads, lays out and paints.
+    /// CI installs Debian's chromium (`apt-get install -y chromium`); without
+    /// it this test fails rather than pass silently.
+    @Test func chromiumRendersTheReport() throws {
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let chromium else {
+            Issue.record("chromium is not installed: the rendering check needs it (apt-get install -y chromium)")
+            return
+        }
+        let dir = tempDir()
+        let db = try database(dir)
+        let html = dir + "/report.html"
+        #expect(try CLI.run(["report", "--db", db, "-o", html]).status == 0)
+        let png = dir + "/report.png"
+        let r = try CLI.run(["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                             "--user-data-dir=\(dir)/profile", "--screenshot=\(png)", "--window-size=1200,2000",
+                             "file://\(html)"], executable: chromium)
+        #expect(r.status == 0, "chromium failed: \(r.err.suffix(2000))")
+        let size = (try? FileManager.default.attributesOfItem(atPath: png)[.size] as? Int) ?? 0
+        // A blank 1200×2000 page compresses to a few kilobytes; text, tables
+        // and six charts make far more.
+        #expect(size > 40_000, "screenshot \(png) is \(size) bytes")
+        let header = (try? Data(contentsOf: URL(fileURLWithPath: png)).prefix(8)) ?? Data()
+        #expect(header == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "not a PNG")
+    }
+}

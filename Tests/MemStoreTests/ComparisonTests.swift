@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+import MemModel
+import MemTrace
+@testable import MemStore
+
+/// Variants replayed in parallel into one file give the rows that replays
+/// one at a time give.
+@Suite struct ComparisonTests {
+    /// The rows of a run, every column but run_id, in key order.
+    static func rows(_ store: ResultStore, run: Int64) throws -> (ticks: [[String?]], slabinfo: [[String?]], processes: [[String?]]) {
+        let tickColumns = TickColumns.all.map(\.name).joined(separator: ", ")
+        return (
+            try store.db.rows("SELECT \(tickColumns) FROM tick_metrics WHERE run_id = ? ORDER BY tick", [.int(run)]),
+            try store.db.rows("SELECT tick, name, active_objs, num_objs, objsize, objperslab, pagesperslab, num_slabs FROM slabinfo WHERE run_id = ? ORDER BY tick, name", [.int(run)]),
+            try store.db.rows("SELECT pid, parent, spawned_tick, exited_tick, peak_resident, resident, faults, cow_faults, segv FROM processes WHERE run_id = ? ORDER BY pid, spawned_tick", [.int(run)])
+        )
+    }
+
+    static func variant(_ label: String, _ edit: (inout ReplayOptions) -> Void) -> ComparisonJob.Variant {
+        var o = ReplayOptions()
+        edit(&o)
+        return .init(label: label, options: o)
+    }
+
+    @Test func parallelVariantsEqualSeparateReplays() throws {
+        // Long enough that every variant flushes its rows many times, so the
+        // writers' transactions interleave.
+        let trace = temporaryPath("mixed.trace")
+        try generate(.mixed, events: 60_000, seed: 7, to: TraceWriter(path: trace))
+        let variants = [
+            Self.variant("bitmap") { $0.machine.pmm = .bitmap; $0.machine.tickEvery = 10 },
+            Self.variant("buddy") { $0.machine.pmm = .buddy; $0.machine.tickEvery = 10 },
+            Self.variant("big-tlb") { $0.machine.pmm = .stack; $0.machine.tickEvery = 10; $0.machine.tlb = TLBSpec(entries: 256, ways: 8, policy: .lru) },
+            Self.variant("fifo-cache") { $0.machine.pmm = .buddy; $0.machine.tickEvery = 7; $0.machine.pageCachePolicy = .fifo },
+        ]
+        let db = temporaryPath("cmp.db")
+        let outcome = try ComparisonJob.run(trace: trace, variants: variants, db: db, threads: 3)
+        #expect(outcome.errors.isEmpty)
+        #expect(outcome.comparisonID == 1)
+        #expect(outcome.runIDs == [1, 2, 3, 4])
+
+        let store = try ResultStore(path: db)
+        let runs = try store.db.rows("SELECT run_id, label, comparison_id, status FROM runs ORDER BY run_id")
+        #expect(runs == [["1", "bitmap", "1", "ok"], ["2", "buddy", "1", "ok"], ["3", "big-tlb", "1", "ok"], ["4", "fifo-cache", "1", "ok"]])
+        #expect(try store.db.rows("PRAGMA integrity_check") == [["ok"]])
+
+        // The same variants one by one, into another database.
+        let alone = try ResultStore(path: temporaryPath("alone.db"))
+        for (i, v) in variants.enumerated() {
+            let run = try ReplayJob.run(trace: trace, options: v.options, label: v.label, store: alone).runID
+            let a = try Self.rows(store, run: outcome.runIDs[i]), b = try Self.rows(alone, run: run)
+            #expect(a.ticks.count > 1000)
+            #expect(a.ticks == b.ticks, "tick_metrics of \(v.label)")
+            #expect(a.slabinfo == b.slabinfo, "slabinfo of \(v.label)")
+            #expect(a.processes == b.processes, "processes of \(v.label)")
+            let config = "SELECT config, events, ticks FROM runs WHERE run_id = ?"
+            #expect(try store.db.rows(config, [.int(outcome.runIDs[i])]) == alone.db.rows(config, [.int(run)]))
+        }
+
+        // A second comparison gets the next id.
+        let again = try ComparisonJob.run(trace: packageRoot + "/traces/basic.trace", variants: Array(variants.prefix(2)), db: db)
+        #expect(again.comparisonID == 2)
+        #expect(again.runIDs == [5, 6])
+    }
+
+    @Test func comparisonViewListsTheVariantsWithTheirSummaries() throws {
+        let db = temporaryPath("view.db")
+        let variants = [Self.variant("b") { $0.machine.pmm = .bitmap }, Self.variant("y") { $0.machine.pmm = .buddy }]
+        let outcome = try ComparisonJob.run(trace: packageRoot + "/traces/reclaim.trace", variants: variants, db: db)
+        let store = try ResultStore(path: db)
+        let view = try store.db.rows("SELECT run_id, label, pmm, pages_reclaimed, wall_seconds > 0, events_per_second > 0 FROM comparison WHERE comparison_id = ? ORDER BY run_id", [.int(outcome.comparisonID)])
+        #expect(view == [["1", "b", "bitmap", "50", "1", "1"], ["2", "y", "buddy", "71", "1", "1"]])
+        let summaries = try store.summaries(comparison: outcome.comparisonID)
+        #expect(summaries.map(\.label) == ["b", "y"])
+        #expect(summaries.map(\.comparisonID) == [1, 1])
+        let summary = try store.db.rows("SELECT pages_reclaimed, comparison_id FROM run_summary ORDER BY run_id")
+        #expect(summary == [["50", "1"], ["71", "1"]])
+        // A plain replay is no comparison's.
+        _ = try ReplayJob.run(trace: packageRoot + "/traces/basic.trace", options: ReplayOptions(), label: nil, store: store)
+        #expect(try store.db.scalar("SELECT count(*) FROM comparison") == 2)
+    }
+
+    @Test func aFailingVariantIsRecordedAndTheOthersFinish() throws {
+        let bad = writeTrace("memtrace 1\npalloc a 1\npfree b\n", name: "bad.trace")
+        let variants = [Self.variant("small") { _ in }, Self.variant("also") { $0.machine.pmm = .buddy }]
+        let db = temporaryPath("fail.db")
+        let outcome = try ComparisonJob.run(trace: bad, variants: variants, db: db)
+        #expect(outcome.errors.count == 2)
+        let store = try ResultStore(path: db)
+        #expect(try store.db.rows("SELECT status FROM runs ORDER BY run_id") == [["failed"], ["failed"]])
+        // And a variant whose options the trace's machine refuses fails alone.
+        let mixed = [Self.variant("ok") { _ in }, Self.variant("numa") { $0.nodes = 3 }]  // 256 frames do not split into 3 nodes
+        let second = try ComparisonJob.run(trace: packageRoot + "/traces/basic.trace", variants: mixed, db: db)
+        #expect(Array(second.errors.keys) == [1])
+        #expect(try store.db.rows("SELECT label, status FROM runs WHERE comparison_id = 2 ORDER BY run_id") == [["ok", "ok"], ["numa", "failed"]])
+    }
+}
