@@ -218,4 +218,19 @@ SELECT run_id, tick, k AS "order", free_blocks,
             ELSE 1000 - (1000 + free_pages * 1000 / (1 << k)) / total END AS extfrag_index
 FROM info;
 
+-- For each trace, the variant (run label) with the fewest OOMs, the lowest
+-- mean frag_index and the lowest TLB miss rate among its finished runs.
+CREATE VIEW IF NOT EXISTS sweep_summary AS
+WITH s AS (SELECT * FROM run_summary WHERE status = 'ok')
+SELECT t.trace,
+       (SELECT count(*) FROM s WHERE s.trace = t.trace) AS runs,
+       (SELECT label FROM s WHERE s.trace = t.trace ORDER BY oom, run_id LIMIT 1) AS fewest_oom_variant,
+       (SELECT MIN(oom) FROM s WHERE s.trace = t.trace) AS fewest_oom,
+       (SELECT label FROM s WHERE s.trace = t.trace ORDER BY mean_frag_index, run_id LIMIT 1) AS lowest_frag_variant,
+       (SELECT MIN(mean_frag_index) FROM s WHERE s.trace = t.trace) AS lowest_mean_frag_index,
+       (SELECT label FROM s WHERE s.trace = t.trace AND tlb_miss_rate IS NOT NULL
+        ORDER BY tlb_miss_rate, run_id LIMIT 1) AS lowest_tlb_miss_variant,
+       (SELECT MIN(tlb_miss_rate) FROM s WHERE s.trace = t.trace) AS lowest_tlb_miss_rate
+FROM (SELECT DISTINCT trace FROM s) t;
+
 PRAGMA user_version = 1;

@@ -1,0 +1,239 @@
+import ArgumentParser
+import Foundation
+import MemModel
+import MemStore
+
+/// `memreplay sweep plan|run`: a job array of (trace, variant) replays that
+/// any engine can run — GNU parallel, ssh, a Slurm array — one shard
+/// database per job, merged afterwards with `memreplay merge`.
+struct Sweep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Plan and run sweeps of traces × variants as independent jobs.",
+        subcommands: [Plan.self, Run.self]
+    )
+
+    /// One line of a plan file.
+    struct Job: Codable, Equatable {
+        var job: String
+        var index: Int
+        var trace: String
+        var label: String
+        /// The variant's own settings, as given (KEY=VALUE).
+        var settings: [String: String]
+        /// Every setting of the replay, resolved.
+        var options: ReplayOptions
+        /// The command that runs this job.
+        var command: String
+    }
+
+    /// A stable id: FNV-1a over the trace and the variant's resolved options,
+    /// so the same job gets the same id in every plan.
+    static func jobID(trace: String, options: ReplayOptions) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in Array(trace.utf8) + [0] + Array(try encoder.encode(options)) {
+            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static func readPlan(_ path: String) throws -> [Job] {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let decoder = JSONDecoder()
+        var jobs: [Job] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            do {
+                jobs.append(try decoder.decode(Job.self, from: Data(line.utf8)))
+            } catch {
+                throw ValidationError("\(path):\(n + 1): not a plan line: \(error)")
+            }
+        }
+        return jobs
+    }
+
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write one JSON line per (trace, variant) job.",
+            discussion: """
+                The variants are the cross product of the --grid keys (e.g. --grid pmm=bitmap,stack,buddy \
+                --grid tlb=64:4,256:8 gives 6), then every --variant LABEL:KEY=VALUE[,...]; with neither, one \
+                variant with the common options. Each line holds a stable job id, the trace, the variant's \
+                settings, every resolved option, and the command that runs the job.
+                """
+        )
+
+        @Argument(help: "Trace files.")
+        var traces: [String]
+
+        @Option(name: .customLong("grid"), help: ArgumentHelp("KEY=V1,V2,…: one axis of the grid.", valueName: "axis"))
+        var grids: [String] = []
+
+        @Option(name: .customLong("variant"), help: ArgumentHelp("LABEL:KEY=VALUE[,KEY=VALUE…] (as for compare).", valueName: "spec"))
+        var variants: [String] = []
+
+        @Option(name: [.short, .customLong("output")], help: "The plan file (JSON lines).")
+        var output: String = "plan.jsonl"
+
+        @Option(help: "Folder of the shard databases named in the commands.")
+        var shards: String = "shards"
+
+        @OptionGroup var settings: ReplaySettings
+
+        func specs() throws -> [VariantSpec] {
+            var combos: [[(key: String, value: String)]] = [[]]
+            for g in grids {
+                guard let eq = g.firstIndex(of: "="), eq != g.startIndex else {
+                    throw ValidationError("--grid '\(g)': expected KEY=V1,V2,...")
+                }
+                let key = String(g[..<eq])
+                let values = g[g.index(after: eq)...].split(separator: ",").map(String.init)
+                guard VariantSpec.keys.contains(key) else {
+                    throw ValidationError("--grid '\(g)': unknown key '\(key)'; valid keys: \(VariantSpec.keys.joined(separator: ", "))")
+                }
+                guard !values.isEmpty else { throw ValidationError("--grid '\(g)': no values") }
+                combos = combos.flatMap { c in values.map { c + [(key, $0)] } }
+            }
+            var out: [VariantSpec] = []
+            if !grids.isEmpty {
+                for c in combos {
+                    let label = c.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                    out.append(try VariantSpec(parsing: label + ":" + label))
+                }
+            }
+            out += try variants.map { try VariantSpec(parsing: $0) }
+            if out.isEmpty { out = [try VariantSpec(parsing: "default")] }
+            var seen = Set<String>()
+            for s in out where !seen.insert(s.label).inserted {
+                throw ValidationError("variant label '\(s.label)' appears twice")
+            }
+            return out
+        }
+
+        func run() throws {
+            let specs = try specs()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            var lines: [String] = []
+            var index = 0
+            for trace in traces {
+                for spec in specs {
+                    let options = try spec.apply(to: settings)
+                    let id = try Sweep.jobID(trace: trace, options: options)
+                    let command = "memreplay sweep run \(output) --job \(id) --db \(shards)/\(id).db"
+                    let job = Job(job: id, index: index, trace: trace, label: spec.label,
+                                  settings: Dictionary(spec.settings.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
+                                  options: options, command: command)
+                    lines.append(String(decoding: try encoder.encode(job), as: UTF8.self))
+                    index += 1
+                }
+            }
+            try (lines.joined(separator: "\n") + "\n").write(toFile: output, atomically: true, encoding: .utf8)
+            print("\(output): \(lines.count) jobs (\(traces.count) traces × \(specs.count) variants)")
+        }
+    }
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run one job of a plan (or all of them) into shard databases.",
+            discussion: """
+                With --job or --index (which defaults to $SLURM_ARRAY_TASK_ID), runs that job into --db. \
+                A job whose run is already ok in that database is not run again; a failed or killed one is. \
+                With --jobs N, runs every job of the plan on this machine, N at a time, each into \
+                SHARDS/JOB.db, and prints the merge command.
+                """
+        )
+
+        @Argument(help: "The plan file.")
+        var plan: String
+
+        @Option(help: "The job id to run.")
+        var job: String?
+
+        @Option(help: "The job index (0-based) to run; defaults to $SLURM_ARRAY_TASK_ID.")
+        var index: Int?
+
+        @Option(help: "The shard database for this job.")
+        var db: String?
+
+        @Option(help: "Run the whole plan with this many workers.")
+        var jobs: Int?
+
+        @Option(help: "Folder of the shard databases (with --jobs).")
+        var shards: String = "shards"
+
+        func run() throws {
+            let all = try Sweep.readPlan(plan)
+            if let workers = jobs {
+                try runAll(all, workers: max(1, workers))
+                return
+            }
+            let slurm = ProcessInfo.processInfo.environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init)
+            let chosen: Job
+            if let job {
+                guard let j = all.first(where: { $0.job == job }) else { throw ValidationError("\(plan): no job \(job)") }
+                chosen = j
+            } else if let i = index ?? slurm {
+                guard let j = all.first(where: { $0.index == i }) else { throw ValidationError("\(plan): no job with index \(i) (0 to \(all.count - 1))") }
+                chosen = j
+            } else {
+                throw ValidationError("name a job: --job ID, --index N, $SLURM_ARRAY_TASK_ID, or --jobs N for all")
+            }
+            try runOne(chosen, db: db ?? "\(shards)/\(chosen.job).db")
+        }
+
+        func runOne(_ j: Job, db: String) throws {
+            installInterruptHandlers()
+            let folder = (db as NSString).deletingLastPathComponent
+            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            let store: ResultStore
+            do {
+                store = try ResultStore(path: db)
+            } catch {
+                printError("memreplay: \(error)")
+                throw ExitCode(2)
+            }
+            let done = try store.db.scalar("SELECT count(*) FROM runs WHERE sweep_job = ? AND status = 'ok'", [.text(j.job)]) ?? 0
+            if done > 0 {
+                print("job \(j.job) (\(j.label), \(j.trace)): already done in \(db)")
+                return
+            }
+            do {
+                let o = try ReplayJob.run(trace: j.trace, options: j.options, label: j.label, store: store, sweepJob: j.job)
+                print("job \(j.job) (\(j.label), \(j.trace)): run \(o.runID) ok, \(o.summary.events) events")
+            } catch {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+        }
+
+        /// Each job in a child process of its own, `workers` at a time.
+        func runAll(_ all: [Job], workers: Int) throws {
+            let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            var pending = all[...]
+            var running: [Foundation.Process] = []
+            var failures = 0
+            func reap(_ block: Bool) {
+                while let i = running.firstIndex(where: { !$0.isRunning }) ?? (block && !running.isEmpty ? 0 : nil) {
+                    let p = running.remove(at: i)
+                    p.waitUntilExit()
+                    if p.terminationStatus != 0 { failures += 1 }
+                }
+            }
+            while !pending.isEmpty || !running.isEmpty {
+                while running.count < workers, let j = pending.popFirst() {
+                    let p = Foundation.Process()
+                    p.executableURL = me
+                    p.arguments = ["sweep", "run", plan, "--job", j.job, "--db", "\(shards)/\(j.job).db"]
+                    try p.run()
+                    running.append(p)
+                }
+                usleep(20_000)
+                reap(false)
+            }
+            print("\(all.count) jobs, \(failures) failed; merge with: memreplay merge \(shards)/*.db -o results.db")
+            if failures > 0 { throw ExitCode(1) }
+        }
+    }
+}
