@@ -35,13 +35,7 @@ struct Replay: ParsableCommand {
     func run() throws {
         let options = try settings.options()
         installInterruptHandlers()
-        let store: ResultStore
-        do {
-            store = try ResultStore(path: db)
-        } catch {
-            printError("memreplay: \(error)")
-            throw ExitCode(2)
-        }
+        let store = try openResults(db)
         var failed = false
         for trace in traces {
             let progress = ProgressLine.make(trace: trace, quiet: quiet)
@@ -113,5 +107,16 @@ func installInterruptHandlers() {
             }
             Interruption.request(signal: s)
         }
+    }
+}
+
+/// Opens the results database, or exits with status 2 and the reason before
+/// any replay work starts.
+func openResults(_ path: String) throws -> ResultStore {
+    do {
+        return try ResultStore(path: path)
+    } catch {
+        printError("memreplay: \(error)")
+        throw ExitCode(2)
     }
 }

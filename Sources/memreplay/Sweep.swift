@@ -187,13 +187,7 @@ struct Sweep: ParsableCommand {
             installInterruptHandlers()
             let folder = (db as NSString).deletingLastPathComponent
             if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
-            let store: ResultStore
-            do {
-                store = try ResultStore(path: db)
-            } catch {
-                printError("memreplay: \(error)")
-                throw ExitCode(2)
-            }
+            let store = try openResults(db)
             let done = try store.db.scalar("SELECT count(*) FROM runs WHERE sweep_job = ? AND status = 'ok'", [.text(j.job)]) ?? 0
             if done > 0 {
                 print("job \(j.job) (\(j.label), \(j.trace)): already done in \(db)")
