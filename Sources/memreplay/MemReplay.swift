@@ -11,7 +11,7 @@ struct MemReplay: ParsableCommand {
             Results go to a SQLite database (results.db by default), one row per tick in \
             tick_metrics; query them with sqlite3. The trace format is described in README.md.
             """,
-        subcommands: [Replay.self, Validate.self, Gen.self, Bench.self],
+        subcommands: [Replay.self, Validate.self, Gen.self, Import.self, Bench.self],
         defaultSubcommand: nil
     )
 }
