@@ -39,7 +39,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "MemTraceTests", dependencies: ["MemTrace"]),
+        .testTarget(name: "MemTraceTests", dependencies: ["MemTrace", "MemModel"]),
         .testTarget(name: "MemModelTests", dependencies: ["MemModel", "MemTrace"]),
         .testTarget(name: "MemStoreTests", dependencies: ["MemStore", "MemModel", "MemTrace", "CSQLite"]),
         .testTarget(name: "MemReplayTests", dependencies: ["memreplay", "MemStore", "MemModel", "MemTrace"]),

@@ -95,6 +95,24 @@ public final class TraceWriter {
         count += digits
     }
 
+    /// Lowercase hexadecimal digits without the `0x` prefix, for handle
+    /// names derived from addresses (`m55d048b342a0`).
+    public func hexDigits<T: BinaryInteger>(_ v: T) throws(SourceError) {
+        try ensure(16)
+        let x = UInt64(v)
+        let digits = x == 0 ? 1 : (67 - x.leadingZeroBitCount) / 4
+        for i in 0..<digits {
+            let d = UInt8((x >> UInt64(4 * (digits - 1 - i))) & 0xF)
+            buffer[count + i] = d < 10 ? 48 + d : 87 + d
+        }
+        count += digits
+    }
+
+    /// Raw bytes, copied as they are (names taken from an input line).
+    public func bytes(_ b: UnsafeBufferPointer<UInt8>) throws(SourceError) {
+        for c in b { try byte(c) }
+    }
+
     /// Ends a line.
     @inline(__always)
     public func newline() throws(SourceError) {

@@ -1,0 +1,50 @@
+import Foundation
+import Testing
+
+/// `memreplay import`, run as a user would.
+@Suite struct ImportCommandTests {
+    func tempDir() -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-import-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    @Test func helpListsFormatsAndOptions() throws {
+        let r = try CommandLineTests.run(["import", "--help"])
+        #expect(r.status == 0)
+        for word in ["mtrace", "lackey", "ftrace", "--output", "--tick-every", "--tick-ms", "<format>", "<input>"] {
+            #expect(r.out.contains(word), "\(word) missing from import --help")
+        }
+        #expect(try CommandLineTests.run(["--help"]).out.contains("import"))
+    }
+
+    @Test func importsAndReportsOnStandardError() throws {
+        let dir = tempDir()
+        let input = dir + "/prog.mtrace"
+        try "= Start\n@ [0x1] + 0x10 0x8\n@ [0x1] - 0x20\n@ [0x1] - 0x10\n= End\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let r = try CommandLineTests.run(["import", "mtrace", input, "-o", dir + "/prog.trace"])
+        #expect(r.status == 0)
+        #expect(r.err == "memreplay import: 2 events, 0 ticks from 5 lines of \(input)\n  unknown frees skipped: 1\n")
+        let trace = try String(contentsOfFile: dir + "/prog.trace", encoding: .utf8)
+        #expect(trace == "memtrace 1\n# imported from mtrace recording \(input) by memreplay import\nkmalloc m10 8\nkfree m10\n")
+        // To standard output, and replayable.
+        let out = try CommandLineTests.run(["import", "mtrace", input])
+        #expect(out.out == trace)
+        #expect(try CommandLineTests.run(["replay", "--db", dir + "/r.db", dir + "/prog.trace"]).status == 0)
+    }
+
+    @Test func badInputGivesFileLineExitOneAndNoOutput() throws {
+        let dir = tempDir()
+        let input = dir + "/ls.lackey"
+        try "==7== Command: ls\nI  0401ab70,3\nI  0401ab73\n".write(toFile: input, atomically: true, encoding: .utf8)
+        let r = try CommandLineTests.run(["import", "lackey", input, "-o", dir + "/ls.trace"])
+        #expect(r.status == 1)
+        #expect(r.err == "\(input):3: lackey: cannot parse data line 'I  0401ab73' (expected 'I  ADDRESS,SIZE' with a hexadecimal address and a decimal size)\n")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/ls.trace"))
+        let missing = try CommandLineTests.run(["import", "ftrace", dir + "/nope.txt", "-o", dir + "/x.trace"])
+        #expect(missing.status == 1)
+        #expect(missing.err.hasPrefix("\(dir)/nope.txt: cannot open"))
+        #expect(try CommandLineTests.run(["import", "lackey", "-"]).status == 1)
+        #expect(try CommandLineTests.run(["import", "perf", input]).status != 0)
+    }
+}
