@@ -499,3 +499,23 @@ struct SymbolTests {
         }
     }
 }
+
+/// The access fast path must decode exactly what the general path decodes.
+@Suite struct AccessFastPathTests {
+    @Test func sameEventsAsTheGeneralPath() throws {
+        let lines = ["r 1 0x1000", "w 4194303 0xffffffff", "x 0 4096", "r 12 0xABCdef", "w 3 4294967295",
+                     "r 1 0x1000\r", "r  1 0x1000", "r 1 0x1000 # c", "r\t1\t0x10", "x 7 0x0", "r 01 010"]
+        for l in lines {
+            // A leading comment line makes no difference; compare with a padded copy that takes the general path.
+            let fast = try TraceReader(path: "f", source: MemorySource("memtrace 1\n" + l + "\n")).next()
+            let general = try TraceReader(path: "g", source: MemorySource("memtrace 1\n" + l.replacingOccurrences(of: " ", with: "  ") + " \n")).next()
+            #expect(fast == general, "\(l)")
+        }
+    }
+
+    @Test(arguments: ["r 1 0x100000000", "r 4194304 0x1000", "r 1 4294967296", "r 1 0x", "r 1 12a", "r 1", "r 1 0x1 2", "r 99999999 1"])
+    func badLinesStillGetTheGeneralError(line: String) {
+        let reader = TraceReader(path: "t", source: MemorySource("memtrace 1\n" + line + "\n"))
+        #expect(throws: TraceError.self) { _ = try reader.next() }
+    }
+}

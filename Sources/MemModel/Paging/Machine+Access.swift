@@ -31,7 +31,7 @@ extension Machine {
             && (kind != .write || pte & PTEFlags.writable.rawValue != 0)
         if !allowed {
             pageFault(kind, va, pte, instruction: instruction)
-        } else if frames.count > 1 {
+        } else if nodeCount > 1 {
             countNodeAccess(pte.frame)
         }
     }
@@ -39,7 +39,7 @@ extension Machine {
     /// Local or remote, by the frame's node against the process's home node.
     @inline(__always)
     mutating func countNodeAccess(_ frame: FrameNumber) {
-        guard frames.count > 1 else { return }
+        guard nodeCount > 1 else { return }
         let home = processes[Int(current)].node
         if frames.node(of: frame) == home {
             nodeCounters[home].localAccesses += 1

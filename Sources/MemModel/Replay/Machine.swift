@@ -52,6 +52,8 @@ struct HandleBinding: Sendable {
 public struct Machine<Frames: FrameAllocator>: Sendable {
     public let config: MachineConfig
     public internal(set) var frames: NodeFrames<Frames>
+    /// NUMA nodes (a plain copy of `frames.count` for the per-access checks).
+    let nodeCount: Int
     /// Owners of each frame: PTE mappings, plus one for a handle or shared segment holding it.
     var refcount: [UInt32]
     var use: [FrameUse]
@@ -101,6 +103,7 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
         self.config = config
         let n = config.frames
         frames = NodeFrames(frames: n, reserved: config.reservedFrames, nodes: config.nodes)
+        nodeCount = config.nodes
         allocatableFrames = config.allocatableFrames
         refcount = Array(repeating: 0, count: n)
         use = Array(repeating: .free, count: n)
@@ -145,7 +148,7 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
     /// one round-robin under the interleave policy.
     @inline(__always)
     mutating func firstChoiceNode() -> Int {
-        guard frames.count > 1 else { return 0 }
+        guard nodeCount > 1 else { return 0 }
         guard config.numaPolicy == .interleave else { return preferredNode }
         let k = interleaveNext
         interleaveNext = (interleaveNext + 1) % frames.count

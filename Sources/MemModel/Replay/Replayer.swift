@@ -83,16 +83,19 @@ public enum Replayer {
             throw TraceError(file: reader.path, line: directiveLine, message: error.description)
         }
         try configured(config)
+        let box = SinkBox(sink)
+        defer { sink = box.sink as! S }
+        // One switch here; each case runs a loop specialized for its allocator.
         switch config.pmm {
         case .bitmap:
             var m = Machine<BitmapAllocator>(config)
-            return try loop(&m, reader, first, &sink, progress)
+            return try loop(&m, reader, first, box, progress)
         case .stack:
             var m = Machine<StackAllocator>(config)
-            return try loop(&m, reader, first, &sink, progress)
+            return try loop(&m, reader, first, box, progress)
         case .buddy:
             var m = Machine<BuddyAllocator>(config)
-            return try loop(&m, reader, first, &sink, progress)
+            return try loop(&m, reader, first, box, progress)
         }
     }
 
@@ -101,12 +104,22 @@ public enum Replayer {
     public static func replay<F: FrameAllocator, S: ReplaySink>(
         _ m: inout Machine<F>, reader: TraceReader, sink: inout S
     ) throws -> ReplaySummary {
-        try loop(&m, reader, nil, &sink)
+        let box = SinkBox(sink)
+        defer { sink = box.sink as! S }
+        return try loop(&m, reader, nil, box)
+    }
+
+    /// The sink, boxed: it is called once per tick, so an existential costs
+    /// nothing there, and the loop stays generic over the allocator alone —
+    /// which lets every call site with a concrete allocator specialize it.
+    final class SinkBox {
+        var sink: any ReplaySink
+        init(_ sink: any ReplaySink) { self.sink = sink }
     }
 
     /// The replay loop, specialized per allocator.
-    static func loop<F: FrameAllocator, S: ReplaySink>(
-        _ m: inout Machine<F>, _ reader: TraceReader, _ first: Event?, _ sink: inout S,
+    static func loop<F: FrameAllocator>(
+        _ m: inout Machine<F>, _ reader: TraceReader, _ first: Event?, _ sink: SinkBox,
         _ progress: ((UInt64, Int) -> Void)? = nil
     ) throws -> ReplaySummary {
         let started = monotonicSeconds()
@@ -130,12 +143,12 @@ public enum Replayer {
             summary.peakUsagePct = max(summary.peakUsagePct, gauges.usagePct)
             summary.maxFragIndex = max(summary.maxFragIndex, gauges.fragIndex)
             usageSum += gauges.usagePct
-            try sink.tickClosed(sample)
+            try sink.sink.tickClosed(sample)
             if slabinfoEvery > 0 && summary.ticks % slabinfoEvery == 0 {
-                try sink.slabinfo(tick: m.tick, rows: m.slabinfo())
+                try sink.sink.slabinfo(tick: m.tick, rows: m.slabinfo())
             }
             let done = m.takeFinishedProcesses()
-            if !done.isEmpty { try sink.processesFinished(done) }
+            if !done.isEmpty { try sink.sink.processesFinished(done) }
         }
 
         var autoOpened = false
@@ -206,7 +219,7 @@ public enum Replayer {
         if !(autoOpened && eventsInTick == 0) {
             try close()
         }
-        try sink.processesFinished(m.liveProcessRecords())
+        try sink.sink.processesFinished(m.liveProcessRecords())
         summary.events = m.counters.events
         summary.oom = m.counters.oom
         summary.final = m.counters
