@@ -3,18 +3,23 @@ extension Machine {
     /// Runs `kswapd_tick()` and returns the gauges of the closing tick.
     public mutating func closeTick() -> Gauges {
         kswapd_tick()
-        return gauges()
+        closedShapes = frames.nodes.map { FreeSpaceShape($0.bitmap) }
+        return gauges(closedShapes)
     }
 
     /// The machine's state now.
     public func gauges() -> Gauges {
+        gauges(frames.nodes.map { FreeSpaceShape($0.bitmap) })
+    }
+
+    /// The machine's state, given each node's free-space shape.
+    func gauges(_ shapes: [FreeSpaceShape]) -> Gauges {
         var g = Gauges()
         g.freePages = frames.freeCount
         g.usedPages = usedFrames
         g.usagePct = mem_usage_pct()
         // Runs never cross a node boundary: allocations cannot span nodes.
-        for n in frames.nodes {
-            let shape = FreeSpaceShape(n.bitmap)
+        for shape in shapes {
             g.largestFreeBlock = max(g.largestFreeBlock, shape.largestFreeRun)
             for o in 0...maxOrder { g.freeBlocks[o] += shape.blocksPerOrder[o] }
         }
@@ -32,12 +37,12 @@ extension Machine {
         return g
     }
 
-    /// Each node's state now, with its counters since `start`.
+    /// Each node's state at the last tick close, with its counters since `start`.
     public func nodeSamples(since start: [NodeCounters]) -> [NodeSample] {
         frames.nodes.indices.map { k in
             let n = frames.nodes[k]
             let allocatable = frames.allocatable(k)
-            let shape = FreeSpaceShape(n.bitmap)
+            let shape = k < closedShapes.count ? closedShapes[k] : FreeSpaceShape(n.bitmap)
             var s = NodeSample(node: k)
             s.freePages = n.freeCount
             s.usedPages = allocatable - n.freeCount

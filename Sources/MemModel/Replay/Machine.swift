@@ -90,6 +90,8 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
     var preferredNode = 0
     var interleaveNext = 0
     public internal(set) var nodeCounters: [NodeCounters]
+    /// Each node's free-space shape at the last tick close (computed once per tick).
+    var closedShapes: [FreeSpaceShape] = []
     var reclaiming = false
     /// Frames held by `kmalloc` allocations above 4096 bytes.
     public internal(set) var kmallocLargeFrames = 0
