@@ -89,6 +89,19 @@ final class XMLOutline: NSObject, XMLParserDelegate {
         #expect(html.components(separatedBy: "http").count - 1 == 7)  // the XHTML and six SVG namespaces
     }
 
+    @Test func numaRunsGetAPerNodeUsageChart() throws {
+        let store = try ResultStore(path: temporaryPath("numa.db"))
+        let run = try ReplayJob.run(trace: packageRoot + "/traces/numa.trace", options: ReplayOptions(), label: "numa", store: store).runID
+        let doc = XMLOutline.parse(try HTMLReport.render(store: store, runs: [run]))
+        #expect(doc.error == nil)
+        #expect(doc.named("svg").count == 7)
+        let legends = doc.elements.filter { $0.attributes["class"] == "legend" }.map(\.text)
+        #expect(legends.contains("numa node 0") && legends.contains("numa node 1"))
+        // Single-node runs get no such chart.
+        let flat = try ReplayJob.run(trace: packageRoot + "/traces/basic.trace", options: ReplayOptions(), label: "flat", store: store).runID
+        #expect(XMLOutline.parse(try HTMLReport.render(store: store, runs: [flat])).named("svg").count == 6)
+    }
+
     @Test func summaryTableEqualsTheDatabase() throws {
         let (store, runs) = try Self.comparisonDB()
         let doc = XMLOutline.parse(try HTMLReport.render(store: store, runs: runs))

@@ -71,6 +71,7 @@ public enum HTMLReport {
             waste.series.append(.init(name: name, color: color, points: d.slabWaste))
         }
         usage.rules = watermarkRules(summaries, data, names: names, colors: colors)
+        let perNode = try nodeUsageChart(store: store, summaries, names: names)
 
         var h = """
             <!DOCTYPE html>
@@ -96,11 +97,37 @@ public enum HTMLReport {
             """
         h += runsTable(store: store, summaries, names: names, colors: colors)
         h += summaryTable(summaries, names: names, colors: colors)
-        for chart in [usage, frag, reclaimed, tlb, tables, waste] {
+        for chart in [usage, frag, reclaimed, tlb, tables, waste] + (perNode.series.isEmpty ? [] : [perNode]) {
             h += "<h2>\(Markup.escape(chart.title))</h2>\n<div class=\"chart\">\n\(chart.svg())\n</div>\n"
         }
         h += "</body>\n</html>\n"
         return h
+    }
+
+    /// Usage of each NUMA node of each run that has more than one node, from
+    /// `node_metrics`: one line per (run, node).
+    static func nodeUsageChart(store: ResultStore, _ summaries: [RunSummary], names: [Int64: String]) throws -> LineChart {
+        var chart = LineChart(title: "Usage per NUMA node", xTitle: "tick", yTitle: "usage (% of the node's frames)",
+                              series: [], yRange: 0...100)
+        var k = 0
+        for s in summaries {
+            let nodes = try store.db.rows("SELECT DISTINCT node FROM node_metrics WHERE run_id = ? ORDER BY node", [.int(s.runID)])
+                .compactMap { $0[0].flatMap { Int64($0) } }
+            guard nodes.count > 1 else { continue }
+            let range = try store.db.rows("SELECT MIN(tick), MAX(tick) FROM node_metrics WHERE run_id = ?", [.int(s.runID)])
+            guard let lo = range.first?[0].flatMap(Double.init), let hi = range.first?[1].flatMap(Double.init) else { continue }
+            for node in nodes {
+                var thinner = Thinner(origin: lo, width: max(1, (hi - lo + 1) / Double(buckets)))
+                let st = try store.db.prepare("SELECT tick, usage_pct FROM node_metrics WHERE run_id = ? AND node = ? ORDER BY tick")
+                st.bind(1, s.runID)
+                st.bind(2, node)
+                while try st.step() { thinner.add(Double(st.int(0)), st.double(1)) }
+                chart.series.append(.init(name: "\(names[s.runID]!) node \(node)",
+                                          color: LineChart.palette[k % LineChart.palette.count], points: thinner.finish()))
+                k += 1
+            }
+        }
+        return chart
     }
 
     /// Labels as names, made unique by their run id where two runs share one.
@@ -160,6 +187,7 @@ public enum HTMLReport {
     static func describe(_ c: MachineConfig) -> String {
         var parts = ["mem \(c.memBytes >> 10)K"]
         if c.reserveBytes > 0 { parts.append("reserve \(c.reserveBytes >> 10)K") }
+        if c.nodes > 1 { parts.append("\(c.nodes) nodes, \(c.numaPolicy.rawValue)") }
         parts.append("tlb \(c.tlb)")
         if let i = c.itlb { parts.append("itlb \(i)") }
         parts.append("high \(c.highWatermark) %, low \(c.lowWatermark) %")
