@@ -191,10 +191,21 @@ public struct FreeSpaceShape: Equatable, Sendable {
 
     public init() {}
 
+    /// - Complexity: O(frames / 64 + free runs + blocks), once per tick.
     public init(_ bitmap: FrameBitmap) {
-        bitmap.forEachFreeRun { start, length in
-            largestFreeRun = max(largestFreeRun, length)
-            Self.decompose(start: start, length: length) { blocksPerOrder[$0] += 1 }
+        var f = 0
+        while let s = bitmap.firstFree(from: f) {
+            let e = bitmap.firstUsed(from: s)
+            if e - s > largestFreeRun { largestFreeRun = e - s }
+            var a = s
+            while a < e {
+                let alignment = a == 0 ? maxOrder : min(a.trailingZeroBitCount, maxOrder)
+                let fit = Int.bitWidth - 1 - (e - a).leadingZeroBitCount
+                let order = min(alignment, fit)
+                blocksPerOrder[order] += 1
+                a += 1 << order
+            }
+            f = e
         }
     }
 
