@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A handle or name from a trace, interned to a small dense integer.
 ///
 /// Each namespace (frame handles, slab objects, caches, files, shared
@@ -77,7 +83,11 @@ public struct SymbolTable: Sendable {
             bytes.append(contentsOf: repeatElement(0, count: Self.maxTokenLength))
         }
         let base = Int(id) * Self.maxTokenLength
-        for (k, b) in token.enumerated() { bytes[base + k] = b }
+        if let t = token.baseAddress, token.count > 0 {
+            bytes.withUnsafeMutableBufferPointer { b in
+                (b.baseAddress! + base).update(from: t.assumingMemoryBound(to: UInt8.self), count: token.count)
+            }
+        }
         lengths[Int(id)] = UInt8(token.count)
         hashes[Int(id)] = h
         if firstTombstone >= 0 {
@@ -138,11 +148,13 @@ public struct SymbolTable: Sendable {
         return String(decoding: bytes[base..<base + Int(lengths[id])], as: UTF8.self)
     }
 
+    @inline(__always)
     private func matches(_ id: Int, _ token: UnsafeRawBufferPointer) -> Bool {
         guard Int(lengths[id]) == token.count else { return false }
-        let base = id * Self.maxTokenLength
-        for k in 0..<token.count where bytes[base + k] != token[k] { return false }
-        return true
+        guard let t = token.baseAddress else { return true }
+        return bytes.withUnsafeBufferPointer { b in
+            memcmp(b.baseAddress! + id * Self.maxTokenLength, t, token.count) == 0
+        }
     }
 
     private mutating func rehash() {
