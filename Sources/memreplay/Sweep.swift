@@ -60,7 +60,8 @@ struct Sweep: ParsableCommand {
                 The variants are the cross product of the --grid keys (e.g. --grid pmm=bitmap,stack,buddy \
                 --grid tlb=64:4,256:8 gives 6), then every --variant LABEL:KEY=VALUE[,...]; with neither, one \
                 variant with the common options. Each line holds a stable job id, the trace, the variant's \
-                settings, every resolved option, and the command that runs the job.
+                settings, every option (the trace's own directives still apply when it runs), and the \
+                command that runs the job.
                 """
         )
 
@@ -99,7 +100,7 @@ struct Sweep: ParsableCommand {
             if !grids.isEmpty {
                 for c in combos {
                     let label = c.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
-                    out.append(try VariantSpec(parsing: label + ":" + label))
+                    out.append(try VariantSpec(label: label, settings: c))
                 }
             }
             out += try variants.map { try VariantSpec(parsing: $0) }

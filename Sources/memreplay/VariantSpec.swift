@@ -20,6 +20,16 @@ struct VariantSpec: Equatable {
     static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "seed", "high", "low",
                        "page-cache-policy", "numa-policy", "direct-reclaim", "tick-every", "check-every", "slabinfo-every"]
 
+    /// A variant from already separated settings (sweep grids, whose values
+    /// may contain `:`), checked against the same keys.
+    init(label: String, settings: [(key: String, value: String)]) throws {
+        for (key, _) in settings where !Self.keys.contains(key) {
+            throw ValidationError("unknown key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
+        }
+        self.label = label
+        self.settings = settings
+    }
+
     init(parsing spec: String) throws {
         let label: Substring, rest: Substring
         if let colon = spec.firstIndex(of: ":") {

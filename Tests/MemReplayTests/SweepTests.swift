@@ -116,3 +116,16 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: d + "/out.db")) == before)
     }
 }
+
+extension SweepTests {
+    /// Grid values may contain ':' (TLB specs): the README's own example.
+    @Test func gridValuesWithColons() throws {
+        let d = dir()
+        let (status, out) = try sh("\(CommandLineTests.binary) sweep plan \(CommandLineTests.root)/traces/basic.trace --grid pmm=bitmap,buddy --grid tlb=64:4,256:8 -o plan.jsonl", in: d)
+        #expect(status == 0, "\(out)")
+        #expect(out.contains("4 jobs (1 traces × 4 variants)"))
+        let plan = try String(contentsOfFile: d + "/plan.jsonl", encoding: .utf8)
+        #expect(plan.contains("\"label\":\"pmm=buddy,tlb=256:8\""))
+        #expect(plan.contains("\"entries\":256"))
+    }
+}

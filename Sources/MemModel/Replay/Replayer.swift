@@ -197,7 +197,7 @@ public enum Replayer {
             case .fdrop(let f): reader.symbols[.file].release(f)
             default: break
             }
-            if m.counters.events & 0xFFFF == 0 && Interruption.requested != 0 {
+            if (m.counters.events & 0xFFFF == 0 || checkEvery > 0) && Interruption.requested != 0 {
                 throw TraceError(file: reader.path, line: reader.line,
                                  message: "interrupted by signal \(Interruption.requested) after \(m.counters.events) events")
             }
