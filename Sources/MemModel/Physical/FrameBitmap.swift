@@ -199,9 +199,7 @@ public struct FreeSpaceShape: Equatable, Sendable {
             if e - s > largestFreeRun { largestFreeRun = e - s }
             var a = s
             while a < e {
-                let alignment = a == 0 ? maxOrder : min(a.trailingZeroBitCount, maxOrder)
-                let fit = Int.bitWidth - 1 - (e - a).leadingZeroBitCount
-                let order = min(alignment, fit)
+                let order = Self.largestBlock(at: a, end: e)
                 blocksPerOrder[order] += 1
                 a += 1 << order
             }
@@ -214,11 +212,18 @@ public struct FreeSpaceShape: Equatable, Sendable {
         var a = start
         let end = start + length
         while a < end {
-            let alignment = a == 0 ? maxOrder : min(a.trailingZeroBitCount, maxOrder)
-            let fit = Int.bitWidth - 1 - (end - a).leadingZeroBitCount
-            let order = min(alignment, fit)
+            let order = largestBlock(at: a, end: end)
             body(order)
             a += 1 << order
         }
+    }
+
+    /// The order of the largest naturally aligned block that starts at frame
+    /// `a` and ends by `end` (at most ``maxOrder``).
+    @inline(__always)
+    static func largestBlock(at a: Int, end: Int) -> Int {
+        let alignment = a == 0 ? maxOrder : min(a.trailingZeroBitCount, maxOrder)
+        let fit = Int.bitWidth - 1 - (end - a).leadingZeroBitCount
+        return min(alignment, fit)
     }
 }
