@@ -7,12 +7,15 @@ extension Machine {
     public func invariantViolation() -> String? {
         if let v = frames.invariantViolation() { return v }
         var inUse = 0
+        // Frames per use, counted in this one pass and checked against each structure below.
+        var framesFor = [Int](repeating: 0, count: Int(FrameUse.kmallocLarge.rawValue) + 1)
         for f in 0..<use.count {
             let used = use[f] != .free
             if used != frames.isUsed(f) {
                 return "frame \(f) is \(use[f]) in the frame table but \(frames.isUsed(f) ? "used" : "free") in the allocator"
             }
             if used && use[f] != .reserved { inUse += 1 }
+            framesFor[Int(use[f].rawValue)] += 1
         }
         if inUse != usedFrames { return "\(inUse) frames have an owner but the allocator counts \(usedFrames) used" }
 
@@ -107,7 +110,7 @@ extension Machine {
             if let v = c.invariantViolation() { return v }
             slabFrames += c.slabCount * c.pagesPerSlab
         }
-        let slabUse = use.reduce(0) { $0 + ($1 == .slab ? 1 : 0) }
+        let slabUse = framesFor[Int(FrameUse.slab.rawValue)]
         if slabUse != slabFrames { return "\(slabUse) frames belong to slabs, the caches hold \(slabFrames)" }
         var bound = Array(repeating: 0, count: slab.caches.count)
         var large = 0
@@ -121,7 +124,7 @@ extension Machine {
         for (i, c) in slab.caches.enumerated() where bound[i] != c.activeObjects {
             return "slab cache \(c.name): \(bound[i]) object IDs bound, \(c.activeObjects) active objects"
         }
-        let largeUse = use.reduce(0) { $0 + ($1 == .kmallocLarge ? 1 : 0) }
+        let largeUse = framesFor[Int(FrameUse.kmallocLarge.rawValue)]
         if large != largeUse || large != kmallocLargeFrames {
             return "kmalloc: \(large) large-object frames bound, \(largeUse) in use, \(kmallocLargeFrames) counted"
         }
@@ -130,10 +133,10 @@ extension Machine {
         if let v = pageCache.invariantViolation() { return v }
         let cacheFrames = pageCache.frames
         for f in cacheFrames where use[Int(f)] != .pageCache { return "page cache holds frame \(f), which is \(use[Int(f)])" }
-        let pcUse = use.reduce(0) { $0 + ($1 == .pageCache ? 1 : 0) }
+        let pcUse = framesFor[Int(FrameUse.pageCache.rawValue)]
         if pcUse != cacheFrames.count { return "\(pcUse) frames belong to the page cache, it holds \(cacheFrames.count)" }
 
-        let dirUse = use.reduce(0) { $0 + ($1 == .directory ? 1 : 0) }
+        let dirUse = framesFor[Int(FrameUse.directory.rawValue)]
         if dirUse != directories.count { return "\(dirUse) directory frames allocated, \(directories.count) live address spaces" }
         if counters.framesAllocated - counters.framesFreed != usedFrames {
             return "\(counters.framesAllocated) frames allocated - \(counters.framesFreed) freed differs from \(usedFrames) used"
