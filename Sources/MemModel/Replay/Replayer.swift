@@ -174,15 +174,8 @@ public enum Replayer {
                     m.beginTick(next)
                     autoOpened = false
                     continue
-                case let .cache(name, size, align):
-                    try m.kmem_cache_create(name, name: reader.symbols.name(.cache, name), size: Int(size), align: Int(align))
-                case let .salloc(cache, _), let .sfree(cache, _):
-                    if m.slab.cacheIndex(cache) == nil {
-                        m.resolveCacheName(cache, name: reader.symbols.name(.cache, cache))
-                    }
-                    try m.apply(event)
                 default:
-                    try m.apply(event)
+                    try m.apply(event) { reader.symbols.name(.cache, $0) }
                 }
             } catch let error as ModelError {
                 throw TraceError(file: reader.path, line: reader.line, message: error.rendered(reader.symbols))
@@ -273,15 +266,10 @@ extension Replayer {
                 _ = m.closeTick()
                 m.beginTick(n ?? m.tick + 1)
                 ticks += 1
-            case let .cache(s, size, align):
-                try m.kmem_cache_create(s, name: cacheNames(s), size: Int(size), align: Int(align))
-            case let .salloc(c, _), let .sfree(c, _):
-                if m.slab.cacheIndex(c) == nil { m.resolveCacheName(c, name: cacheNames(c)) }
-                try m.apply(e)
             case .mem, .reserve, .nodes:
                 continue
             default:
-                try m.apply(e)
+                try m.apply(e, cacheName: cacheNames)
             }
             m.counters.events &+= 1
         }
