@@ -112,9 +112,8 @@ public final class RunWriter: ReplaySink {
     private let pendingTicks: UnsafeMutablePointer<Int64>
     private var pendingRows = 0
     private let width: Int
-    private let columns = TickColumns.all
     private let isReal: [Bool]
-    static let tickGroup = 32
+    static let tickGroup = 128
     private let slabInsert: Statement
     private let processInsert: Statement
     private let nodeInsert: Statement
@@ -166,7 +165,8 @@ public final class RunWriter: ReplaySink {
         if !sample.nodes.isEmpty { try nodesClosed(sample) }
         let row = pendingTicks + pendingRows * width
         row[0] = run
-        for i in 0..<columns.count { row[i + 1] = columns[i].value(sample) }
+        var values = TickColumns.RowWriter(slot: row + 1)
+        TickColumns.visit(sample, &values)
         pendingRows += 1
         if pendingRows == Self.tickGroup {
             try open()
@@ -201,11 +201,17 @@ public final class RunWriter: ReplaySink {
 
     @inline(__always)
     private func bind(_ st: Statement, rows: Int, from p: UnsafeMutablePointer<Int64>) {
-        for i in 0..<rows * width {
-            if isReal[i % width] {
-                st.bind(Int32(i + 1), Double(bitPattern: UInt64(bitPattern: p[i])))
-            } else {
-                st.bind(Int32(i + 1), p[i])
+        isReal.withUnsafeBufferPointer { real in
+            var i = 0
+            for _ in 0..<rows {
+                for c in 0..<width {
+                    if real[c] {
+                        st.bind(Int32(i + 1), Double(bitPattern: UInt64(bitPattern: p[i])))
+                    } else {
+                        st.bind(Int32(i + 1), p[i])
+                    }
+                    i += 1
+                }
             }
         }
     }

@@ -34,6 +34,64 @@ func writeTrace(_ text: String, name: String = "t.trace") -> String {
         #expect(cols == ["run_id"] + TickColumns.all.map(\.name))
     }
 
+    /// Every field of a tick lands in the column of its name: each field
+    /// gets its own value, and the expected table below is spelled out
+    /// independently of TickColumns. 130 rows cover the grouped INSERT (128
+    /// rows) and the single-row tail.
+    @Test func everyTickFieldLandsInItsColumn() throws {
+        let store = try ResultStore(path: temporaryPath("cols.db"))
+        let run = try store.beginRun(trace: "synthetic", label: nil, config: MachineConfig())
+        let writer = try store.writer(run: run)
+        func sample(_ t: Int) -> TickSample {
+            var d = Counters()
+            var g = Gauges()
+            d.events = t + 1; g.freePages = t + 2; g.usedPages = t + 3; g.usagePct = Double(t) + 0.25
+            g.largestFreeBlock = t + 5; g.fragIndex = Double(t) + 0.5; d.oom = t + 7
+            for o in 0...maxOrder { g.freeBlocks[o] = t + 100 + o }
+            d.framesAllocated = t + 8; d.framesFreed = t + 9; g.processes = t + 10; g.pagetablePages = t + 11
+            d.tlbLookups = t + 12; d.tlbHits = t + 13; d.tlbMisses = t + 14; d.tlbFlushes = t + 15
+            d.tlbInvlpg = t + 16; d.pageFaults = t + 17; d.demandFaults = t + 18; d.cowFaults = t + 19
+            d.cowCopies = t + 20; d.segv = t + 21; d.switches = t + 22; d.regionFailures = t + 23
+            g.slabPages = t + 24; g.slabObjects = t + 25; g.slabCapacity = t + 26; g.slabWasteBytes = t + 27
+            g.kmallocLargePages = t + 28; g.pagecachePages = t + 29; g.pagecacheDirty = t + 30
+            d.pagecacheHits = t + 31; d.pagecacheMisses = t + 32; g.kswapdActive = t % 2 == 1
+            d.kswapdWakeups = t + 34; d.reclaimedSlabPages = t + 35; d.reclaimedPagecachePages = t + 36
+            d.directReclaims = t + 37
+            return TickSample(tick: UInt64(t), delta: d, gauges: g)
+        }
+        for t in 0..<130 { try writer.tickClosed(sample(t)) }
+        var summary = ReplaySummary(config: MachineConfig())
+        summary.ticks = 130
+        try writer.finish(summary)
+        let expected: [(String, (Int) -> String)] = [
+            ("tick", { "\($0)" }), ("events", { "\($0 + 1)" }), ("free_pages", { "\($0 + 2)" }),
+            ("used_pages", { "\($0 + 3)" }), ("usage_pct", { "\($0).25" }), ("largest_free_block", { "\($0 + 5)" }),
+            ("frag_index", { "\($0).5" }), ("oom", { "\($0 + 7)" }),
+            ("free_o0", { "\($0 + 100)" }), ("free_o1", { "\($0 + 101)" }), ("free_o2", { "\($0 + 102)" }),
+            ("free_o3", { "\($0 + 103)" }), ("free_o4", { "\($0 + 104)" }), ("free_o5", { "\($0 + 105)" }),
+            ("free_o6", { "\($0 + 106)" }), ("free_o7", { "\($0 + 107)" }), ("free_o8", { "\($0 + 108)" }),
+            ("free_o9", { "\($0 + 109)" }), ("free_o10", { "\($0 + 110)" }),
+            ("frames_allocated", { "\($0 + 8)" }), ("frames_freed", { "\($0 + 9)" }), ("processes", { "\($0 + 10)" }),
+            ("pagetable_pages", { "\($0 + 11)" }), ("tlb_lookups", { "\($0 + 12)" }), ("tlb_hits", { "\($0 + 13)" }),
+            ("tlb_misses", { "\($0 + 14)" }), ("tlb_flushes", { "\($0 + 15)" }), ("tlb_invlpg", { "\($0 + 16)" }),
+            ("page_faults", { "\($0 + 17)" }), ("demand_faults", { "\($0 + 18)" }), ("cow_faults", { "\($0 + 19)" }),
+            ("cow_copies", { "\($0 + 20)" }), ("segv", { "\($0 + 21)" }), ("switches", { "\($0 + 22)" }),
+            ("region_failures", { "\($0 + 23)" }), ("slab_pages", { "\($0 + 24)" }), ("slab_objects", { "\($0 + 25)" }),
+            ("slab_capacity", { "\($0 + 26)" }), ("slab_waste_bytes", { "\($0 + 27)" }),
+            ("kmalloc_large_pages", { "\($0 + 28)" }), ("pagecache_pages", { "\($0 + 29)" }),
+            ("pagecache_dirty", { "\($0 + 30)" }), ("pagecache_hits", { "\($0 + 31)" }),
+            ("pagecache_misses", { "\($0 + 32)" }), ("kswapd_active", { "\($0 % 2)" }),
+            ("kswapd_wakeups", { "\($0 + 34)" }), ("reclaimed_slab_pages", { "\($0 + 35)" }),
+            ("reclaimed_pagecache_pages", { "\($0 + 36)" }), ("direct_reclaims", { "\($0 + 37)" }),
+        ]
+        #expect(expected.map(\.0) == TickColumns.all.map(\.name))
+        let rows = try store.db.rows("SELECT \(expected.map(\.0).joined(separator: ", ")) FROM tick_metrics WHERE run_id = \(run) ORDER BY tick")
+        #expect(rows.count == 130)
+        for (t, row) in rows.enumerated() {
+            #expect(row == expected.map { $0.1(t) }, "tick \(t)")
+        }
+    }
+
     @Test func replayBasicTraceIntoSQLite() throws {
         let store = try ResultStore(path: temporaryPath("r.db"))
         var options = ReplayOptions()
