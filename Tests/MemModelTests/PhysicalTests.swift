@@ -218,4 +218,25 @@ import MemTrace
             }
         }
     }
+
+    /// A remembered failure survives frees that do not make a run long
+    /// enough, and is forgotten by the one that does: the same request,
+    /// retried after each single free as direct reclaim does, answers like
+    /// a fresh scan every time.
+    @Test func rememberedFailuresMatchAFreshScanAfterEachFree() {
+        var rng = SplitMix64(seed: 12)
+        for trial in 0..<200 {
+            let frames = 64 + rng.below(900)
+            var bits = FrameBitmap(frames: frames, reserved: rng.below(20))
+            for f in 0..<frames where rng.below(10) < 8 { bits.setUsed(f) }
+            let count = [2, 3, 5, 9, 17, 40, 64, 65, 90][rng.below(9)]
+            for step in 0..<120 {
+                let f = rng.below(frames)
+                if bits.isUsed(f) && f >= 20 { bits.setFree(f) }
+                let expected = reference(bits, count)
+                #expect(bits.firstFit(count: count) == expected, "trial \(trial) step \(step) count \(count)")
+                if let got = expected, rng.below(3) == 0 { bits.setUsed(got, count: count) }
+            }
+        }
+    }
 }

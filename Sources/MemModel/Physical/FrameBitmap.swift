@@ -37,7 +37,32 @@ public struct FrameBitmap: Sendable {
     public mutating func setFree(_ f: Int) {
         words[f >> 6] &= ~(1 << UInt64(f & 63))
         if f >> 6 < freeHint { freeHint = f >> 6 }
-        smallestFailedFit = .max
+        if smallestFailedFit != .max { forgetFailureIfFits(around: f) }
+    }
+
+    /// A free only grows the run it joins, so a remembered failure stays
+    /// true unless that run now reaches it. Direct reclaim frees a page and
+    /// retries the same contiguous request dozens of times: this keeps each
+    /// retry from rescanning the whole bitmap.
+    private mutating func forgetFailureIfFits(around f: Int) {
+        let need = smallestFailedFit
+        let end = firstUsed(from: f)
+        if end - f >= need || end - lastUsed(before: f) - 1 >= need { smallestFailedFit = .max }
+    }
+
+    /// The last used frame below `f` (or -1).
+    @inline(__always)
+    func lastUsed(before f: Int) -> Int {
+        guard f > 0 else { return -1 }
+        var w = (f - 1) >> 6
+        let keep = UInt64((f - 1) & 63)
+        var word = words[w] & (keep == 63 ? ~0 : (1 << (keep + 1)) - 1)
+        while word == 0 {
+            if w == 0 { return -1 }
+            w -= 1
+            word = words[w]
+        }
+        return w << 6 | (63 - word.leadingZeroBitCount)
     }
 
     public mutating func setUsed(_ f: Int, count: Int) {
