@@ -162,6 +162,62 @@ import MemTrace
 
 /// kswapd on a 100-frame machine (400 KiB): high watermark 80 %, low 60 %,
 /// so it wakes above 80 used frames and reclaims down to 60.
+/// The page cache's hash index against `Dictionary`, through growth and
+/// deletions that shift probe runs (keys crowded into few home slots).
+@Suite struct PageIndexTests {
+    @Test func agreesWithADictionary() {
+        var rng = SplitMix64(seed: 21)
+        var index = PageIndex()
+        var reference: [UInt64: Int32] = [:]
+        for step in 0..<60_000 {
+            // Few files, few pages: many collisions and long probe runs.
+            let key = UInt64(rng.below(6)) << 32 | UInt64(rng.below(step < 30_000 ? 3000 : 300))
+            switch rng.below(3) {
+            case 0, 1:
+                let v = Int32(rng.below(1 << 20))
+                index.set(key, v)
+                reference[key] = v
+            default:
+                index.remove(key)
+                reference[key] = nil
+            }
+            if step % 97 == 0 {
+                #expect(index.count == reference.count)
+                for (k, v) in reference { #expect(index[k] == v, "step \(step)") }
+            }
+            #expect(index[key] == reference[key])
+        }
+        for k in reference.keys { index.remove(k) }
+        #expect(index.count == 0)
+        #expect(index[0] == nil)
+    }
+
+    /// A deletion whose probe run wraps past the last slot: the member homed
+    /// at slot 0 must stay put, the one homed at the end must move back.
+    @Test func deletionAcrossTheWrap() {
+        var index = PageIndex()
+        func key(homedAt slot: Int, after: UInt64 = 0) -> UInt64 {
+            var k = after
+            while index.home(k) != slot { k += 1 }
+            return k
+        }
+        let a = key(homedAt: 62), b = key(homedAt: 63), c = key(homedAt: 0), d = key(homedAt: 63, after: b + 1)
+        index.set(a, 1)  // slot 62
+        index.set(b, 2)  // slot 63
+        index.set(d, 4)  // wraps to slot 0
+        index.set(c, 3)  // slot 1
+        index.remove(a)
+        #expect(index[b] == 2)
+        #expect(index[c] == 3)
+        #expect(index[d] == 4)
+        index.remove(b)
+        #expect(index[c] == 3)
+        #expect(index[d] == 4)
+        #expect(index[a] == nil && index[b] == nil)
+        #expect(index.count == 2)
+    }
+}
+
 @Suite struct KswapdTests {
     let small = config(mem: 400 << 10)
 

@@ -35,7 +35,7 @@ public struct PageCache: Sendable {
 
     private(set) var pages: [Page] = []
     private var freeSlots: [Int32] = []
-    private var index: [UInt64: Int32] = [:]
+    private var index = PageIndex()
     private var fileHeads: [Int32] = []
     private var head: Int32 = -1
     private var tail: Int32 = -1
@@ -81,7 +81,7 @@ public struct PageCache: Sendable {
             s = Int32(pages.count)
             pages.append(p)
         }
-        index[Self.key(file, page)] = s
+        index.set(Self.key(file, page), s)
         pushYoung(s)
         if file.index >= fileHeads.count {
             fileHeads.append(contentsOf: repeatElement(-1, count: file.index + 1 - fileHeads.count))
@@ -124,7 +124,7 @@ public struct PageCache: Sendable {
         unlinkAge(s)
         if p.filePrevious >= 0 { pages[Int(p.filePrevious)].fileNext = p.fileNext } else { fileHeads[Int(p.file)] = p.fileNext }
         if p.fileNext >= 0 { pages[Int(p.fileNext)].filePrevious = p.filePrevious }
-        index[UInt64(UInt32(bitPattern: p.file)) << 32 | UInt64(p.page)] = nil
+        index.remove(UInt64(UInt32(bitPattern: p.file)) << 32 | UInt64(p.page))
         if p.dirty { dirtyCount -= 1 }
         count -= 1
         freeSlots.append(s)
