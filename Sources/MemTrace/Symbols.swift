@@ -124,6 +124,10 @@ public struct SymbolTable: Sendable {
         }
     }
 
+    /// Whether `raw` is the id of an interned token.
+    @inline(__always)
+    public func isLive(_ raw: UInt64) -> Bool { raw < UInt64(lengths.count) && lengths[Int(raw)] > 0 }
+
     /// Forgets `symbol`; its id may be handed out again for another token.
     public mutating func release(_ symbol: Symbol) {
         let id = symbol.raw

@@ -21,24 +21,33 @@ public final class TraceReader {
     static let bufferSize = 1 << 20
     static let maxTokens = 8
 
-    private let source: any ByteSource
-    private let buffer: UnsafeMutablePointer<UInt8>
-    private var start = 0
-    private var end = 0
-    private var sourceEOF = false
+    let source: any ByteSource
+    let buffer: UnsafeMutablePointer<UInt8>
+    var start = 0
+    var end = 0
+    var sourceEOF = false
+    /// Text or memtrace-bin, known once the first bytes are read.
+    var format = Format.unknown
+    enum Format { case unknown, text, binary }
     private let tokStart: UnsafeMutablePointer<Int>
     private let tokLen: UnsafeMutablePointer<Int>
     private var ntok = 0
     private var headerSeen = false
-    private var eventSeen = false
+    var eventSeen = false
     private var directivesSeen: Set<String> = []
 
     /// Line number of the statement returned last (1-based).
-    public private(set) var line = 0
-    /// Handle and name tables; the replay releases symbols whose binding ends.
+    public internal(set) var line = 0
+    /// Handle and name tables. A symbol whose binding a statement ends (the
+    /// handle of `pfree`, the object of `sfree`/`kfree`, the file of
+    /// `fdrop`) is released when the next statement is read: its name still
+    /// serves the statement's own error messages, and a trace that keeps
+    /// making fresh names reads in constant memory.
     public var symbols = SymbolTables()
+    /// The symbol the statement returned last released, if any.
+    var pendingRelease: (Namespace, Symbol)? = nil
     /// Statements returned so far, directives and ticks included.
-    public private(set) var statements = 0
+    public internal(set) var statements = 0
 
     public init(path: String) throws(TraceError) {
         self.path = path
@@ -180,6 +189,14 @@ public final class TraceReader {
 
     /// The next statement, or `nil` at the end of the trace.
     public func next() throws(TraceError) -> Event? {
+        if let (ns, s) = pendingRelease {
+            symbols[ns].release(s)
+            pendingRelease = nil
+        }
+        if format != .text {
+            if format == .unknown { try detectFormat() }
+            if format == .binary { return try nextBinary() }
+        }
         while true {
             guard let (s, e) = try nextLine() else {
                 if !headerSeen { throw TraceError(file: path, line: max(line, 1), message: "missing header: an empty trace (the first statement must be 'memtrace 1')") }
@@ -195,6 +212,7 @@ public final class TraceReader {
             let event = try statement()
             if let event {
                 statements += 1
+                pendingRelease = event.releasedSymbol
                 return event
             }
         }

@@ -327,7 +327,8 @@ struct ChunkTests {
             .map(0, vaddr: 0xC000_0000, h0, rw), .unmap(0, vaddr: 0xC000_0000),
             .tick(nil),
             .cache(s0, size: 192, align: 64), .salloc(cache: s0, object: s0), .sfree(cache: s0, object: s0),
-            .kmalloc(object: Symbol(1), size: 4096), .kfree(object: Symbol(1)),
+            // sfree released d1, so k1 takes its object id.
+            .kmalloc(object: s0, size: 4096), .kfree(object: s0),
             .fread(file: s0, page: 3), .fwrite(file: s0, page: 4), .fsync(file: s0), .fdrop(file: s0),
             .tick(10),
             .fork(parent: 1, child: 3), .switchTo(3), .munmap(1, start: 0x1000), .exit(3), .pfree(h0),
@@ -389,9 +390,14 @@ struct SymbolTests {
     }
 
     @Test func sameTokenSameID() throws {
+        #expect(try readAll(header + "palloc a\npalloc b\npalloc a 2\n") == [
+            .palloc(Symbol(0), count: 1), .palloc(Symbol(1), count: 1), .palloc(Symbol(0), count: 2),
+        ])
+        // pfree ends a's binding: once the next statement is read, b takes
+        // a's id, and a comes back under a new one.
         #expect(try readAll(header + "palloc a\npfree a\npalloc b\npalloc a 2\npfree b\n") == [
-            .palloc(Symbol(0), count: 1), .pfree(Symbol(0)), .palloc(Symbol(1), count: 1),
-            .palloc(Symbol(0), count: 2), .pfree(Symbol(1)),
+            .palloc(Symbol(0), count: 1), .pfree(Symbol(0)), .palloc(Symbol(0), count: 1),
+            .palloc(Symbol(1), count: 2), .pfree(Symbol(0)),
         ])
         // Names are case-sensitive.
         #expect(try readAll(header + "fsync F\nfsync f\nfsync F\n") == [

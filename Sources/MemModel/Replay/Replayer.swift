@@ -187,12 +187,6 @@ public enum Replayer {
             if m.counters.events & 0xFFFF == 0, let progress {
                 progress(reader.bytesConsumed, m.counters.events)
             }
-            switch event {
-            case .pfree(let h): reader.symbols[.handle].release(h)
-            case .sfree(_, let o), .kfree(let o): reader.symbols[.object].release(o)
-            case .fdrop(let f): reader.symbols[.file].release(f)
-            default: break
-            }
             if (m.counters.events & 0xFFFF == 0 || checkEvery > 0) && Interruption.requested != 0 {
                 throw TraceError(file: reader.path, line: reader.line,
                                  message: "interrupted by signal \(Interruption.requested) after \(m.counters.events) events")

@@ -12,7 +12,10 @@ public final class TraceWriter {
     private let buffer: UnsafeMutablePointer<UInt8>
     private let capacity = 1 << 16
     private var count = 0
+    private var flushed = 0
     public private(set) var lines = 0
+    /// Bytes written so far, buffered ones included.
+    public var bytesWritten: Int { flushed + count }
 
     /// Writes to `path` (created or truncated), or standard output for `-`.
     public init(path: String) throws(SourceError) {
@@ -43,6 +46,7 @@ public final class TraceWriter {
             }
             done += n
         }
+        flushed += count
         count = 0
     }
 
