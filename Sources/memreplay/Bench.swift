@@ -50,6 +50,14 @@ struct Bench: ParsableCommand {
             let model = try best { try modelOnly(path) }
             let full = try best { try fullReplay(path, db: dir + "/bench.db") }
             print("\(workload.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)) \(String(n).padding(toLength: 11, withPad: " ", startingAt: 0)) \(rate(n, parse)) \(rate(n, model)) \(rate(n, full))")
+            if workload != .fragmenter {
+                // The same trace after `memreplay convert` (the model figure is the same).
+                let binary = dir + "/\(workload.rawValue).mtb"
+                try convert(path, to: binary)
+                let parseBinary = try best { try parseOnly(binary) }
+                let fullBinary = try best { try fullReplay(binary, db: dir + "/bench.db") }
+                print("\("  .mtb".padding(toLength: 24, withPad: " ", startingAt: 0)) \(rate(n, parseBinary)) \("".padding(toLength: 17, withPad: " ", startingAt: 0)) \(rate(n, fullBinary))")
+            }
         }
         let rowSeconds = try best { try writeRows(dir + "/rows.db") }
         print("")
@@ -73,6 +81,10 @@ struct Bench: ParsableCommand {
 
     func rate(_ n: Int, _ seconds: Double) -> String {
         "\(formatRate(Double(n) / seconds)) ev/s".padding(toLength: 17, withPad: " ", startingAt: 0)
+    }
+
+    func convert(_ path: String, to binary: String) throws {
+        _ = try BinaryTrace.convert(TraceReader(path: path), to: TraceWriter(path: binary))
     }
 
     func parseOnly(_ path: String) throws -> Double {

@@ -29,14 +29,9 @@ struct Convert: ParsableCommand {
         let reader = try TraceReader(path: trace)
         let writer = try TraceWriter(path: out)
         do {
-            let encoder = try BinaryTraceEncoder(writer)
-            while let e = try reader.next() {
-                try encoder.write(e, line: reader.line, names: reader.symbols)
-                encoder.released(e)
-            }
-            try encoder.flush()
+            let written = try BinaryTrace.convert(reader, to: writer)
             let inBytes = (try? FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int) ?? 0
-            print("\(trace) -> \(out): \(reader.statements) statements, \(inBytes) -> \(encoder.bytesWritten) bytes, \(format(monotonicSeconds() - started, 2)) s")
+            print("\(trace) -> \(out): \(reader.statements) statements, \(inBytes) -> \(written) bytes, \(format(monotonicSeconds() - started, 2)) s")
         } catch {
             if out != "-" { try? FileManager.default.removeItem(atPath: out) }
             if let e = error as? TraceError { printError("\(e)"); throw ExitCode(1) }

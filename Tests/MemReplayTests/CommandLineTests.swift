@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MemStore
 
 /// The `memreplay` executable, run as a user would.
 @Suite struct CommandLineTests {
@@ -82,6 +83,32 @@ import Testing
         let missing = try Self.run(["validate", "/nonexistent.trace"])
         #expect(missing.status == 1)
         #expect(missing.err.hasPrefix("/nonexistent.trace: cannot open"))
+    }
+
+    /// `convert` writes memtrace-bin; replaying it stores the same ticks as
+    /// the text, and a bad text leaves no output behind.
+    @Test func convertThenReplayMatchesTheText() throws {
+        let dir = tempDir()
+        let r = try Self.run(["convert", Self.root + "/traces/processes.trace", "-o", dir + "/p.mtb"])
+        #expect(r.status == 0)
+        #expect(r.out.contains("66 statements, 2393 -> "))
+        let v = try Self.run(["validate", dir + "/p.mtb"])
+        #expect(v.out.contains("ok, 66 statements"))
+        #expect(try Self.run(["replay", "--db", dir + "/r.db", "--quiet", Self.root + "/traces/processes.trace", dir + "/p.mtb"]).status == 0)
+        let db = try Database(path: dir + "/r.db")
+        let columns = TickColumns.all.map(\.name).joined(separator: ", ")
+        let differing = try db.scalar("SELECT count(*) FROM (SELECT \(columns) FROM tick_metrics WHERE run_id = 1 EXCEPT SELECT \(columns) FROM tick_metrics WHERE run_id = 2)")
+        #expect(differing == 0)
+        let ticks = try db.scalar("SELECT count(*) FROM tick_metrics WHERE run_id = 1")
+        #expect(ticks ?? 0 > 0)
+        #expect(try db.scalar("SELECT count(*) FROM tick_metrics WHERE run_id = 2") == ticks)
+
+        let bad = dir + "/bad.trace"
+        FileManager.default.createFile(atPath: bad, contents: Data("memtrace 1\nspawn 1\nfrob 2\n".utf8))
+        let failed = try Self.run(["convert", bad], cwd: dir)
+        #expect(failed.status == 1)
+        #expect(failed.err.contains("bad.trace:3: unknown statement 'frob'"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/bad.mtb"))
     }
 
     @Test func optionsAreValidated() throws {

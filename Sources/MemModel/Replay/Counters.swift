@@ -91,7 +91,7 @@ public struct Gauges: Sendable, Equatable {
 }
 
 /// One closed tick: what `tick_metrics` stores.
-public struct TickSample: Sendable {
+public struct TickSample: Sendable, Equatable {
     public var tick: UInt64
     public var delta: Counters
     public var gauges: Gauges

@@ -17,6 +17,18 @@ public enum BinaryTrace {
     /// No record is longer than this (a name record with a 64-byte name).
     static let maxRecord = 96
 
+    /// Encodes every statement `reader` has left; returns the bytes written.
+    /// A bad statement throws the reader's ``TraceError``.
+    public static func convert(_ reader: TraceReader, to out: TraceWriter) throws -> Int {
+        let encoder = try BinaryTraceEncoder(out)
+        while let e = try reader.next() {
+            try encoder.write(e, line: reader.line, names: reader.symbols)
+            encoder.released(e)
+        }
+        try encoder.flush()
+        return encoder.bytesWritten
+    }
+
     enum Op: UInt8 {
         case name = 0
         case read, write, execute

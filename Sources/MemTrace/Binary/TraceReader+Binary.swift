@@ -190,7 +190,7 @@ extension TraceReader {
     private func name(_ i: inout Int) throws(TraceError) {
         let nsValue = try bounded(&i, "namespace", max: UInt64(Namespace.allCases.count - 1))
         let ns = Namespace(rawValue: Int(nsValue))!
-        let id = try bounded(&i, "\(ns) id", max: UInt64(Int32.max))
+        let id = try bounded(&i, "symbol id", max: UInt64(Int32.max))
         let n = Int(try bounded(&i, "name length", min: 1, max: UInt64(SymbolTable.maxTokenLength)))
         guard end - i >= n else { throw corrupt("the file ends inside a record") }
         for k in 0..<n {
