@@ -26,7 +26,7 @@ struct Compare: ParsableCommand {
         case table, csv, json
     }
 
-    @Argument(help: "The trace file (memtrace v1; .gz and .zst are decompressed).")
+    @Argument(help: "The trace file (memtrace v1 text or memtrace-bin; .gz and .zst are decompressed).")
     var trace: String
 
     @Option(name: .customLong("variant"), help: ArgumentHelp(

@@ -18,7 +18,7 @@ struct Replay: ParsableCommand {
             """
     )
 
-    @Argument(help: "Trace files (memtrace v1; .gz and .zst are decompressed).")
+    @Argument(help: "Trace files (memtrace v1 text or memtrace-bin; .gz and .zst are decompressed).")
     var traces: [String]
 
     @Option(help: "Results database.")
