@@ -111,19 +111,24 @@ public final class TraceReader {
                 line += 1
                 throw fail("line too long: more than \(Self.maxLineLength) bytes")
             }
-            if start > 0 {
-                memmove(buffer, buffer + start, end - start)
-                end -= start
-                start = 0
-            }
-            let n: Int
-            do {
-                n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: Self.bufferSize - end))
-            } catch {
-                throw TraceError(file: path, line: line + 1, message: error.message)
-            }
-            if n == 0 { sourceEOF = true } else { end += n }
+            try refill()
         }
+    }
+
+    /// Moves the unread bytes to the front of the buffer and reads once more.
+    func refill() throws(TraceError) {
+        if start > 0 {
+            memmove(buffer, buffer + start, end - start)
+            end -= start
+            start = 0
+        }
+        let n: Int
+        do {
+            n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: Self.bufferSize - end))
+        } catch {
+            throw TraceError(file: path, line: line + 1, message: error.message)
+        }
+        if n == 0 { sourceEOF = true } else { end += n }
     }
 
     /// Splits `[s, e)` into tokens, dropping the comment.

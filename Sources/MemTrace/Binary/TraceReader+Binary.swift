@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Decoding memtrace-bin v1 (see ``BinaryTrace``).
 ///
 /// A binary trace is usually written by `memreplay convert` from a checked
@@ -25,20 +21,7 @@ extension TraceReader {
     /// Buffers at least `n` bytes unless the source ends first.
     @inline(__always)
     func fillBinary(_ n: Int) throws(TraceError) {
-        while end - start < n && !sourceEOF {
-            if start > 0 {
-                memmove(buffer, buffer + start, end - start)
-                end -= start
-                start = 0
-            }
-            let got: Int
-            do {
-                got = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: Self.bufferSize - end))
-            } catch {
-                throw TraceError(file: path, line: line + 1, message: error.message)
-            }
-            if got == 0 { sourceEOF = true } else { end += got }
-        }
+        while end - start < n && !sourceEOF { try refill() }
     }
 
     func nextBinary() throws(TraceError) -> Event? {
