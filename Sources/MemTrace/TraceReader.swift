@@ -34,7 +34,7 @@ public final class TraceReader {
     private var ntok = 0
     private var headerSeen = false
     var eventSeen = false
-    private var directivesSeen: Set<String> = []
+    var directivesSeen: Set<String> = []
 
     /// Line number of the statement returned last (1-based).
     public internal(set) var line = 0

@@ -12,37 +12,59 @@ struct Convert: ParsableCommand {
             replay of it gives the same results and its errors name the original lines. \
             Every command that reads traces recognises it by its first bytes. The text is \
             checked as `validate` checks it; a bad statement stops the conversion with \
-            FILE:LINE: message and removes the partial output.
+            FILE:LINE: message and leaves no output. The output is written uncompressed \
+            (compress it afterwards with zstd if you like; .mtb.zst replays too).
             """
     )
 
     @Argument(help: "Text trace (memtrace v1; .gz and .zst are decompressed).")
     var trace: String
 
-    @Option(name: [.short, .customLong("output")], help: "Binary trace to write (default: the trace's name with .mtb).")
+    @Option(name: [.short, .customLong("output")], help: "Binary trace to write, or - for standard output (default: the trace's name with .mtb).")
     var output: String?
 
     func run() throws {
         let out = output ?? Self.defaultOutput(trace)
-        guard out != trace else { throw ValidationError("the output would overwrite the trace; give -o") }
+        if out.hasSuffix(".gz") || out.hasSuffix(".zst") {
+            throw ValidationError("convert writes uncompressed output; name it .mtb and compress it afterwards")
+        }
+        if out == trace || Self.sameFile(out, trace) {
+            throw ValidationError("the output \(out) is the trace itself; give another -o")
+        }
         let started = monotonicSeconds()
         let reader = try TraceReader(path: trace)
-        let writer = try TraceWriter(path: out)
+        // Written beside the output and renamed into place when complete:
+        // a failed conversion leaves nothing, and never a partial file.
+        let partial = out == "-" ? out : out + ".partial-\(getpid())"
+        let written: Int
         do {
-            let written = try BinaryTrace.convert(reader, to: writer)
-            let inBytes = (try? FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int) ?? 0
-            print("\(trace) -> \(out): \(reader.statements) statements, \(inBytes) -> \(written) bytes, \(format(monotonicSeconds() - started, 2)) s")
+            written = try BinaryTrace.convert(reader, to: TraceWriter(path: partial))
+            if partial != out && rename(partial, out) != 0 {
+                throw SourceError("cannot rename \(partial) to \(out): \(String(cString: strerror(errno)))")
+            }
         } catch {
-            if out != "-" { try? FileManager.default.removeItem(atPath: out) }
+            if partial != out { try? FileManager.default.removeItem(atPath: partial) }
             if let e = error as? TraceError { printError("\(e)"); throw ExitCode(1) }
             if let e = error as? SourceError { printError("\(out): \(e.message)"); throw ExitCode(1) }
-            throw error
+            printError("\(out): \(error.localizedDescription)")
+            throw ExitCode(1)
         }
+        let inBytes = (try? FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int) ?? 0
+        let summary = "\(trace) -> \(out): \(reader.statements) statements, \(inBytes) -> \(written) bytes, \(format(monotonicSeconds() - started, 2)) s"
+        // With -o -, standard output carries the trace itself.
+        if out == "-" { printError(summary) } else { print(summary) }
     }
 
     static func defaultOutput(_ trace: String) -> String {
         var base = trace
         for ext in [".gz", ".zst", ".trace", ".txt"] where base.hasSuffix(ext) { base.removeLast(ext.count) }
         return base + ".mtb"
+    }
+
+    /// Whether two paths name one file (links, `./` spellings).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
 }

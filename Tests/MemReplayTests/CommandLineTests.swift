@@ -111,6 +111,36 @@ import MemStore
         #expect(!FileManager.default.fileExists(atPath: dir + "/bad.mtb"))
     }
 
+    /// convert never writes over its input, writes a valid trace to
+    /// standard output with its summary on standard error, and refuses a
+    /// compressed name it would not compress.
+    @Test func convertProtectsItsInput() throws {
+        let dir = tempDir()
+        let trace = dir + "/b.trace"
+        try FileManager.default.copyItem(atPath: Self.root + "/traces/basic.trace", toPath: trace)
+        let size = try FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.mtb", withDestinationPath: trace)
+        for out in ["./b.trace", "link.mtb"] {
+            let r = try Self.run(["convert", "b.trace", "-o", out], cwd: dir)
+            #expect(r.status != 0)
+            #expect(r.err.contains("is the trace itself"), "\(out)")
+            #expect(try FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int == size)
+        }
+        let zst = try Self.run(["convert", "b.trace", "-o", "b.mtb.zst"], cwd: dir)
+        #expect(zst.status != 0)
+        #expect(zst.err.contains("convert writes uncompressed output"))
+
+        let piped = try Self.run(["-c", "'\(Self.binary)' convert b.trace -o - > piped.mtb"], cwd: dir, executable: "/bin/sh")
+        #expect(piped.status == 0)
+        #expect(piped.err.contains("b.trace -> -: 21 statements"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/piped.mtb")).prefix(8) == Data("MTRACEB1".utf8))
+        let v = try Self.run(["validate", "piped.mtb"], cwd: dir)
+        #expect(v.status == 0)
+        #expect(v.out.contains("ok, 21 statements"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains("partial") }
+        #expect(left.isEmpty)
+    }
+
     @Test func optionsAreValidated() throws {
         let r = try Self.run(["replay", "--low", "90", "--high", "80", Self.root + "/traces/basic.trace"])
         #expect(r.status != 0)

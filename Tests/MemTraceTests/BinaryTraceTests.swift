@@ -167,8 +167,50 @@ import MemModel
         #expect(error([0x20, 0x00, 0x05, 0x01, 0x61]) == "t.mtb:1: damaged binary trace: name 'a' is handle id 0 here, not 5")
         #expect(error([0x2C, 0x01, 0x80, 0x20, 0x80, 0x20, 0x03, 0x00]) == "t.mtb:1: damaged binary trace: mmap end 4096 is unaligned or not above the start")
         #expect(error([0x39, 0x00]) == "t.mtb:1: damaged binary trace: memory size 0 is out of range (4096 to 4294967296)")
-        #expect(error([0x19, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]) == "t.mtb: damaged binary trace: line delta 4398046511104 is implausible")
+        #expect(error([0x19, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]) == "t.mtb:4398046511104: damaged binary trace: the file ends inside a record")
         #expect(error([0x21, 0x01]) == "t.mtb:1: damaged binary trace: the file ends inside a record")
+    }
+
+    /// Line numbers cannot be pushed to overflow; directives keep text's rules.
+    @Test func linesAndDirectivesAreBounded() throws {
+        func error(_ body: [UInt8]) -> String? {
+            let reader = TraceReader(path: "t.mtb", source: MemorySource(bytes: BinaryTrace.magic + body))
+            do { while try reader.next() != nil {} } catch { return "\(error)" }
+            return nil
+        }
+        let half: [UInt8] = [0x04, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]  // tick, line += 2^49
+        #expect(error(half)?.hasSuffix("damaged binary trace: line delta 562949953421312 is implausible") == true)
+        let quarter: [UInt8] = [0x04, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20]  // tick, line += 2^47
+        #expect(error(quarter + quarter) == nil)
+        #expect(error(quarter + quarter + [0x04, 0x01]) == "t.mtb:281474976710656: damaged binary trace: line delta 1 is implausible")
+        #expect(error(quarter + quarter + [0x24]) == "t.mtb:281474976710656: damaged binary trace: line numbers pass 281474976710656")
+        let mem: [UInt8] = [0x39, 0x80, 0x80, 0x40]  // mem 1M
+        #expect(error(mem + [0x24] + mem) == "t.mtb:3: mem: machine directive after the first event (directives must come first)")
+        #expect(error(mem + mem) == "t.mtb:2: mem: directive given twice")
+        #expect(error(mem + [0x3B, 0x02, 0x24]) == nil)
+    }
+
+    /// Numbers padded to 10 bytes are legal LEB128: the longest records
+    /// (105 bytes) still decode when a buffer refill cuts them.
+    @Test func paddedRecordsAcrossRefills() throws {
+        func padded(_ v: UInt64) -> [UInt8] {
+            (0..<10).map { k in UInt8(truncatingIfNeeded: v >> (7 * UInt64(k))) & 0x7F | (k < 9 ? 0x80 : 0) }
+        }
+        var body: [UInt8] = [0x39] + padded(8 << 20) + [0x28] + padded(1) + padded(0)  // mem 8M, spawn 1
+        var cycles = 0
+        while body.count < TraceReader.bufferSize + 40_000 {
+            let name = Array(String(repeating: "h", count: 63 - cycles % 7).utf8) + Array("\(cycles % 7)".utf8)
+            body += [0x00] + padded(1) + padded(0) + padded(0) + padded(UInt64(name.count)) + name  // name handle 0, line step padded too
+            body += [0x26] + padded(0) + padded(1)  // palloc
+            body += [0x27] + padded(0)  // pfree: id 0 comes back for the next name
+            cycles += 1
+        }
+        for chunk in [Int.max, 4093] {
+            let reader = TraceReader(path: "p.mtb", source: MemorySource(bytes: BinaryTrace.magic + body, chunk: chunk))
+            var n = 0
+            while let _ = try reader.next() { n += 1 }
+            #expect(n == 2 + 2 * cycles)
+        }
     }
 
     /// Random damage to a converted trace, then a replay that checks the

@@ -253,8 +253,8 @@ public struct RecordingSink: ReplaySink {
 
 extension Replayer {
     /// Applies already-decoded events (the benchmark's model-only pass):
-    /// ticks close as in a replay, but no sink is written and no names are
-    /// released. Returns the number of ticks closed.
+    /// ticks close as in a replay, but no sink is written. Returns the
+    /// number of ticks closed.
     public static func applyDecoded<F: FrameAllocator>(_ m: inout Machine<F>, _ events: [Event], cacheNames: (Symbol) -> String) throws -> Int {
         var ticks = 0
         for e in events {

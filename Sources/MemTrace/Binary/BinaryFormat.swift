@@ -14,8 +14,9 @@
 /// errors point at the statement in the original trace.
 public enum BinaryTrace {
     public static let magic: [UInt8] = Array("MTRACEB1".utf8)
-    /// No record is longer than this (a name record with a 64-byte name).
-    static let maxRecord = 96
+    /// No record is longer than this: a name record with a 64-byte name and
+    /// every number padded to 10 bytes is 105.
+    static let maxRecord = 128
 
     /// Encodes every statement `reader` has left; returns the bytes written.
     /// A bad statement throws the reader's ``TraceError``.

@@ -2,9 +2,9 @@
 ///
 /// A binary trace is usually written by `memreplay convert` from a checked
 /// text trace, but it is still input: every field is range-checked as the
-/// text parser checks it, every symbol must have been named, and a damaged
-/// or truncated file is an error at the line of the last good record, never
-/// a crash.
+/// text parser checks it, directives come first and once, every symbol must
+/// have been named, and a damaged or truncated file is an error at the line
+/// of the damaged record, never a crash.
 extension TraceReader {
     /// Reads the first bytes and decides between text and binary.
     func detectFormat() throws(TraceError) {
@@ -33,10 +33,11 @@ extension TraceReader {
             i += 1
             let delta = Int(op >> 5)
             if delta != 0 {
+                guard line < Self.maxLine - 7 else { throw corrupt("line numbers pass \(Self.maxLine)") }
                 line += delta
             } else {
                 let d = try varint(&i)
-                guard d <= 1 << 40 else { throw corrupt("line delta \(d) is implausible") }
+                guard d <= Self.maxLine - UInt64(line) else { throw corrupt("line delta \(d) is implausible") }
                 line += Int(d)
             }
             guard let code = BinaryTrace.Op(rawValue: op & 0x1F) else {
@@ -92,18 +93,37 @@ extension TraceReader {
             case .mem:
                 let bytes = try bounded(&i, "memory size", min: 4096, max: 1 << 32)
                 guard bytes & 0xFFF == 0 else { throw corrupt("memory size \(bytes) is not a multiple of 4096") }
-                event = .mem(bytes: bytes)
+                event = try directive("mem", .mem(bytes: bytes))
             case .reserve:
                 let bytes = try bounded(&i, "reserved size", max: 1 << 32)
                 guard bytes & 0xFFF == 0 else { throw corrupt("reserved size \(bytes) is not a multiple of 4096") }
-                event = .reserve(bytes: bytes)
-            case .nodes: event = .nodes(Int(try bounded(&i, "node count", min: 1, max: 64)))
+                event = try directive("reserve", .reserve(bytes: bytes))
+            case .nodes: event = try directive("nodes", .nodes(Int(try bounded(&i, "node count", min: 1, max: 64))))
+            }
+            switch code {
+            case .mem, .reserve, .nodes: break
+            default: eventSeen = true
             }
             start = i
             statements += 1
             pendingRelease = event.releasedSymbol
             return event
         }
+    }
+
+    /// Far beyond any real trace, and far from overflowing a line counter.
+    static var maxLine: UInt64 { 1 << 48 }
+
+    /// Directives precede every event and appear once, as in text.
+    private func directive(_ keyword: String, _ event: Event) throws(TraceError) -> Event {
+        guard !eventSeen else {
+            throw TraceError(file: path, line: line, message: "\(keyword): machine directive after the first event (directives must come first)")
+        }
+        guard !directivesSeen.contains(keyword) else {
+            throw TraceError(file: path, line: line, message: "\(keyword): directive given twice")
+        }
+        directivesSeen.insert(keyword)
+        return event
     }
 
     private func corrupt(_ what: String) -> TraceError {
