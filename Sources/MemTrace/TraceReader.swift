@@ -40,12 +40,34 @@ public final class TraceReader {
     public internal(set) var line = 0
     /// Handle and name tables. A symbol whose binding a statement ends (the
     /// handle of `pfree`, the object of `sfree`/`kfree`, the file of
-    /// `fdrop`) is released when the next statement is read: its name still
-    /// serves the statement's own error messages, and a trace that keeps
-    /// making fresh names reads in constant memory.
+    /// `fdrop`) is released before a later statement can name a symbol: its
+    /// name still serves the statement's own error messages, and a trace that
+    /// keeps making fresh names reads in constant memory.
     public var symbols = SymbolTables()
-    /// The symbol the statement returned last released, if any.
-    var pendingRelease: (Namespace, Symbol)? = nil
+    /// The namespace (raw value) of a symbol waiting to be released, or -1;
+    /// plain integers, so the per-statement check is one compare.
+    var releaseNamespace = -1
+    var releaseSymbol = Symbol(0)
+
+    /// Remembers the symbol `event` releases, if any.
+    @inline(__always)
+    func noteRelease(_ event: Event) {
+        if let (ns, s) = event.releasedSymbol {
+            releaseNamespace = ns.rawValue
+            releaseSymbol = s
+        }
+    }
+
+    @inline(__always)
+    func releasePending() {
+        if releaseNamespace >= 0 { releaseNow() }
+    }
+
+    @inline(never)
+    private func releaseNow() {
+        symbols.tables[releaseNamespace].release(releaseSymbol)
+        releaseNamespace = -1
+    }
     /// Statements returned so far, directives and ticks included.
     public internal(set) var statements = 0
 
@@ -194,10 +216,6 @@ public final class TraceReader {
 
     /// The next statement, or `nil` at the end of the trace.
     public func next() throws(TraceError) -> Event? {
-        if let (ns, s) = pendingRelease {
-            symbols[ns].release(s)
-            pendingRelease = nil
-        }
         if format != .text {
             if format == .unknown { try detectFormat() }
             if format == .binary { return try nextBinary() }
@@ -205,6 +223,7 @@ public final class TraceReader {
         while true {
             guard let (s, e) = try nextLine() else {
                 if !headerSeen { throw TraceError(file: path, line: max(line, 1), message: "missing header: an empty trace (the first statement must be 'memtrace 1')") }
+                releasePending()
                 return nil
             }
             if headerSeen, let event = plainAccess(s, e) {
@@ -212,12 +231,14 @@ public final class TraceReader {
                 statements += 1
                 return event
             }
+            // Accesses name no symbol, so the release waits until here.
+            releasePending()
             try tokenize(s, e)
             if ntok == 0 { continue }
             let event = try statement()
             if let event {
                 statements += 1
-                pendingRelease = event.releasedSymbol
+                noteRelease(event)
                 return event
             }
         }

@@ -7,6 +7,7 @@
 /// of the damaged record, never a crash.
 extension TraceReader {
     /// Reads the first bytes and decides between text and binary.
+    @inline(never)
     func detectFormat() throws(TraceError) {
         try fillBinary(BinaryTrace.magic.count)
         let m = BinaryTrace.magic
@@ -24,7 +25,9 @@ extension TraceReader {
         while end - start < n && !sourceEOF { try refill() }
     }
 
+    @inline(never)
     func nextBinary() throws(TraceError) -> Event? {
+        releasePending()
         while true {
             if end - start < BinaryTrace.maxRecord { try fillBinary(BinaryTrace.maxRecord) }
             guard start < end else { return nil }
@@ -106,7 +109,7 @@ extension TraceReader {
             }
             start = i
             statements += 1
-            pendingRelease = event.releasedSymbol
+            noteRelease(event)
             return event
         }
     }
