@@ -8,7 +8,7 @@ extension Machine {
     @inline(__always)
     mutating func access(_ kind: AccessKind, _ pid: PID, _ va: UInt32) throws(ModelError) {
         if pid != currentPID {
-            try switchTo(pid)
+            try switchTo(pid, for: kind)
             if pid != currentPID { return }  // a process whose creation failed
         }
         counters.tlbLookups &+= 1

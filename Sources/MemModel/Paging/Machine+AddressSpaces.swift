@@ -201,9 +201,13 @@ extension Machine {
     /// `switch PID`: `load_cr3` of its directory. Switching to the running
     /// process changes nothing (Linux's `switch_mm` skips the same mm).
     @inline(__always)
-    mutating func switchTo(_ pid: PID) throws(ModelError) {
+    /// An access by another PID switches first; `statement` names the
+    /// access in the error for an unknown PID.
+    mutating func switchTo(_ pid: PID, for statement: AccessKind? = nil) throws(ModelError) {
         guard pid != currentPID else { return }
-        let s = try requireProcess(pid, "switch")
+        guard let s = slotOfPID[pid] else {
+            throw ModelError("\(statement?.keyword ?? "switch"): unknown PID \(pid)")
+        }
         guard !processes[Int(s)].failed else { return }
         current = s
         currentPID = pid
