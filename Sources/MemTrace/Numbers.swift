@@ -25,15 +25,11 @@ enum NumberSyntax {
             guard n > 2 else { throw .notANumber }
             for i in 2..<n {
                 let c = p[i]
-                let d: UInt64
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt64(c &- 48)
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt64(c &- 87)
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt64(c &- 55)
-                default: throw i == n - 1 && i > 2 && isLetter(c) ? .badSuffix(c) : .notANumber
+                guard let d = hexDigit(c) else {
+                    throw i == n - 1 && i > 2 && isLetter(c) ? .badSuffix(c) : .notANumber
                 }
                 if value >> 60 != 0 { throw .tooLarge }
-                value = value << 4 | d
+                value = value << 4 | UInt64(d)
             }
         } else {
             for i in 0..<n {
@@ -56,6 +52,16 @@ enum NumberSyntax {
 
     @inline(__always)
     static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) >= 97 && (c | 0x20) <= 122 }
+}
+
+/// The value of an ASCII hexadecimal digit (either case), or nil. Every
+/// hexadecimal reader here uses it: the trace parser's two paths and the
+/// importers.
+@inline(__always)
+func hexDigit(_ c: UInt8) -> UInt8? {
+    if c &- 48 < 10 { return c &- 48 }
+    let lower = c | 0x20
+    return lower &- 97 < 6 ? lower &- 87 : nil
 }
 
 /// Parses a size as traces write it (`4096`, `0x1000`, `64M`), for command-line options.

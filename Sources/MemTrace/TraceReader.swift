@@ -272,10 +272,7 @@ public final class TraceReader {
         if e - i > 2 && buffer[i] == 0x30 && buffer[i + 1] | 0x20 == 0x78 {
             i += 2
             addrStart = i
-            while i < e {
-                let c = buffer[i]
-                let d: UInt8
-                if c &- 48 < 10 { d = c &- 48 } else if (c | 0x20) &- 97 < 6 { d = (c | 0x20) &- 87 } else { break }
+            while i < e, let d = hexDigit(buffer[i]) {
                 addr = addr << 4 | UInt64(d)
                 i += 1
             }

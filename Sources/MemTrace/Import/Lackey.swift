@@ -81,17 +81,8 @@ struct LackeyImporter {
         while i < n && line[i] == 0x20 { i += 1 }
         var addr: UInt64 = 0
         var digits = 0
-        while i < n {
-            let c = line[i]
-            let d: UInt64
-            switch c {
-            case 48...57: d = UInt64(c &- 48)
-            case 97...102: d = UInt64(c &- 87)
-            case 65...70: d = UInt64(c &- 55)
-            default: d = 16
-            }
-            if d == 16 { break }
-            addr = addr << 4 | d
+        while i < n, let d = hexDigit(line[i]) {
+            addr = addr << 4 | UInt64(d)
             digits += 1
             i += 1
         }

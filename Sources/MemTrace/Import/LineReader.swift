@@ -151,15 +151,8 @@ extension UnsafeBufferPointer where Element == UInt8 {
         guard i < count, count - i <= 16 else { return nil }
         var v: UInt64 = 0
         while i < count {
-            let c = self[i]
-            let d: UInt64
-            switch c {
-            case 48...57: d = UInt64(c &- 48)
-            case 97...102: d = UInt64(c &- 87)
-            case 65...70: d = UInt64(c &- 55)
-            default: return nil
-            }
-            v = v << 4 | d
+            guard let d = hexDigit(self[i]) else { return nil }
+            v = v << 4 | UInt64(d)
             i += 1
         }
         return v
