@@ -224,9 +224,7 @@ struct Generator {
             } else {
                 // Mostly young objects die (short lifetimes), some old ones too.
                 let i = rng.below(4) == 0 ? rng.below(live.count) : max(0, live.count - 1 - rng.below(min(live.count, 64)))
-                let o = live[i]
-                live[i] = live[live.count - 1]
-                live.removeLast()
+                let o = live.swapRemove(at: i)
                 if o.cache < 0 { try statement("kfree", o.id) } else { try statement("sfree", "c\(o.cache)", o.id) }
             }
         }
@@ -250,10 +248,7 @@ struct Generator {
             } else if roll < 90 && !transient.isEmpty {
                 try statement("pfree", transient.remove(at: rng.below(transient.count)))
             } else if !pinned.isEmpty {
-                let i = rng.below(pinned.count)
-                try statement("pfree", pinned[i])
-                pinned[i] = pinned[pinned.count - 1]
-                pinned.removeLast()
+                try statement("pfree", pinned.swapRemove(at: rng.below(pinned.count)))
             }
         }
     }
@@ -283,10 +278,7 @@ struct Generator {
                     try statement("palloc", h, rng.below(8) == 0 ? String(1 + rng.below(16)) : "1")
                     handles.append(h)
                 } else {
-                    let i = rng.below(handles.count)
-                    try statement("pfree", handles[i])
-                    handles[i] = handles[handles.count - 1]
-                    handles.removeLast()
+                    try statement("pfree", handles.swapRemove(at: rng.below(handles.count)))
                 }
             } else if roll < 840 {
                 if objects.count < 4096 && (objects.isEmpty || rng.below(2) == 0) {
@@ -295,10 +287,8 @@ struct Generator {
                     try statement("salloc", cache, id)
                     objects.append((cache, id))
                 } else {
-                    let i = rng.below(objects.count)
-                    try statement("sfree", objects[i].0, objects[i].1)
-                    objects[i] = objects[objects.count - 1]
-                    objects.removeLast()
+                    let o = objects.swapRemove(at: rng.below(objects.count))
+                    try statement("sfree", o.0, o.1)
                 }
             } else if roll < 880 {
                 if kobjects.count < 2048 && (kobjects.isEmpty || rng.below(2) == 0) {
@@ -306,10 +296,7 @@ struct Generator {
                     try statement("kmalloc", id, String(1 + rng.below(6000)))
                     kobjects.append(id)
                 } else {
-                    let i = rng.below(kobjects.count)
-                    try statement("kfree", kobjects[i])
-                    kobjects[i] = kobjects[kobjects.count - 1]
-                    kobjects.removeLast()
+                    try statement("kfree", kobjects.swapRemove(at: rng.below(kobjects.count)))
                 }
             } else if roll < 996 {
                 let f = rng.below(8)
@@ -333,5 +320,16 @@ struct Generator {
                 child = 0
             }
         }
+    }
+}
+
+extension Array {
+    /// Removes element `i` in O(1) by moving the last element into its place
+    /// (the generators' live sets have no order to keep).
+    mutating func swapRemove(at i: Int) -> Element {
+        let e = self[i]
+        self[i] = self[count - 1]
+        removeLast()
+        return e
     }
 }
