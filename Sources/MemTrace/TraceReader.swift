@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Streams the statements of a memtrace v1 trace as ``Event``s.
 ///
 /// The reader works on bytes: it fills a fixed buffer from a ``ByteSource``,
@@ -21,11 +15,9 @@ public final class TraceReader {
     static let bufferSize = 1 << 20
     static let maxTokens = 8
 
-    let source: any ByteSource
-    let buffer: UnsafeMutablePointer<UInt8>
-    var start = 0
-    var end = 0
-    var sourceEOF = false
+    /// The bytes of the trace, and the line count.
+    var input: InputBuffer
+    var buffer: UnsafeMutablePointer<UInt8> { input.bytes }
     /// Text or memtrace-bin, known once the first bytes are read.
     var format = Format.unknown
     enum Format { case unknown, text, binary }
@@ -37,7 +29,7 @@ public final class TraceReader {
     var directivesSeen: Set<String> = []
 
     /// Line number of the statement returned last (1-based).
-    public internal(set) var line = 0
+    public var line: Int { input.line }
     /// Handle and name tables. A symbol whose binding a statement ends (the
     /// handle of `pfree`, the object of `sfree`/`kfree`, the file of
     /// `fdrop`) is released before a later statement can name a symbol: its
@@ -74,11 +66,10 @@ public final class TraceReader {
     public init(path: String) throws(TraceError) {
         self.path = path
         do {
-            source = try openByteSource(path: path)
+            input = InputBuffer(path: path, source: try openByteSource(path: path), capacity: Self.bufferSize)
         } catch {
             throw TraceError(file: path, line: 0, message: error.message)
         }
-        buffer = .allocate(capacity: Self.bufferSize)
         tokStart = .allocate(capacity: Self.maxTokens + 1)
         tokLen = .allocate(capacity: Self.maxTokens + 1)
     }
@@ -86,72 +77,26 @@ public final class TraceReader {
     /// A reader over an in-memory source (tests, generators).
     public init(path: String, source: any ByteSource) {
         self.path = path
-        self.source = source
-        buffer = .allocate(capacity: Self.bufferSize)
+        input = InputBuffer(path: path, source: source, capacity: Self.bufferSize)
         tokStart = .allocate(capacity: Self.maxTokens + 1)
         tokLen = .allocate(capacity: Self.maxTokens + 1)
     }
 
     deinit {
-        buffer.deallocate()
+        input.deallocate()
         tokStart.deallocate()
         tokLen.deallocate()
     }
 
     /// Bytes of the underlying file consumed so far (compressed bytes for
     /// compressed traces), for progress reports.
-    public var bytesConsumed: UInt64 { source.bytesConsumed }
+    public var bytesConsumed: UInt64 { input.source.bytesConsumed }
 
     func fail(_ message: String) -> TraceError {
         TraceError(file: path, line: line, message: message)
     }
 
     // MARK: Lines and tokens
-
-    /// Advances to the next line; returns its byte range in `buffer`.
-    @inline(__always)
-    private func nextLine() throws(TraceError) -> (Int, Int)? {
-        while true {
-            if start < end, let nl = memchr(buffer + start, 0x0A, end - start) {
-                let e = buffer.distance(to: nl.assumingMemoryBound(to: UInt8.self))
-                let s = start
-                start = e + 1
-                line += 1
-                if e - s > Self.maxLineLength {
-                    throw fail("line too long: more than \(Self.maxLineLength) bytes")
-                }
-                return (s, e)
-            }
-            if sourceEOF {
-                guard start < end else { return nil }
-                let s = start
-                start = end
-                line += 1
-                return (s, end)
-            }
-            if end - start > Self.maxLineLength {
-                line += 1
-                throw fail("line too long: more than \(Self.maxLineLength) bytes")
-            }
-            try refill()
-        }
-    }
-
-    /// Moves the unread bytes to the front of the buffer and reads once more.
-    func refill() throws(TraceError) {
-        if start > 0 {
-            memmove(buffer, buffer + start, end - start)
-            end -= start
-            start = 0
-        }
-        let n: Int
-        do {
-            n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: Self.bufferSize - end))
-        } catch {
-            throw TraceError(file: path, line: line + 1, message: error.message)
-        }
-        if n == 0 { sourceEOF = true } else { end += n }
-    }
 
     /// Splits `[s, e)` into tokens, dropping the comment.
     @inline(__always)
@@ -221,7 +166,7 @@ public final class TraceReader {
             if format == .binary { return try nextBinary() }
         }
         while true {
-            guard let (s, e) = try nextLine() else {
+            guard let (s, e) = try input.nextLine(maxLength: Self.maxLineLength) else {
                 if !headerSeen { throw TraceError(file: path, line: max(line, 1), message: "missing header: an empty trace (the first statement must be 'memtrace 1')") }
                 releasePending()
                 return nil

@@ -9,39 +9,33 @@ extension TraceReader {
     /// Reads the first bytes and decides between text and binary.
     @inline(never)
     func detectFormat() throws(TraceError) {
-        try fillBinary(BinaryTrace.magic.count)
+        try input.fill(BinaryTrace.magic.count)
         let m = BinaryTrace.magic
-        if end - start >= m.count && (0..<m.count).allSatisfy({ buffer[start + $0] == m[$0] }) {
-            start += m.count
+        if input.end - input.start >= m.count && (0..<m.count).allSatisfy({ buffer[input.start + $0] == m[$0] }) {
+            input.start += m.count
             format = .binary
         } else {
             format = .text
         }
     }
 
-    /// Buffers at least `n` bytes unless the source ends first.
-    @inline(__always)
-    func fillBinary(_ n: Int) throws(TraceError) {
-        while end - start < n && !sourceEOF { try refill() }
-    }
-
     @inline(never)
     func nextBinary() throws(TraceError) -> Event? {
         releasePending()
         while true {
-            if end - start < BinaryTrace.maxRecord { try fillBinary(BinaryTrace.maxRecord) }
-            guard start < end else { return nil }
-            var i = start
+            if input.end - input.start < BinaryTrace.maxRecord { try input.fill(BinaryTrace.maxRecord) }
+            guard input.start < input.end else { return nil }
+            var i = input.start
             let op = buffer[i]
             i += 1
             let delta = Int(op >> 5)
             if delta != 0 {
                 guard line < Self.maxLine - 7 else { throw corrupt("line numbers pass \(Self.maxLine)") }
-                line += delta
+                input.line += delta
             } else {
                 let d = try varint(&i)
                 guard d <= Self.maxLine - UInt64(line) else { throw corrupt("line delta \(d) is implausible") }
-                line += Int(d)
+                input.line += Int(d)
             }
             guard let code = BinaryTrace.Op(rawValue: op & 0x1F) else {
                 throw corrupt("unknown record type \(op & 0x1F)")
@@ -50,7 +44,7 @@ extension TraceReader {
             switch code {
             case .name:
                 try name(&i)
-                start = i
+                input.start = i
                 continue
             case .read: event = .access(.read, try pid(&i), try u32(&i, "address"))
             case .write: event = .access(.write, try pid(&i), try u32(&i, "address"))
@@ -107,7 +101,7 @@ extension TraceReader {
             case .mem, .reserve, .nodes: break
             default: eventSeen = true
             }
-            start = i
+            input.start = i
             statements += 1
             noteRelease(event)
             return event
@@ -136,14 +130,14 @@ extension TraceReader {
     /// Unsigned LEB128, at most 10 bytes, within the buffered bytes.
     @inline(__always)
     private func varint(_ i: inout Int) throws(TraceError) -> UInt64 {
-        guard i < end else { throw corrupt("the file ends inside a record") }
+        guard i < input.end else { throw corrupt("the file ends inside a record") }
         let first = buffer[i]
         i += 1
         if first < 0x80 { return UInt64(first) }
         var v = UInt64(first & 0x7F)
         var shift: UInt64 = 7
         while true {
-            guard i < end else { throw corrupt("the file ends inside a record") }
+            guard i < input.end else { throw corrupt("the file ends inside a record") }
             let b = buffer[i]
             i += 1
             guard shift < 64, shift < 63 || b <= 1 else { throw corrupt("a number is longer than 64 bits") }
@@ -198,7 +192,7 @@ extension TraceReader {
         let ns = Namespace(rawValue: Int(nsValue))!
         let id = try bounded(&i, "symbol id", max: UInt64(Int32.max))
         let n = Int(try bounded(&i, "name length", min: 1, max: UInt64(SymbolTable.maxTokenLength)))
-        guard end - i >= n else { throw corrupt("the file ends inside a record") }
+        guard input.end - i >= n else { throw corrupt("the file ends inside a record") }
         for k in 0..<n {
             let c = buffer[i + k]
             let ok = (c >= 48 && c <= 58) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c == 95 || c == 46 || c == 45

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The lines of a foreign tool's output, read in chunks from a ``ByteSource``.
 ///
 /// Importers read recordings of hundreds of megabytes, so, like
@@ -17,22 +11,17 @@ public final class LineReader {
     public static let maxLineLength = 1 << 16
     static let bufferSize = 1 << 20
 
-    private let source: any ByteSource
-    private let buffer: UnsafeMutablePointer<UInt8>
-    private var start = 0
-    private var end = 0
-    private var sourceEOF = false
+    private var input: InputBuffer
 
     /// Line number of the line returned last (1-based).
-    public private(set) var line = 0
+    public var line: Int { input.line }
 
     public init(path: String, source: any ByteSource) {
         self.path = path
-        self.source = source
-        buffer = .allocate(capacity: Self.bufferSize)
+        input = InputBuffer(path: path, source: source, capacity: Self.bufferSize)
     }
 
-    deinit { buffer.deallocate() }
+    deinit { input.deallocate() }
 
     /// A problem at the current line.
     func fail(_ message: String) -> TraceError {
@@ -41,48 +30,15 @@ public final class LineReader {
 
     /// The next line without its line end (`\n` or `\r\n`), or `nil` at the end.
     public func next() throws(TraceError) -> UnsafeBufferPointer<UInt8>? {
-        while true {
-            if start < end, let nl = memchr(buffer + start, 0x0A, end - start) {
-                let e = buffer.distance(to: nl.assumingMemoryBound(to: UInt8.self))
-                let s = start
-                start = e + 1
-                line += 1
-                if e - s > Self.maxLineLength {
-                    throw fail("line too long: more than \(Self.maxLineLength) bytes")
-                }
-                return trimmed(s, e)
-            }
-            if sourceEOF {
-                guard start < end else { return nil }
-                let s = start
-                start = end
-                line += 1
-                return trimmed(s, end)
-            }
-            if end - start > Self.maxLineLength {
-                line += 1
-                throw fail("line too long: more than \(Self.maxLineLength) bytes")
-            }
-            if start > 0 {
-                memmove(buffer, buffer + start, end - start)
-                end -= start
-                start = 0
-            }
-            let n: Int
-            do {
-                n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer + end, count: Self.bufferSize - end))
-            } catch {
-                throw TraceError(file: path, line: line + 1, message: error.message)
-            }
-            if n == 0 { sourceEOF = true } else { end += n }
-        }
+        guard let (s, e) = try input.nextLine(maxLength: Self.maxLineLength) else { return nil }
+        return trimmed(s, e)
     }
 
     @inline(__always)
     private func trimmed(_ s: Int, _ e: Int) -> UnsafeBufferPointer<UInt8> {
         var e = e
-        if e > s && buffer[e - 1] == 0x0D { e -= 1 }
-        return UnsafeBufferPointer(start: buffer + s, count: e - s)
+        if e > s && input.bytes[e - 1] == 0x0D { e -= 1 }
+        return UnsafeBufferPointer(start: input.bytes + s, count: e - s)
     }
 }
 
