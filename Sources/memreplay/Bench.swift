@@ -106,17 +106,12 @@ struct Bench: ParsableCommand {
         }
         let names = reader.symbols
         let t0 = monotonicSeconds()
-        switch pmm {
-        case .bitmap:
-            var m = Machine<BitmapAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events) { names.name(.cache, $0) }
-        case .stack:
-            var m = Machine<StackAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events) { names.name(.cache, $0) }
-        case .buddy:
-            var m = Machine<BuddyAllocator>(config)
+        func run<F: FrameAllocator, R: TLBReplacement>(_: F.Type, _: R.Type) throws {
+            var m = Machine<F, R>(config)
             _ = try Replayer.applyDecoded(&m, events) { names.name(.cache, $0) }
         }
+        let types = config.machineTypes
+        try run(types.frames, types.replacement)
         return monotonicSeconds() - t0
     }
 

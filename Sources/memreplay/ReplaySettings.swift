@@ -3,7 +3,7 @@ import MemModel
 import MemTrace
 
 extension FrameAllocatorKind: ExpressibleByArgument {}
-extension PageCachePolicy: ExpressibleByArgument {}
+extension PageCacheEvictionKind: ExpressibleByArgument {}
 extension NumaPolicy: ExpressibleByArgument {}
 
 /// Options every replaying command shares.
@@ -39,7 +39,7 @@ struct ReplaySettings: ParsableArguments {
     var low: Int = 60
 
     @Option(help: "Page-cache eviction order.")
-    var pageCachePolicy: PageCachePolicy = .lru
+    var pageCachePolicy: PageCacheEvictionKind = .lru
 
     @Flag(help: "Fail allocations that find no free frame instead of reclaiming synchronously.")
     var noDirectReclaim = false

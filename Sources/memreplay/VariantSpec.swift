@@ -80,7 +80,7 @@ struct VariantSpec: Equatable {
             case "high": s.high = try parse(Int.self, count)
             case "low": s.low = try parse(Int.self, count)
             case "page-cache-policy":
-                s.pageCachePolicy = try parse(PageCachePolicy.self, PageCachePolicy.allCases.map(\.rawValue).joined(separator: ", "))
+                s.pageCachePolicy = try parse(PageCacheEvictionKind.self, PageCacheEvictionKind.allCases.map(\.rawValue).joined(separator: ", "))
             case "numa-policy":
                 s.numaPolicy = try parse(NumaPolicy.self, NumaPolicy.allCases.map(\.rawValue).joined(separator: ", "))
             case "direct-reclaim": s.noDirectReclaim = !(try parse(Bool.self, "true or false"))

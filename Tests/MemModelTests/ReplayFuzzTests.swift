@@ -161,7 +161,7 @@ import MemTrace
             options.machine.pmm = FrameAllocatorKind.allCases[rng.below(3)]
             options.machine.checkEvery = 1
             options.machine.memBytes = 64 << 10
-            options.machine.pageCachePolicy = PageCachePolicy.allCases[rng.below(3)]
+            options.machine.pageCachePolicy = PageCacheEvictionKind.allCases[rng.below(3)]
             options.machine.numaPolicy = NumaPolicy.allCases[rng.below(2)]
             options.machine.directReclaim = rng.below(4) != 0
             options.machine.tlb = [TLBSpec(entries: 4, ways: 2, policy: .lru), TLBSpec(entries: 8, ways: 8, policy: .random), .defaultSpec][rng.below(3)]

@@ -102,7 +102,7 @@ import MemTrace
 }
 
 @Suite struct PageCacheTests {
-    func cache(_ policy: PageCachePolicy) -> PageCache {
+    func cache(_ policy: PageCacheEvictionKind) -> PageCache {
         var c = PageCache(policy: policy)
         for p in 0..<4 { c.insert(Symbol(0), UInt32(p), frame: FrameNumber(10 + p), dirty: false) }
         let h0 = c.hit(Symbol(0), 0, dirty: false)

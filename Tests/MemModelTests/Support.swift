@@ -3,8 +3,8 @@ import MemTrace
 @testable import MemModel
 
 /// A machine after replaying a script, with the reader whose names it used.
-struct Scripted<F: FrameAllocator> {
-    var machine: Machine<F>
+struct Scripted<F: FrameAllocator, R: TLBReplacement> {
+    var machine: Machine<F, R>
     var sink: RecordingSink
     var reader: TraceReader
     var summary: ReplaySummary
@@ -24,8 +24,9 @@ func config(mem: UInt64 = 1 << 20, reserve: UInt64 = 0, _ adjust: (inout Machine
 }
 
 /// Replays `body` (statements after the header, no directives) on a fresh machine.
-func script<F: FrameAllocator>(_ type: F.Type = StackAllocator.self, _ cfg: MachineConfig = config(), _ body: String) throws -> Scripted<F> {
-    var m = Machine<F>(cfg)
+/// The machine takes its TLB policy from `cfg` through ``AnyTLBReplacement``.
+func script<F: FrameAllocator>(_ type: F.Type = StackAllocator.self, _ cfg: MachineConfig = config(), _ body: String) throws -> Scripted<F, AnyTLBReplacement> {
+    var m = Machine<F, AnyTLBReplacement>(cfg)
     let reader = TraceReader(path: "test.trace", source: MemorySource("memtrace 1\n" + body))
     var sink = RecordingSink()
     let summary = try Replayer.replay(&m, reader: reader, sink: &sink)
@@ -47,11 +48,13 @@ func scriptError<F: FrameAllocator>(_ type: F.Type = StackAllocator.self, _ cfg:
 
 /// Machines with each allocator variant, for contract tests.
 func anyMachineRun(_ kind: FrameAllocatorKind, _ cfg: MachineConfig, _ body: String) throws -> (Counters, [TickSample]) {
-    switch kind {
-    case .bitmap: let r = try script(BitmapAllocator.self, cfg, body); return (r.totals, r.ticks)
-    case .stack: let r = try script(StackAllocator.self, cfg, body); return (r.totals, r.ticks)
-    case .buddy: let r = try script(BuddyAllocator.self, cfg, body); return (r.totals, r.ticks)
+    var cfg = cfg
+    cfg.pmm = kind
+    func run<F: FrameAllocator>(_ f: F.Type) throws -> (Counters, [TickSample]) {
+        let s = try script(f, cfg, body)
+        return (s.totals, s.ticks)
     }
+    return try run(kind.allocator)
 }
 
 /// The repository's `traces/` folder.

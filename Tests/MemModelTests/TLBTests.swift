@@ -8,7 +8,7 @@ import Testing
     static let referenceString: [UInt32] = [7, 0, 1, 2, 0, 3, 0, 4, 2, 3, 0, 3, 2, 1, 2, 0, 1, 7, 0, 1]
 
     func misses(_ spec: TLBSpec, _ pages: [UInt32]) -> Int {
-        var t = TLB(spec, seed: 1)
+        var t = TLB<AnyTLBReplacement>(spec, seed: 1)
         var n = 0
         for p in pages where t.lookup(p) == nil {
             n += 1
@@ -45,8 +45,8 @@ import Testing
 
     @Test func lruAndFIFODifferOnAHit() {
         // 2 ways, one set: 1, 2, 1 (hit), 3: LRU evicts 2, FIFO evicts 1.
-        var lru = TLB(TLBSpec(entries: 2, ways: 2, policy: .lru), seed: 1)
-        var fifo = TLB(TLBSpec(entries: 2, ways: 2, policy: .fifo), seed: 1)
+        var lru = TLB<AnyTLBReplacement>(TLBSpec(entries: 2, ways: 2, policy: .lru), seed: 1)
+        var fifo = TLB<AnyTLBReplacement>(TLBSpec(entries: 2, ways: 2, policy: .fifo), seed: 1)
         for p: UInt32 in [1, 2] {
             lru.fill(p, 1)
             fifo.fill(p, 1)
@@ -63,7 +63,7 @@ import Testing
         let pages = (0..<2000).map { UInt32(($0 * 7919) % 97) }
         let spec = TLBSpec(entries: 16, ways: 16, policy: .random)
         #expect(misses(spec, pages) == misses(spec, pages))
-        var a = TLB(spec, seed: 42), b = TLB(spec, seed: 43)
+        var a = TLB<AnyTLBReplacement>(spec, seed: 42), b = TLB<AnyTLBReplacement>(spec, seed: 43)
         var differ = false
         for p in pages {
             let ha = a.lookup(p) == nil, hb = b.lookup(p) == nil
@@ -75,7 +75,7 @@ import Testing
     }
 
     @Test func flushKeepsGlobalEntriesAndInvlpgDropsOne() {
-        var t = TLB(TLBSpec(entries: 8, ways: 2, policy: .lru), seed: 1)
+        var t = TLB<AnyTLBReplacement>(TLBSpec(entries: 8, ways: 2, policy: .lru), seed: 1)
         t.fill(1, PTE.make(10, [.present]))
         t.fill(2, PTE.make(11, [.present, .global]))
         t.fill(3, PTE.make(12, [.present]))

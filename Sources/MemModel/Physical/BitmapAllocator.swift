@@ -4,7 +4,6 @@
 /// remembers the lowest word that can hold one so a long run of full words is
 /// not scanned again on every call.
 public struct BitmapAllocator: FrameAllocator {
-    public static let kind = FrameAllocatorKind.bitmap
     public private(set) var bitmap: FrameBitmap
     public private(set) var freeCount: Int
 

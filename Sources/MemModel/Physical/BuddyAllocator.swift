@@ -12,7 +12,6 @@
 /// Invariant: the free blocks are disjoint, naturally aligned, no two free
 /// buddies coexist, and together they cover exactly the free bits of `bitmap`.
 public struct BuddyAllocator: FrameAllocator {
-    public static let kind = FrameAllocatorKind.buddy
     public private(set) var bitmap: FrameBitmap
     public private(set) var freeCount: Int
     private var heads: [Int32]

@@ -6,6 +6,15 @@ public enum FrameAllocatorKind: String, CaseIterable, Sendable, Codable {
     case stack
     /// Linux-style binary buddy system, orders 0...10.
     case buddy
+
+    /// The one dispatch from a name to its allocator type.
+    public var allocator: any FrameAllocator.Type {
+        switch self {
+        case .bitmap: BitmapAllocator.self
+        case .stack: StackAllocator.self
+        case .buddy: BuddyAllocator.self
+        }
+    }
 }
 
 /// A physical frame allocator (`pmm_alloc_page` / `pmm_free_page` and
@@ -14,7 +23,6 @@ public enum FrameAllocatorKind: String, CaseIterable, Sendable, Codable {
 /// Conformers are value types so the machine that holds one is specialized
 /// for it: the replay loop pays no dynamic dispatch per allocation.
 public protocol FrameAllocator: Sendable {
-    static var kind: FrameAllocatorKind { get }
     init(frames: Int, reserved: Int)
     /// Frames currently free.
     var freeCount: Int { get }

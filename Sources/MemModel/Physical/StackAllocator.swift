@@ -8,7 +8,6 @@
 /// Invariant: the stack holds exactly the free frames, each once, and
 /// `position` inverts it.
 public struct StackAllocator: FrameAllocator {
-    public static let kind = FrameAllocatorKind.stack
     public private(set) var bitmap: FrameBitmap
     private var stack: [FrameNumber]
     private var position: [Int32]

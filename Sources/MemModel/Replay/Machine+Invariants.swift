@@ -96,6 +96,7 @@ extension Machine {
 
         // Every cached translation must be what a walk finds now.
         for (name, t) in splitTLB ? [("TLB", tlb), ("ITLB", itlb)] : [("TLB", tlb)] {
+            if let v = t.invariantViolation() { return "\(name) replacement: \(v)" }
             for (vpn, cached) in t.validEntries {
                 let now = tables.walk(currentDirectory, vpn << 12)
                 if now != cached {

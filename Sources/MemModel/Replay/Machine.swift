@@ -44,12 +44,13 @@ struct HandleBinding: Sendable {
 
 /// The whole memory subsystem of one simulated machine.
 ///
-/// Generic over the physical allocator so each variant gets a specialized
-/// replay loop. Subsystems keep their own state (`frames`, `tables`, `tlb`,
+/// Generic over the physical allocator and the TLB replacement policy (the
+/// variant axes on the per-event path) so each combination gets a specialized
+/// replay loop; ``MachineConfig/machineTypes`` picks them. Subsystems keep their own state (`frames`, `tables`, `tlb`,
 /// `slab`, `pageCache`, `kswapd`); the operations that cross subsystems, such
 /// as a page fault that allocates a frame and may reclaim, are extensions of
 /// `Machine` in each subsystem's folder.
-public struct Machine<Frames: FrameAllocator>: Sendable {
+public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Sendable {
     public let config: MachineConfig
     public internal(set) var frames: NodeFrames<Frames>
     /// NUMA nodes (a plain copy of `frames.count` for the per-access checks).
@@ -72,8 +73,8 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
     let kernelDirectory: FrameNumber
     var finished: [ProcessRecord] = []
 
-    public internal(set) var tlb: TLB
-    public internal(set) var itlb: TLB
+    public internal(set) var tlb: TLB<Replacement>
+    public internal(set) var itlb: TLB<Replacement>
     let splitTLB: Bool
 
     var handles: [HandleBinding] = []
@@ -102,6 +103,9 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
     /// Boots the machine: the kernel's page directory (PID 0) is its first frame,
     /// and kswapd's reclaimers are registered, slab first.
     public init(_ config: MachineConfig) {
+        precondition(Replacement.self == AnyTLBReplacement.self
+                     || ObjectIdentifier(Replacement.self) == ObjectIdentifier(config.machineTypes.replacement),
+                     "Machine<_, \(Replacement.self)> for TLB policy \(config.tlb.policy)")
         self.config = config
         let n = config.frames
         frames = NodeFrames(frames: n, reserved: config.reservedFrames, nodes: config.nodes)

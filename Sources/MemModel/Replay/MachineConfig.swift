@@ -16,7 +16,7 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     public var seed: UInt64 = 1
     public var highWatermark: Int = 80
     public var lowWatermark: Int = 60
-    public var pageCachePolicy: PageCachePolicy = .lru
+    public var pageCachePolicy: PageCacheEvictionKind = .lru
     public var directReclaim: Bool = true
     /// Close a tick every N events (0: only at `tick` statements).
     public var tickEvery: Int = 0
@@ -47,5 +47,16 @@ public struct MachineConfig: Sendable, Codable, Equatable {
         guard frames % nodes == 0 else {
             throw SpecError("\(frames) frames do not split evenly into \(nodes) nodes")
         }
+    }
+}
+
+extension MachineConfig {
+    /// The machine's type parameters for these settings: the allocator, and
+    /// the TLB policy — the one both TLBs share, or ``AnyTLBReplacement``
+    /// when a separate ITLB has a policy of its own. Callers open the pair
+    /// with a generic function once, outside the replay loop.
+    public var machineTypes: (frames: any FrameAllocator.Type, replacement: any TLBReplacement.Type) {
+        let shared = itlb.map { $0.policy == tlb.policy } ?? true
+        return (pmm.allocator, shared ? tlb.policy.policy : AnyTLBReplacement.self)
     }
 }

@@ -85,24 +85,19 @@ public enum Replayer {
         try configured(config)
         let box = SinkBox(sink)
         defer { sink = box.sink as! S }
-        // One switch here; each case runs a loop specialized for its allocator.
-        switch config.pmm {
-        case .bitmap:
-            var m = Machine<BitmapAllocator>(config)
-            return try loop(&m, reader, first, box, progress)
-        case .stack:
-            var m = Machine<StackAllocator>(config)
-            return try loop(&m, reader, first, box, progress)
-        case .buddy:
-            var m = Machine<BuddyAllocator>(config)
+        // Opened once here; the loop is specialized for each combination.
+        func start<F: FrameAllocator, R: TLBReplacement>(_: F.Type, _: R.Type) throws -> ReplaySummary {
+            var m = Machine<F, R>(config)
             return try loop(&m, reader, first, box, progress)
         }
+        let types = config.machineTypes
+        return try start(types.frames, types.replacement)
     }
 
     /// Replays the statements `reader` has left through an existing machine
     /// (tests and benchmarks that want the machine afterwards).
-    public static func replay<F: FrameAllocator, S: ReplaySink>(
-        _ m: inout Machine<F>, reader: TraceReader, sink: inout S
+    public static func replay<F: FrameAllocator, R: TLBReplacement, S: ReplaySink>(
+        _ m: inout Machine<F, R>, reader: TraceReader, sink: inout S
     ) throws -> ReplaySummary {
         let box = SinkBox(sink)
         defer { sink = box.sink as! S }
@@ -118,8 +113,8 @@ public enum Replayer {
     }
 
     /// The replay loop, specialized per allocator.
-    static func loop<F: FrameAllocator>(
-        _ m: inout Machine<F>, _ reader: TraceReader, _ first: Event?, _ sink: SinkBox,
+    static func loop<F: FrameAllocator, R: TLBReplacement>(
+        _ m: inout Machine<F, R>, _ reader: TraceReader, _ first: Event?, _ sink: SinkBox,
         _ progress: ((UInt64, Int) -> Void)? = nil
     ) throws -> ReplaySummary {
         let started = monotonicSeconds()
@@ -255,7 +250,7 @@ extension Replayer {
     /// Applies already-decoded events (the benchmark's model-only pass):
     /// ticks close as in a replay, but no sink is written. Returns the
     /// number of ticks closed.
-    public static func applyDecoded<F: FrameAllocator>(_ m: inout Machine<F>, _ events: [Event], cacheNames: (Symbol) -> String) throws -> Int {
+    public static func applyDecoded<F: FrameAllocator, R: TLBReplacement>(_ m: inout Machine<F, R>, _ events: [Event], cacheNames: (Symbol) -> String) throws -> Int {
         var ticks = 0
         for e in events {
             switch e {

@@ -1,0 +1,61 @@
+/// A TLB replacement policy: which live entry of a full set to give up.
+///
+/// A policy owns its per-entry or per-set state and hears of every hit
+/// (`touched`) and fill (`inserted`) by entry index (set · ways + way). The
+/// TLB fills empty and stale ways itself, so `victim` is asked only when every
+/// way of the set is live. Policies are value types and the TLB is generic
+/// over them, so the lookup on the per-access path specializes and inlines.
+///
+/// Adding a policy is one file in `Replacement/` and one case in
+/// ``TLBReplacementKind``.
+public protocol TLBReplacement: Sendable {
+    /// State for a TLB of `spec`'s geometry; `seed` feeds any randomness.
+    init(_ spec: TLBSpec, seed: UInt64)
+    /// A lookup hit entry `entry`.
+    mutating func touched(_ entry: Int)
+    /// The entry to evict from the full set `set`, whose ways are `base ..< base + ways`.
+    mutating func victim(set: Int, base: Int) -> Int
+    /// Entry `entry` was just filled.
+    mutating func inserted(_ entry: Int)
+    /// Why this policy cannot run a TLB of `ways` ways, if it cannot.
+    static func unsupported(ways: Int) -> String?
+    /// The first disagreement in the policy's own state, if any (`--check`).
+    func invariantViolation() -> String?
+}
+
+extension TLBReplacement {
+    public static func unsupported(ways: Int) -> String? { nil }
+    public func invariantViolation() -> String? { nil }
+}
+
+/// The TLB replacement policies, by their command-line names
+/// (`--tlb ENTRIES:WAYS:POLICY`).
+public enum TLBReplacementKind: String, CaseIterable, Sendable, Codable {
+    case lru, fifo, random
+
+    /// The one dispatch from a name to its policy type.
+    public var policy: any TLBReplacement.Type {
+        switch self {
+        case .lru: LRUReplacement.self
+        case .fifo: FIFOReplacement.self
+        case .random: RandomReplacement.self
+        }
+    }
+}
+
+/// Any policy, chosen when the replay starts: for a machine whose ITLB and
+/// data TLB use different policies (both TLBs share the machine's type
+/// parameter). Each call goes through the existential, which a replay with
+/// one policy never pays.
+public struct AnyTLBReplacement: TLBReplacement {
+    private var base: any TLBReplacement
+
+    public init(_ spec: TLBSpec, seed: UInt64) {
+        base = spec.policy.policy.init(spec, seed: seed)
+    }
+
+    public mutating func touched(_ entry: Int) { base.touched(entry) }
+    public mutating func victim(set: Int, base b: Int) -> Int { base.victim(set: set, base: b) }
+    public mutating func inserted(_ entry: Int) { base.inserted(entry) }
+    public func invariantViolation() -> String? { base.invariantViolation() }
+}
