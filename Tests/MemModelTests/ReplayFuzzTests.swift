@@ -158,13 +158,17 @@ import MemTrace
                 }
             }
             var options = ReplayOptions()
-            options.machine.pmm = FrameAllocatorKind.allCases[rng.below(3)]
+            options.machine.pmm = pick(FrameAllocatorKind.allCases, &rng)
             options.machine.checkEvery = 1
             options.machine.memBytes = 64 << 10
-            options.machine.pageCachePolicy = PageCacheEvictionKind.allCases[rng.below(3)]
-            options.machine.numaPolicy = NumaPolicy.allCases[rng.below(2)]
+            options.machine.pageCachePolicy = pick(PageCacheEvictionKind.allCases, &rng)
+            options.machine.numaPolicy = pick(NumaPolicy.allCases, &rng)
             options.machine.directReclaim = rng.below(4) != 0
-            options.machine.tlb = [TLBSpec(entries: 4, ways: 2, policy: .lru), TLBSpec(entries: 8, ways: 8, policy: .random), .defaultSpec][rng.below(3)]
+            // Every policy of every axis is drawn, so a new variant is fuzzed too;
+            // a separate ITLB with its own policy runs the mixed-policy machine.
+            let (entries, ways) = pick([(4, 2), (8, 8), (64, 4), (2, 1)], &rng)
+            options.machine.tlb = TLBSpec(entries: entries, ways: ways, policy: pick(TLBReplacementKind.allCases, &rng))
+            if rng.below(4) == 0 { options.machine.itlb = TLBSpec(entries: 4, ways: 4, policy: pick(TLBReplacementKind.allCases, &rng)) }
             let reader = TraceReader(path: "fuzz\(i).trace", source: MemorySource(lines.joined(separator: "\n") + "\n"))
             var sink = RecordingSink(countOnly: true)
             do {
@@ -179,6 +183,8 @@ import MemTrace
         #expect(ok + errors == Self.iterations)
         #expect(ok > Self.iterations / 5, "too few inputs replayed to the end to exercise the model (\(ok) of \(Self.iterations))")
     }
+
+    func pick<T>(_ choices: [T], _ rng: inout SplitMix64) -> T { choices[rng.below(choices.count)] }
 
     func pickMem(_ rng: inout SplitMix64) -> String { ["16K", "64K", "256K", "1M"][rng.below(4)] }
 }

@@ -109,4 +109,64 @@ import Testing
         #expect(r.totals.tlbLookups == 4)
         #expect(r.totals.tlbHits == 2)
     }
+
+    @Test func treePLRUVictimOrder() {
+        // One set of 4 ways: pages 10…13 fill ways 0…3 (each fill updates the
+        // tree), then ways 2 and 0 hit. Bits, root b1 and children b2 (ways
+        // 0–1), b3 (ways 2–3), 1 pointing right: after the fills all are 0;
+        // the hit on way 2 sets b3 = 1, b1 = 0; the hit on way 0 sets b2 = 1,
+        // b1 = 1. The victim path is b1 = 1 → b3 = 1 → way 3 (page 13), where
+        // true LRU evicts way 1 (page 11, unused since its fill).
+        let spec = TLBSpec(entries: 4, ways: 4, policy: .plru)
+        var plru = TLB<TreePLRUReplacement>(spec, seed: 1)
+        var lru = TLB<LRUReplacement>(TLBSpec(entries: 4, ways: 4, policy: .lru), seed: 1)
+        for p: UInt32 in [10, 11, 12, 13] {
+            plru.fill(p, 1)
+            lru.fill(p, 1)
+        }
+        for p: UInt32 in [12, 10] {
+            #expect(plru.lookup(p) != nil && lru.lookup(p) != nil)
+        }
+        plru.fill(14, 1)
+        lru.fill(14, 1)
+        #expect(Set(plru.validEntries.map(\.0)) == [10, 11, 12, 14])
+        #expect(Set(lru.validEntries.map(\.0)) == [10, 12, 13, 14])
+        // Now b1 = 0 (way 3 filled): b2 = 1 → way 1 (page 11) goes next.
+        plru.fill(15, 1)
+        #expect(Set(plru.validEntries.map(\.0)) == [10, 12, 14, 15])
+        // With 2 ways the tree is exactly LRU.
+        #expect(misses(TLBSpec(entries: 2, ways: 2, policy: .plru), Self.referenceString)
+                == misses(TLBSpec(entries: 2, ways: 2, policy: .lru), Self.referenceString))
+    }
+
+    @Test func treePLRUNeedsPowerOfTwoWays() throws {
+        #expect(try TLBSpec(parsing: "64:4:plru") == TLBSpec(entries: 64, ways: 4, policy: .plru))
+        #expect(throws: SpecError.self) { try TLBSpec(parsing: "48:3:plru") }
+        #expect(try TLBSpec(parsing: "48:3:lru").sets == 16)
+    }
+
+    /// What every policy must do, whatever it evicts.
+    @Test(arguments: TLBReplacementKind.allCases)
+    func replacementContract(kind: TLBReplacementKind) {
+        for (entries, ways) in [(1, 1), (4, 4), (16, 4), (64, 8), (32, 1)] {
+            let spec = TLBSpec(entries: entries, ways: ways, policy: kind)
+            var t = TLB<AnyTLBReplacement>(spec, seed: 5)
+            let sets = UInt32(entries / ways)
+            // Filling a set's ways keeps every page: empty ways go first.
+            for w in 0..<UInt32(ways) { t.fill(w * sets, PTE.make(FrameNumber(w), [.present])) }
+            for w in 0..<UInt32(ways) { #expect(t.lookup(w * sets) == PTE.make(FrameNumber(w), [.present])) }
+            // One more page of the set evicts exactly one page of that set, and no other set's.
+            if sets > 1 { t.fill(1, PTE.make(99, [.present])) }  // page 1 is set 1's
+            t.fill(UInt32(ways) * sets, PTE.make(77, [.present]))
+            let cached = Set(t.validEntries.map(\.0))
+            #expect(cached.count == min(entries, ways + (sets > 1 ? 1 : 0)))
+            #expect(cached.contains(UInt32(ways) * sets))
+            if sets > 1 { #expect(cached.contains(1)) }
+            #expect(t.invariantViolation() == nil)
+        }
+        // On a long reference string no policy beats Bélády's optimum (9 faults
+        // with 3 frames on the textbook string, 8 with 4) nor misses more than every reference.
+        let n = misses(TLBSpec(entries: 4, ways: 4, policy: kind), Self.referenceString)
+        #expect(n >= 8 && n <= Self.referenceString.count)
+    }
 }

@@ -31,7 +31,7 @@ extension TLBReplacement {
 /// The TLB replacement policies, by their command-line names
 /// (`--tlb ENTRIES:WAYS:POLICY`).
 public enum TLBReplacementKind: String, CaseIterable, Sendable, Codable {
-    case lru, fifo, random
+    case lru, fifo, random, plru
 
     /// The one dispatch from a name to its policy type.
     public var policy: any TLBReplacement.Type {
@@ -39,6 +39,7 @@ public enum TLBReplacementKind: String, CaseIterable, Sendable, Codable {
         case .lru: LRUReplacement.self
         case .fifo: FIFOReplacement.self
         case .random: RandomReplacement.self
+        case .plru: TreePLRUReplacement.self
         }
     }
 }
