@@ -170,18 +170,18 @@ struct Bench: ParsableCommand {
         s.gauges.freePages = 3192 - i & 1023
         s.gauges.largestFreeBlock = 64 + i & 511
         for o in 0...maxOrder { s.gauges.freeBlocks[o] = (i >> o) & 63 }
-        s.delta.tlbLookups = 6_000 + i & 1023
-        s.delta.tlbHits = 5_500 + i & 511
-        s.delta.tlbMisses = 500 + i & 511
-        s.delta.tlbFlushes = 40 + i & 15
-        s.delta.pageFaults = 120 + i & 63
-        s.delta.demandFaults = 100 + i & 63
-        s.delta.cowFaults = 20 + i & 7
-        s.delta.switches = 40 + i & 15
-        s.delta.framesAllocated = 600 + i & 127
-        s.delta.framesFreed = 590 + i & 127
-        s.delta.pagecacheHits = 900 + i & 127
-        s.delta.pagecacheMisses = 100 + i & 31
+        s.delta.tlb.lookups = 6_000 + i & 1023
+        s.delta.tlb.hits = 5_500 + i & 511
+        s.delta.tlb.misses = 500 + i & 511
+        s.delta.tlb.flushes = 40 + i & 15
+        s.delta.paging.pageFaults = 120 + i & 63
+        s.delta.paging.demandFaults = 100 + i & 63
+        s.delta.paging.cowFaults = 20 + i & 7
+        s.delta.paging.switches = 40 + i & 15
+        s.delta.frames.allocated = 600 + i & 127
+        s.delta.frames.freed = 590 + i & 127
+        s.delta.pageCache.hits = 900 + i & 127
+        s.delta.pageCache.misses = 100 + i & 31
     }
 
     /// The ceiling for the metrics figure: integer rows of `columns` values

@@ -37,7 +37,7 @@ import MemTrace
         var sink = RecordingSink()
         let s = try Replayer.run(reader: reader, options: options, sink: &sink)
         #expect(s.config.frames == 1 << 20)
-        #expect(sink.ticks[0].delta.oom == 1)  // 10^6 frames exceed order 10
+        #expect(sink.ticks[0].delta.reclaim.oom == 1)  // 10^6 frames exceed order 10
         #expect(sink.ticks[0].gauges.usedPages == 1 + 1024 + 1024)  // c rounded up to 1024
         let over = TraceReader(path: "big", source: MemorySource("memtrace 1\nmem 5G\n"))
         #expect(throws: TraceError.self) { _ = try Replayer.run(reader: over, options: options, sink: &sink) }
@@ -54,7 +54,7 @@ import MemTrace
         let s = try Replayer.run(reader: reader, options: ReplayOptions(), sink: &sink)
         #expect(s.events == 200_000 * 2 + 3000 * 4)
         #expect(sink.ticks[0].gauges.usedPages == 1)
-        #expect(sink.ticks[0].delta.demandFaults == 3000)
+        #expect(sink.ticks[0].delta.paging.demandFaults == 3000)
         // Released names are recycled: the handle table never held more than were live.
         #expect(reader.symbols[.handle].count == 0)
         #expect(reader.symbols[.handle].capacity == 200_000)

@@ -81,11 +81,11 @@ import MemTrace
         #expect(!n[0].kswapdActive && n[0].delta.kswapdWakeups == 0)
         #expect(n[1].delta.reclaimedPages == 26)  // down to 60 of 100
         #expect(n.map(\.usedPages) == [1, 60])
-        #expect(r.ticks[0].delta.reclaimedPagecachePages == 26)
+        #expect(r.ticks[0].delta.reclaim.reclaimedPagecachePages == 26)
         #expect(r.ticks[0].gauges.kswapdActive)
         // Without NUMA the same trace is far below the high watermark.
         let flat = try script(StackAllocator.self, config(mem: 800 << 10), body)
-        #expect(flat.ticks[0].delta.kswapdWakeups == 0)
+        #expect(flat.ticks[0].delta.reclaim.kswapdWakeups == 0)
     }
 
     @Test func oneNodeRowsEqualTheMachineTotals() throws {

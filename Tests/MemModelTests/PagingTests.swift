@@ -51,12 +51,12 @@ import MemTrace
             """)
         let m = r.machine
         #expect(m.usedFrames == 8)
-        #expect(m.counters.demandFaults == 2)
-        #expect(m.counters.cowFaults == 2)
-        #expect(m.counters.cowCopies == 1)
-        #expect(m.counters.pageFaults == 4)
-        #expect(m.counters.segv == 0)
-        #expect(m.refcount[3] == 1 && m.refcount[4] == 2 && m.refcount[7] == 1)
+        #expect(m.counters.paging.demandFaults == 2)
+        #expect(m.counters.paging.cowFaults == 2)
+        #expect(m.counters.paging.cowCopies == 1)
+        #expect(m.counters.paging.pageFaults == 4)
+        #expect(m.counters.paging.segv == 0)
+        #expect(m.frames.refcount[3] == 1 && m.frames.refcount[4] == 2 && m.frames.refcount[7] == 1)
         let parentPTE = m.tables.walk(1, 0x1000)
         let childPTE = m.tables.walk(5, 0x1000)
         #expect(parentPTE == PTE.make(3, [.present, .user, .writable]))
@@ -68,10 +68,10 @@ import MemTrace
         #expect(m.process(2)!.faults == 1 && m.process(2)!.cowFaults == 1)
         #expect(m.process(2)!.resident == 2)
         // TLB: every access missed (each followed a CR3 load); fork flushed too.
-        #expect(m.counters.tlbLookups == 4 && m.counters.tlbMisses == 4)
-        #expect(m.counters.tlbFlushes == 4)
-        #expect(m.counters.switches == 3)
-        #expect(m.counters.tlbInvlpg == 2)
+        #expect(m.counters.tlb.lookups == 4 && m.counters.tlb.misses == 4)
+        #expect(m.counters.tlb.flushes == 4)
+        #expect(m.counters.paging.switches == 3)
+        #expect(m.counters.tlb.invlpg == 2)
         #expect(m.tables.tableFrames == 5)  // 3 directories + 2 tables
     }
 
@@ -117,10 +117,10 @@ import MemTrace
         let m = r.machine
         let shm = r.symbol(.segment, "shm")
         #expect(m.segmentFrames(shm) == [5, 8])
-        #expect(m.refcount[5] == 4)  // the segment + three mappings
-        #expect(m.refcount[8] == 2)
+        #expect(m.frames.refcount[5] == 4)  // the segment + three mappings
+        #expect(m.frames.refcount[8] == 2)
         #expect(m.usedFrames == 9)
-        #expect(m.counters.segv == 1)
+        #expect(m.counters.paging.segv == 1)
         #expect(m.tables.walk(2, 0x20000) == PTE.make(5, [.present, .user, .writable]))
         #expect(m.tables.walk(3, 0x10000) == PTE.make(5, [.present, .user]))
 
@@ -148,7 +148,7 @@ import MemTrace
         var body = "spawn 7\n"
         for i in 0..<17 { body += "mmap 7 0x\(String((i * 2 + 1) * 0x1000, radix: 16)) 0x\(String((i * 2 + 2) * 0x1000, radix: 16)) r\n" }
         let r = try script(StackAllocator.self, config(), body)
-        #expect(r.totals.regionFailures == 1)
+        #expect(r.totals.paging.regionFailures == 1)
         #expect(r.machine.process(7)!.regions.count == 16)
 
         let overlap = scriptError(StackAllocator.self, config(), "spawn 1\nmmap 1 0x1000 0x4000 rw\nmmap 1 0x3000 0x5000 r\n")
@@ -177,12 +177,12 @@ import MemTrace
             x 1 0x3000                   # demand fault
             r 1 0xC0000000               # user access to kernel space
             """)
-        #expect(r.totals.segv == 5)
-        #expect(r.totals.demandFaults == 2)
-        #expect(r.totals.pageFaults == 7)
-        #expect(r.totals.tlbLookups == 8)
+        #expect(r.totals.paging.segv == 5)
+        #expect(r.totals.paging.demandFaults == 2)
+        #expect(r.totals.paging.pageFaults == 7)
+        #expect(r.totals.tlb.lookups == 8)
         // Hits: the write and the execute of 0x1000 after the read filled it.
-        #expect(r.totals.tlbHits == 2)
+        #expect(r.totals.tlb.hits == 2)
     }
 
     @Test func cr3FlushKeepsGlobalKernelEntries() throws {
@@ -195,10 +195,10 @@ import MemTrace
             r 1 0xC0000000               # a TLB hit, then a fault (user access): segv
             r 0 0xC0000000               # implicit switch to the kernel: hit again
             """)
-        #expect(r.totals.tlbLookups == 3)
-        #expect(r.totals.tlbHits == 2)
-        #expect(r.totals.segv == 1)
-        #expect(r.totals.tlbFlushes == 2)
+        #expect(r.totals.tlb.lookups == 3)
+        #expect(r.totals.tlb.hits == 2)
+        #expect(r.totals.paging.segv == 1)
+        #expect(r.totals.tlb.flushes == 2)
         // The kernel table is shared with the new directory.
         let dir = r.machine.process(1)!.directory
         #expect(r.machine.tables[dir, 768] == r.machine.tables[r.machine.kernelDirectory, 768])
@@ -214,11 +214,11 @@ import MemTrace
             unmap 1 0x40000000           # invlpg
             r 1 0x40000000               # miss, not present, outside regions: segv
             """)
-        #expect(r.totals.tlbHits == 1)
-        #expect(r.totals.tlbInvlpg == 1)
-        #expect(r.totals.segv == 1)
+        #expect(r.totals.tlb.hits == 1)
+        #expect(r.totals.tlb.invlpg == 1)
+        #expect(r.totals.paging.segv == 1)
         #expect(r.machine.frame(ofHandle: r.symbol(.handle, "h")) == 1)
-        #expect(r.machine.refcount[1] == 1)
+        #expect(r.machine.frames.refcount[1] == 1)
     }
 
     @Test func forkOutOfMemoryFailsWholeAndTheChildIsIgnored() throws {
@@ -233,7 +233,7 @@ import MemTrace
             w 2 0x1000
             exit 2
             """)
-        #expect(r.totals.oom == 1)
+        #expect(r.totals.reclaim.oom == 1)
         #expect(r.machine.usedFrames == 8)
         #expect(r.machine.process(2) == nil)
     }

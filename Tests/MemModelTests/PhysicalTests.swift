@@ -120,7 +120,7 @@ import MemTrace
         let rows = sink.ticks
         #expect(rows.map(\.tick) == [0, 1, 2, 10])
         #expect(rows.map(\.delta.events) == [5, 5, 6, 0])
-        #expect(rows.map(\.delta.oom) == [0, 0, 1, 0])
+        #expect(rows.map(\.delta.reclaim.oom) == [0, 0, 1, 0])
         // Tick 0 is the same for all: free 18 and 28..255.
         #expect(rows[0].gauges.freePages == 229)
         #expect(rows[0].gauges.usedPages == 11)
@@ -162,7 +162,7 @@ import MemTrace
             palloc big 2
             pfree big
             """)
-        #expect(r.totals.oom == 1)
+        #expect(r.totals.reclaim.oom == 1)
         #expect(r.machine.frames.freeCount == 16 - 2)
 
         let twice = scriptError(StackAllocator.self, config(), "palloc a\n\npalloc a\n")

@@ -77,7 +77,7 @@ import MemTrace
         #expect(info["kmalloc-8"]?.activeObjects == 1)
         #expect(info["kmalloc-4096"]?.objects == 1)
         #expect(info["kmalloc-64"]?.slabs == 0)
-        #expect(r.machine.kmallocLargeFrames == 2)
+        #expect(r.machine.slab.kmallocLargeFrames == 2)
         #expect(r.machine.usedFrames == 1 + 1 + 2 + 1 + 1)
     }
 
@@ -150,7 +150,7 @@ import MemTrace
             fsync f
             fdrop g
             """)
-        #expect(r.totals.pagecacheMisses == 3 && r.totals.pagecacheHits == 1)
+        #expect(r.totals.pageCache.misses == 3 && r.totals.pageCache.hits == 1)
         #expect(r.machine.pageCache.count == 2)
         #expect(r.machine.pageCache.dirtyCount == 0)
         #expect(r.machine.usedFrames == 3)
@@ -232,11 +232,11 @@ import MemTrace
         let r = try script(StackAllocator.self, small, body)
         let t = r.ticks
         #expect(t.count == 3)
-        #expect(t[0].gauges.kswapdActive && t[0].delta.kswapdWakeups == 1)
-        #expect(t[0].delta.reclaimedPagecachePages == 21)  // pages 5...25
+        #expect(t[0].gauges.kswapdActive && t[0].delta.reclaim.kswapdWakeups == 1)
+        #expect(t[0].delta.reclaim.reclaimedPagecachePages == 21)  // pages 5...25
         #expect(t[0].gauges.usedPages == 60 && t[0].gauges.pagecacheDirty == 5)
         #expect(!t[1].gauges.kswapdActive && t[1].gauges.usedPages == 70)
-        #expect(t[2].delta.reclaimedPagecachePages == 21 && t[2].gauges.usedPages == 60)
+        #expect(t[2].delta.reclaim.reclaimedPagecachePages == 21 && t[2].gauges.usedPages == 60)
         let cached = Set(r.machine.pageCache.ageOrder.map(\.page))
         for p: UInt32 in [0, 1, 2, 3, 4, 30, 48, 79, 80, 100] { #expect(cached.contains(p), "page \(p) should be cached") }
         for p: UInt32 in [5, 25, 26, 29, 31, 47] { #expect(!cached.contains(p), "page \(p) should be evicted") }
@@ -252,8 +252,8 @@ import MemTrace
         let r = try script(StackAllocator.self, small, body)
         let t = r.ticks
         #expect(t.map(\.gauges.kswapdActive) == [true, true, true, false])
-        #expect(t.map(\.delta.kswapdWakeups) == [1, 0, 0, 0])
-        #expect(t.map(\.delta.reclaimedPagecachePages) == [0, 0, 11, 0])
+        #expect(t.map(\.delta.reclaim.kswapdWakeups) == [1, 0, 0, 0])
+        #expect(t.map(\.delta.reclaim.reclaimedPagecachePages) == [0, 0, 11, 0])
         #expect(t.map(\.gauges.usedPages) == [86, 71, 60, 70])
         #expect(!r.machine.kswapd.awake)
     }
@@ -264,8 +264,8 @@ import MemTrace
         for i in 0..<20 { body += "sfree big o\(i)\n" }
         for p in 0..<60 { body += "fread f \(p)\n" }       // 1 + 20 + 60 = 81
         let r = try script(StackAllocator.self, small, body)
-        #expect(r.ticks[0].delta.reclaimedSlabPages == 20)
-        #expect(r.ticks[0].delta.reclaimedPagecachePages == 1)
+        #expect(r.ticks[0].delta.reclaim.reclaimedSlabPages == 20)
+        #expect(r.ticks[0].delta.reclaim.reclaimedPagecachePages == 1)
         #expect(r.ticks[0].gauges.usedPages == 60)
         #expect(!r.machine.pageCache.ageOrder.contains { $0.page == 0 })
     }
@@ -276,14 +276,14 @@ import MemTrace
         body += "palloc a\n"
         let tiny = config(mem: 64 << 10)
         let r = try script(StackAllocator.self, tiny, body)
-        #expect(r.totals.oom == 0)
-        #expect(r.totals.directReclaims == 1)
+        #expect(r.totals.reclaim.oom == 0)
+        #expect(r.totals.reclaim.directReclaims == 1)
         #expect(r.machine.frame(ofHandle: r.symbol(.handle, "a")) == 1)  // page 0's frame
         var off = tiny
         off.directReclaim = false
         let failed = try script(StackAllocator.self, off, body)
-        #expect(failed.totals.oom == 1)
-        #expect(failed.totals.directReclaims == 0)
+        #expect(failed.totals.reclaim.oom == 1)
+        #expect(failed.totals.reclaim.directReclaims == 0)
     }
 
     @Test func watermarksAreExact() {

@@ -106,8 +106,8 @@ import Testing
             x 1 0x1000                   # ITLB hit
             r 1 0x1000                   # TLB hit
             """)
-        #expect(r.totals.tlbLookups == 4)
-        #expect(r.totals.tlbHits == 2)
+        #expect(r.totals.tlb.lookups == 4)
+        #expect(r.totals.tlb.hits == 2)
     }
 
     @Test func treePLRUVictimOrder() {

@@ -31,7 +31,11 @@ func writeTrace(_ text: String, name: String = "t.trace") -> String {
     @Test func tickColumnsMatchTheSchema() throws {
         let store = try ResultStore(path: temporaryPath("c.db"))
         let cols = try store.db.rows("SELECT name FROM pragma_table_info('tick_metrics') ORDER BY cid").map { $0[0]! }
-        #expect(cols == ["run_id"] + TickColumns.all.map(\.name))
+        let declared = TickColumns.all.map(\.name)
+        #expect(Set(declared).count == declared.count, "a column is declared twice")
+        #expect(Set(cols) == Set(["run_id"] + declared), "declared metrics and schema.sql's tick_metrics differ")
+        let reals = try store.db.rows("SELECT name FROM pragma_table_info('tick_metrics') WHERE type = 'REAL'").map { $0[0]! }
+        #expect(Set(reals) == Set(TickColumns.all.filter(\.isReal).map(\.name)))
     }
 
     /// Every field of a tick lands in the column of its name: each field
@@ -46,17 +50,17 @@ func writeTrace(_ text: String, name: String = "t.trace") -> String {
             var d = Counters()
             var g = Gauges()
             d.events = t + 1; g.freePages = t + 2; g.usedPages = t + 3; g.usagePct = Double(t) + 0.25
-            g.largestFreeBlock = t + 5; g.fragIndex = Double(t) + 0.5; d.oom = t + 7
+            g.largestFreeBlock = t + 5; g.fragIndex = Double(t) + 0.5; d.reclaim.oom = t + 7
             for o in 0...maxOrder { g.freeBlocks[o] = t + 100 + o }
-            d.framesAllocated = t + 8; d.framesFreed = t + 9; g.processes = t + 10; g.pagetablePages = t + 11
-            d.tlbLookups = t + 12; d.tlbHits = t + 13; d.tlbMisses = t + 14; d.tlbFlushes = t + 15
-            d.tlbInvlpg = t + 16; d.pageFaults = t + 17; d.demandFaults = t + 18; d.cowFaults = t + 19
-            d.cowCopies = t + 20; d.segv = t + 21; d.switches = t + 22; d.regionFailures = t + 23
+            d.frames.allocated = t + 8; d.frames.freed = t + 9; g.processes = t + 10; g.pagetablePages = t + 11
+            d.tlb.lookups = t + 12; d.tlb.hits = t + 13; d.tlb.misses = t + 14; d.tlb.flushes = t + 15
+            d.tlb.invlpg = t + 16; d.paging.pageFaults = t + 17; d.paging.demandFaults = t + 18; d.paging.cowFaults = t + 19
+            d.paging.cowCopies = t + 20; d.paging.segv = t + 21; d.paging.switches = t + 22; d.paging.regionFailures = t + 23
             g.slabPages = t + 24; g.slabObjects = t + 25; g.slabCapacity = t + 26; g.slabWasteBytes = t + 27
             g.kmallocLargePages = t + 28; g.pagecachePages = t + 29; g.pagecacheDirty = t + 30
-            d.pagecacheHits = t + 31; d.pagecacheMisses = t + 32; g.kswapdActive = t % 2 == 1
-            d.kswapdWakeups = t + 34; d.reclaimedSlabPages = t + 35; d.reclaimedPagecachePages = t + 36
-            d.directReclaims = t + 37
+            d.pageCache.hits = t + 31; d.pageCache.misses = t + 32; g.kswapdActive = t % 2 == 1
+            d.reclaim.kswapdWakeups = t + 34; d.reclaim.reclaimedSlabPages = t + 35; d.reclaim.reclaimedPagecachePages = t + 36
+            d.reclaim.directReclaims = t + 37
             return TickSample(tick: UInt64(t), delta: d, gauges: g)
         }
         for t in 0..<130 { try writer.tickClosed(sample(t)) }
@@ -84,7 +88,7 @@ func writeTrace(_ text: String, name: String = "t.trace") -> String {
             ("kswapd_wakeups", { "\($0 + 34)" }), ("reclaimed_slab_pages", { "\($0 + 35)" }),
             ("reclaimed_pagecache_pages", { "\($0 + 36)" }), ("direct_reclaims", { "\($0 + 37)" }),
         ]
-        #expect(expected.map(\.0) == TickColumns.all.map(\.name))
+        #expect(Set(expected.map(\.0)) == Set(TickColumns.all.map(\.name)))
         let rows = try store.db.rows("SELECT \(expected.map(\.0).joined(separator: ", ")) FROM tick_metrics WHERE run_id = \(run) ORDER BY tick")
         #expect(rows.count == 130)
         for (t, row) in rows.enumerated() {

@@ -183,9 +183,9 @@ import MemModel
         #expect(r.report["other lines skipped"] == 8)
         #expect(r.report["4 MiB chunks relocated"] == 5)
         let (summary, _) = try replay(r.path)
-        #expect(summary.final.segv == 0)
-        #expect(summary.final.tlbLookups == 7)
-        #expect(summary.final.tlbMisses == 6)  // 6 pages, the M's write hits
+        #expect(summary.final.paging.segv == 0)
+        #expect(summary.final.tlb.lookups == 7)
+        #expect(summary.final.tlb.misses == 6)  // 6 pages, the M's write hits
     }
 
     @Test func lackeyErrorsHaveFileAndLine() {
@@ -248,9 +248,9 @@ import MemModel
         }.joined()
         let r = try imported(.lackey, text)
         let (summary, _) = try replay(r.path)
-        #expect(summary.final.segv == 0)
-        #expect(summary.final.regionFailures == 0)
-        #expect(summary.final.demandFaults == 79)  // chunk 0 is touched at one page twice
+        #expect(summary.final.paging.segv == 0)
+        #expect(summary.final.paging.regionFailures == 0)
+        #expect(summary.final.paging.demandFaults == 79)  // chunk 0 is touched at one page twice
     }
 
     // MARK: lackey: the TLB equals a cache of pages on the original addresses
@@ -340,10 +340,10 @@ import MemModel
             #expect(events.filter { if case .spawn = $0 { true } else { false } }.count == 1)
             #expect(!events.contains { if case .switchTo = $0 { true } else { false } })
             let (summary, sink) = try replay(r.path, tlb: spec)
-            #expect(sink.ticks.map(\.delta.tlbLookups).reduce(0, +) == refs.count)
-            #expect(sink.ticks.map(\.delta.tlbMisses).reduce(0, +) == cache.misses)
-            #expect(summary.final.tlbFlushes <= 1)  // PID 0 -> 1, of an empty TLB
-            #expect(summary.final.segv == 0)
+            #expect(sink.ticks.map(\.delta.tlb.lookups).reduce(0, +) == refs.count)
+            #expect(sink.ticks.map(\.delta.tlb.misses).reduce(0, +) == cache.misses)
+            #expect(summary.final.tlb.flushes <= 1)  // PID 0 -> 1, of an empty TLB
+            #expect(summary.final.paging.segv == 0)
             #expect(summary.oom == 0)
         }
     }

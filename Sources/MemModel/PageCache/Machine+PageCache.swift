@@ -2,23 +2,9 @@ import MemTrace
 
 /// `fread`, `fwrite`, `fsync`, `fdrop` and `page_cache_reclaim`.
 extension Machine {
-    mutating func noteFile(_ file: Symbol) {
-        if file.index >= knownFiles.count {
-            knownFiles.append(contentsOf: repeatElement(false, count: file.index + 1 - knownFiles.count))
-        }
-        knownFiles[file.index] = true
-    }
-
-    func isKnownFile(_ file: Symbol) -> Bool { file.index < knownFiles.count && knownFiles[file.index] }
-
     /// A lookup; a miss allocates a frame and inserts the page (dirty for a write).
     mutating func pageCacheAccess(_ file: Symbol, _ page: UInt32, write: Bool) throws(ModelError) {
-        noteFile(file)
-        if pageCache.hit(file, page, dirty: write) {
-            counters.pagecacheHits += 1
-            return
-        }
-        counters.pagecacheMisses += 1
+        if pageCache.hit(file, page, dirty: write) { return }
         guard let f = allocate(1, for: .pageCache) else { return }
         pageCache.insert(file, page, frame: f, dirty: write)
     }
@@ -31,19 +17,18 @@ extension Machine {
     /// `fdrop`: frees the file's cached pages; a file with none is fine too.
     mutating func fdrop(_ file: Symbol) throws(ModelError) {
         for f in pageCache.drop(file) { release(f, 1) }
-        if isKnownFile(file) { knownFiles[file.index] = false }
     }
 
     /// `page_cache_reclaim`: evicts up to `want` clean pages, in policy order
     /// (with `node`, only pages held in that node's frames).
     mutating func page_cache_reclaim(_ want: Int, node: Int? = nil) -> Int {
-        let nodes = frames
+        let nodes = frames.physical
         let victims = node == nil ? pageCache.evictClean(want) : pageCache.evictClean(want) { nodes.node(of: $0) == node }
         for f in victims {
             nodeCounters[frames.node(of: f)].reclaimedPages += 1
             release(f, 1)
         }
-        counters.reclaimedPagecachePages += victims.count
+        reclaim.counters.reclaimedPagecachePages += victims.count
         return victims.count
     }
 }

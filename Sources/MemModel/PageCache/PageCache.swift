@@ -29,6 +29,7 @@ public struct PageCache: Sendable {
     private var ages = AgeList()
     public private(set) var count = 0
     public private(set) var dirtyCount = 0
+    public private(set) var counters = PageCacheCounters()
 
     public init(policy: PageCacheEvictionKind) {
         self.policy = policy
@@ -38,10 +39,15 @@ public struct PageCache: Sendable {
     @inline(__always)
     static func key(_ file: Symbol, _ page: UInt32) -> UInt64 { UInt64(UInt32(bitPattern: file.raw)) << 32 | UInt64(page) }
 
-    /// Looks a page up; on a hit updates its age per the policy (and dirties it if asked).
+    /// Looks a page up and counts a hit or a miss; on a hit tells the policy
+    /// (and dirties the page if asked).
     @inline(__always)
     mutating func hit(_ file: Symbol, _ page: UInt32, dirty: Bool) -> Bool {
-        guard let s = index[Self.key(file, page)] else { return false }
+        guard let s = index[Self.key(file, page)] else {
+            counters.misses += 1
+            return false
+        }
+        counters.hits += 1
         eviction.hit(s, &ages)
         if dirty && !pages[Int(s)].dirty {
             pages[Int(s)].dirty = true
@@ -170,5 +176,17 @@ public struct PageCache: Sendable {
         }
         if onFiles != count { return "page cache: file lists hold \(onFiles) pages, \(count) counted" }
         return nil
+    }
+}
+
+/// Page-cache lookups by `fread`/`fwrite`.
+public struct PageCacheCounters: CounterSet {
+    public var hits = 0
+    public var misses = 0
+    public init() {}
+
+    public mutating func visit<V: MetricVisitor>(_ v: inout V) {
+        v.counter("pagecache_hits", &hits)
+        v.counter("pagecache_misses", &misses)
     }
 }

@@ -7,25 +7,20 @@ extension Machine {
     /// (present, user, writable — no execute bit), faulting if it fails.
     @inline(__always)
     mutating func access(_ kind: AccessKind, _ pid: PID, _ va: UInt32) throws(ModelError) {
-        if pid != currentPID {
+        if pid != processes.currentPID {
             try switchTo(pid, for: kind)
-            if pid != currentPID { return }  // a process whose creation failed
+            if pid != processes.currentPID { return }  // a process whose creation failed
         }
-        counters.tlbLookups &+= 1
         let vpn = va >> 12
-        let instruction = splitTLB && kind == .execute
+        let instruction = translation.split && kind == .execute
         var pte: PTE
-        if let cached = instruction ? itlb.lookup(vpn) : tlb.lookup(vpn) {
-            counters.tlbHits &+= 1
+        if let cached = translation.lookup(vpn, instruction: instruction) {
             pte = cached
         } else {
-            counters.tlbMisses &+= 1
             pte = tables.walk(currentDirectory, va)
-            if pte.isPresent {
-                if instruction { itlb.fill(vpn, pte) } else { tlb.fill(vpn, pte) }
-            }
+            if pte.isPresent { translation.fill(vpn, pte, instruction: instruction) }
         }
-        let userMode = currentPID != 0
+        let userMode = processes.currentPID != 0
         let allowed = pte.isPresent
             && (!userMode || pte & PTEFlags.user.rawValue != 0)
             && (kind != .write || pte & PTEFlags.writable.rawValue != 0)
@@ -40,7 +35,7 @@ extension Machine {
     @inline(__always)
     mutating func countNodeAccess(_ frame: FrameNumber) {
         guard nodeCount > 1 else { return }
-        let home = processes[Int(current)].node
+        let home = processes[Int(processes.current)].node
         if frames.node(of: frame) == home {
             nodeCounters[home].localAccesses += 1
         } else {
@@ -50,13 +45,13 @@ extension Machine {
 
     /// The page-fault handler.
     mutating func pageFault(_ kind: AccessKind, _ va: UInt32, _ pte: PTE, instruction: Bool) {
-        counters.pageFaults += 1
-        processes[Int(current)].faults += 1
+        processes.counters.pageFaults += 1
+        processes[Int(processes.current)].faults += 1
         guard va < Paging.userEnd,
-              let ri = regionIndex(processes[Int(current)].regions, va) else {
+              let ri = regionIndex(processes[Int(processes.current)].regions, va) else {
             return segv()
         }
-        let r = processes[Int(current)].regions[ri]
+        let r = processes[Int(processes.current)].regions[ri]
         if pte.isPresent {
             if kind == .write && pte.has(.cow) { return cowFault(va, pte, instruction: instruction) }
             return segv()
@@ -66,14 +61,14 @@ extension Machine {
     }
 
     mutating func segv() {
-        counters.segv += 1
-        processes[Int(current)].segv += 1
+        processes.counters.segv += 1
+        processes[Int(processes.current)].segv += 1
     }
 
     /// Maps a zeroed frame, or the shared segment's frame for this page. The
     /// page table comes first, as in Linux (`pte_alloc` before the page).
     mutating func demandFault(_ va: UInt32, _ r: Region, instruction: Bool) {
-        counters.demandFaults += 1
+        processes.counters.demandFaults += 1
         let dir = currentDirectory
         guard let table = ensureTable(dir, va) else { return }
         let frame: FrameNumber
@@ -84,7 +79,7 @@ extension Machine {
                 frame = existing
             } else {
                 guard let f = allocate(1, for: .segment) else { return }
-                refcount[Int(f)] = 1  // the segment's own reference
+                frames.refcount[Int(f)] = 1  // the segment's own reference
                 segments[Int(r.segment)]!.frames[page] = f
                 frame = f
             }
@@ -96,36 +91,36 @@ extension Machine {
         if r.perms.contains(.write) { flags.insert(.writable) }
         let pte = PTE.make(frame, flags)
         tables.write(table, Paging.tableIndex(va), pte)
-        refcount[Int(frame)] += 1
-        processes[Int(current)].resident += 1
-        if processes[Int(current)].resident > processes[Int(current)].peakResident {
-            processes[Int(current)].peakResident = processes[Int(current)].resident
+        frames.refcount[Int(frame)] += 1
+        processes[Int(processes.current)].resident += 1
+        if processes[Int(processes.current)].resident > processes[Int(processes.current)].peakResident {
+            processes[Int(processes.current)].peakResident = processes[Int(processes.current)].resident
         }
         // The faulting access is retried: its walk fills the TLB.
-        if instruction { itlb.fill(va >> 12, pte) } else { tlb.fill(va >> 12, pte) }
+        translation.fill(va >> 12, pte, instruction: instruction)
         countNodeAccess(frame)
     }
 
     /// A write to a read-only COW page: copy the frame unless this mapping is
     /// its only reference, make the PTE writable, `invlpg`.
     mutating func cowFault(_ va: UInt32, _ pte: PTE, instruction: Bool) {
-        counters.cowFaults += 1
-        processes[Int(current)].cowFaults += 1
+        processes.counters.cowFaults += 1
+        processes[Int(processes.current)].cowFaults += 1
         let old = pte.frame
         let table = tables[currentDirectory, Paging.directoryIndex(va)].frame
         let updated: PTE
-        if refcount[Int(old)] == 1 {
+        if frames.refcount[Int(old)] == 1 {
             updated = (pte | PTEFlags.writable.rawValue) & ~PTEFlags.cow.rawValue
         } else {
             guard let f = allocate(1, for: .anonymous) else { return }
-            refcount[Int(f)] = 1
-            dropReference(old)
-            counters.cowCopies += 1
+            frames.refcount[Int(f)] = 1
+            frames.dropReference(old)
+            processes.counters.cowCopies += 1
             updated = PTE.make(f, [.present, .user, .writable])
         }
         tables.write(table, Paging.tableIndex(va), updated)
         invlpg(va)
-        tlb.fill(va >> 12, updated)
+        translation.fill(va >> 12, updated, instruction: false)
         countNodeAccess(updated.frame)
     }
 
@@ -145,7 +140,7 @@ extension Machine {
         if perms.contains(.write) { flags.insert(.writable) }
         flags.insert(kernel ? .global : .user)
         guard map_page_dir(dir, va, b.base, flags) else { return }
-        refcount[Int(b.base)] += 1
+        frames.refcount[Int(b.base)] += 1
         if !kernel {
             processes[Int(s)].resident += 1
             processes[Int(s)].peakResident = max(processes[Int(s)].peakResident, processes[Int(s)].resident)
@@ -167,8 +162,8 @@ extension Machine {
         let e = tables[pde.frame, Paging.tableIndex(va)]
         guard e.isPresent else { return }
         tables.write(pde.frame, Paging.tableIndex(va), 0)
-        if kernel || s == current { invlpg(va) }
+        if kernel || s == processes.current { invlpg(va) }
         if !kernel { processes[Int(s)].resident -= 1 }
-        dropReference(e.frame)
+        frames.dropReference(e.frame)
     }
 }

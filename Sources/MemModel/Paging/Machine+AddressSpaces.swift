@@ -7,18 +7,12 @@ extension Machine {
     /// `load_cr3(dir)`: switch address spaces; the TLB keeps only global entries.
     mutating func load_cr3(_ dir: FrameNumber) {
         currentDirectory = dir
-        tlb.flushNonGlobal()
-        if splitTLB { itlb.flushNonGlobal() }
-        counters.tlbFlushes += 1
+        translation.flushNonGlobal()
     }
 
     /// `invlpg`: drop one page's TLB entries.
     @inline(__always)
-    mutating func invlpg(_ va: UInt32) {
-        tlb.invalidate(va >> 12)
-        if splitTLB { itlb.invalidate(va >> 12) }
-        counters.tlbInvlpg += 1
-    }
+    mutating func invlpg(_ va: UInt32) { translation.invalidate(va >> 12) }
 
     /// `map_page_dir(dir, virt, phys, flags)`: sets the PTE of `virt` in
     /// directory `dir`, allocating the page table if the directory entry is
@@ -60,28 +54,15 @@ extension Machine {
         return dir
     }
 
-    mutating func addProcess(_ p: Process) {
-        let s: Int32
-        if let reused = freeProcessSlots.popLast() {
-            s = reused
-            processes[Int(s)] = p
-        } else {
-            s = Int32(processes.count)
-            processes.append(p)
-        }
-        slotOfPID[p.pid] = s
-        if !p.failed { liveProcesses += 1 }
-    }
-
     // MARK: spawn, fork, exit, switch
 
     /// A process's home NUMA node: `node=K` on `spawn`, else PID mod N.
-    func homeNode(_ pid: PID) -> Int { Int(pid % PID(frames.count)) }
+    func homeNode(_ pid: PID) -> Int { Int(pid % PID(frames.physical.count)) }
 
     mutating func spawn(_ pid: PID, node: Int32? = nil) throws(ModelError) {
-        guard slotOfPID[pid] == nil else { throw ModelError("spawn: PID \(pid) already exists") }
-        if let node, Int(node) >= frames.count {
-            throw ModelError("spawn: node \(node) does not exist (the machine has \(frames.count) node\(frames.count == 1 ? "" : "s"))")
+        guard processes.slot(of: pid) == nil else { throw ModelError("spawn: PID \(pid) already exists") }
+        if let node, Int(node) >= frames.physical.count {
+            throw ModelError("spawn: node \(node) does not exist (the machine has \(frames.physical.count) node\(frames.physical.count == 1 ? "" : "s"))")
         }
         var p = Process(pid: pid, parent: nil, directory: -1, spawnedTick: tick)
         p.node = node.map(Int.init) ?? homeNode(pid)
@@ -89,14 +70,14 @@ extension Machine {
         preferredNode = p.node
         if let dir = createDirectory() { p.directory = dir } else { p.failed = true }
         preferredNode = running
-        addProcess(p)
+        processes.add(p)
     }
 
     /// Copy-on-write fork: the child gets a copy of every user page table;
     /// private writable pages become read-only + COW in both.
     mutating func fork(_ parentPID: PID, _ childPID: PID) throws(ModelError) {
         let ps = try requireProcess(parentPID, "fork")
-        guard slotOfPID[childPID] == nil else { throw ModelError("fork: child PID \(childPID) already exists") }
+        guard processes.slot(of: childPID) == nil else { throw ModelError("fork: child PID \(childPID) already exists") }
         var child = Process(pid: childPID, parent: parentPID, directory: -1, spawnedTick: tick)
         child.node = homeNode(childPID)
         let parent = processes[Int(ps)]
@@ -111,9 +92,9 @@ extension Machine {
         }
         // A directory and one table per parent table: take them all or fail whole.
         guard !parent.failed, reserveFree(1 + userTables) else {
-            if !parent.failed { counters.oom += 1 }
+            if !parent.failed { reclaim.counters.oom += 1 }
             child.failed = true
-            addProcess(child)
+            processes.add(child)
             return
         }
         let cdir = createDirectory()!
@@ -144,13 +125,13 @@ extension Machine {
                     tables.write(ptable, ti, e)
                 }
                 tables.write(ctable, ti, e)
-                refcount[Int(e.frame)] += 1
+                frames.refcount[Int(e.frame)] += 1
                 child.resident += 1
             }
         }
         child.peakResident = child.resident
-        addProcess(child)
-        if ps == current {
+        processes.add(child)
+        if ps == processes.current {
             // The parent's writable entries may be cached: reload CR3 as fork does.
             load_cr3(currentDirectory)
         }
@@ -161,10 +142,7 @@ extension Machine {
         guard pid != 0 else { throw ModelError("exit: PID 0 is the kernel and cannot exit") }
         let s = try requireProcess(pid, "exit")
         let p = processes[Int(s)]
-        slotOfPID[pid] = nil
-        freeProcessSlots.append(s)
-        processes[Int(s)].alive = false
-        if !p.failed { liveProcesses -= 1 }
+        processes.remove(slot: s)
         guard !p.failed else { return }
         let dir = p.directory
         for di in 0..<768 {
@@ -176,7 +154,7 @@ extension Machine {
             while remaining > 0 {
                 let e = tables[table, ti]
                 if e.isPresent {
-                    dropReference(e.frame)
+                    frames.dropReference(e.frame)
                     remaining -= 1
                 }
                 ti += 1
@@ -186,13 +164,13 @@ extension Machine {
         }
         for r in p.regions where r.segment >= 0 { detachSegment(r.segment) }
         let rec = record(p, exited: true)
-        finished.append(rec)
-        if s == current {
-            current = 0
-            currentPID = 0
+        processes.finished.append(rec)
+        if s == processes.current {
+            processes.current = 0
+            processes.currentPID = 0
             preferredNode = 0
             load_cr3(kernelDirectory)
-            counters.switches += 1
+            processes.counters.switches += 1
         }
         tables.detach(dir)
         release(dir, 1)
@@ -204,16 +182,16 @@ extension Machine {
     /// An access by another PID switches first; `statement` names the
     /// access in the error for an unknown PID.
     mutating func switchTo(_ pid: PID, for statement: AccessKind? = nil) throws(ModelError) {
-        guard pid != currentPID else { return }
-        guard let s = slotOfPID[pid] else {
+        guard pid != processes.currentPID else { return }
+        guard let s = processes.slot(of: pid) else {
             throw ModelError("\(statement?.keyword ?? "switch"): unknown PID \(pid)")
         }
         guard !processes[Int(s)].failed else { return }
-        current = s
-        currentPID = pid
+        processes.current = s
+        processes.currentPID = pid
         preferredNode = processes[Int(s)].node
         load_cr3(processes[Int(s)].directory)
-        counters.switches += 1
+        processes.counters.switches += 1
     }
 }
 

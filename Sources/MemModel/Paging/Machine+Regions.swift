@@ -16,7 +16,7 @@ extension Machine {
             }
         }
         guard processes[Int(s)].regions.count < Region.maxPerProcess else {
-            counters.regionFailures += 1
+            processes.counters.regionFailures += 1
             return
         }
         if let id = shared {
@@ -47,7 +47,7 @@ extension Machine {
     /// `freeEmptyTables`, page tables left empty go back to the allocator.
     mutating func unmapRange(_ s: Int32, _ start: UInt32, _ end: UInt32, freeEmptyTables: Bool) {
         let dir = processes[Int(s)].directory
-        let isCurrent = s == current
+        let isCurrent = s == processes.current
         var va = start
         while va < end {
             let di = Paging.directoryIndex(va)
@@ -63,7 +63,7 @@ extension Machine {
                         tables.write(table, ti, 0)
                         if isCurrent { invlpg(v) }
                         processes[Int(s)].resident -= 1
-                        dropReference(e.frame)
+                        frames.dropReference(e.frame)
                     }
                     v &+= 4096
                 }
@@ -84,7 +84,7 @@ extension Machine {
     mutating func detachSegment(_ id: Int32) {
         segments[Int(id)]!.regions -= 1
         guard segments[Int(id)]!.regions == 0 else { return }
-        for f in segments[Int(id)]!.frames where f >= 0 { dropReference(f) }
+        for f in segments[Int(id)]!.frames where f >= 0 { frames.dropReference(f) }
         segments[Int(id)] = nil
     }
 

@@ -20,7 +20,7 @@ extension Machine {
             handles[h.index] = HandleBinding(base: -2, count: Int32(count))
             return
         }
-        for i in Int(f)..<Int(f) + Frames.footprint(count) { refcount[i] = 1 }
+        for i in Int(f)..<Int(f) + Frames.footprint(count) { frames.refcount[i] = 1 }
         handles[h.index] = HandleBinding(base: f, count: Int32(count))
     }
 
@@ -32,9 +32,9 @@ extension Machine {
         }
         handles[h.index] = .unbound
         guard b.base >= 0 else { return }
-        if refcount[Int(b.base)] > 1 {
+        if frames.refcount[Int(b.base)] > 1 {
             handles[h.index] = b
-            throw ModelError("pfree: handle %s is still mapped (\(refcount[Int(b.base)] - 1) page-table entries point at frame \(b.base)); unmap it first", (.handle, h))
+            throw ModelError("pfree: handle %s is still mapped (\(frames.refcount[Int(b.base)] - 1) page-table entries point at frame \(b.base)); unmap it first", (.handle, h))
         }
         release(b.base, Int(b.count))
     }

@@ -38,3 +38,42 @@ public struct Kswapd: Sendable {
     /// The most frames that may be in use with usage at or below the low watermark.
     func lowTarget(allocatable: Int) -> Int { low * allocatable / 100 }
 }
+
+/// Reclaim's state across nodes: one kswapd per node (watermarks applied per
+/// node, as Linux), which of them ran in the closing tick, and the counters
+/// of reclaim and of the allocations it could not save.
+public struct ReclaimState: Sendable {
+    public internal(set) var kswapds: [Kswapd]
+    var ranThisTick: [Bool]
+    /// A reclaimer is running: an allocation it makes does not reclaim again.
+    var reclaiming = false
+    public internal(set) var counters = ReclaimCounters()
+
+    init(_ config: MachineConfig) {
+        var k = Kswapd(high: config.highWatermark, low: config.lowWatermark)
+        k.kswapd_register_reclaimer(.slabReclaim)
+        k.kswapd_register_reclaimer(.pageCacheReclaim)
+        kswapds = Array(repeating: k, count: config.nodes)
+        ranThisTick = Array(repeating: false, count: config.nodes)
+    }
+}
+
+/// What reclaim did, and the allocations that failed even after it.
+public struct ReclaimCounters: CounterSet {
+    /// Allocations that failed even after direct reclaim.
+    public var oom = 0
+    /// Allocations that found no free frame and ran the reclaimers synchronously.
+    public var directReclaims = 0
+    public var kswapdWakeups = 0
+    public var reclaimedSlabPages = 0
+    public var reclaimedPagecachePages = 0
+    public init() {}
+
+    public mutating func visit<V: MetricVisitor>(_ v: inout V) {
+        v.counter("oom", &oom)
+        v.counter("direct_reclaims", &directReclaims)
+        v.counter("kswapd_wakeups", &kswapdWakeups)
+        v.counter("reclaimed_slab_pages", &reclaimedSlabPages)
+        v.counter("reclaimed_pagecache_pages", &reclaimedPagecachePages)
+    }
+}

@@ -2,9 +2,9 @@
 extension Machine {
     /// Runs one reclaimer, asking for `want` frames (of `node` only, if given);
     /// returns frames freed.
-    mutating func reclaim(_ r: Reclaimer, want: Int, node: Int?) -> Int {
-        reclaiming = true
-        defer { reclaiming = false }
+    mutating func runReclaimer(_ r: Reclaimer, want: Int, node: Int?) -> Int {
+        reclaim.reclaiming = true
+        defer { reclaim.reclaiming = false }
         switch r {
         case .slabReclaim: return slab_reclaim(want, node: node)
         case .pageCacheReclaim: return page_cache_reclaim(want, node: node)
@@ -17,30 +17,30 @@ extension Machine {
     /// until it is reached or a whole pass frees nothing; sleep only at or
     /// below the low watermark.
     public mutating func kswapd_tick() {
-        for k in kswapds.indices { kswapdTick(node: k) }
+        for k in reclaim.kswapds.indices { kswapdTick(node: k) }
     }
 
     mutating func kswapdTick(node k: Int) {
-        kswapdRanThisTick[k] = false
-        let allocatable = frames.allocatable(k)
+        reclaim.ranThisTick[k] = false
+        let allocatable = frames.physical.allocatable(k)
         guard allocatable > 0 else { return }
-        let scope: Int? = frames.count == 1 ? nil : k
-        func used() -> Int { allocatable - frames.nodes[k].freeCount }
-        if !kswapds[k].awake && kswapds[k].aboveHigh(used: used(), allocatable: allocatable) {
-            kswapds[k].wake()
-            counters.kswapdWakeups += 1
+        let scope: Int? = frames.physical.count == 1 ? nil : k
+        func used() -> Int { allocatable - frames.physical.nodes[k].freeCount }
+        if !reclaim.kswapds[k].awake && reclaim.kswapds[k].aboveHigh(used: used(), allocatable: allocatable) {
+            reclaim.kswapds[k].wake()
+            reclaim.counters.kswapdWakeups += 1
             nodeCounters[k].kswapdWakeups += 1
         }
-        guard kswapds[k].awake else { return }
-        kswapdRanThisTick[k] = true
-        let target = kswapds[k].lowTarget(allocatable: allocatable)
+        guard reclaim.kswapds[k].awake else { return }
+        reclaim.ranThisTick[k] = true
+        let target = reclaim.kswapds[k].lowTarget(allocatable: allocatable)
         while used() > target {
             var freed = 0
-            for r in kswapds[k].reclaimers where used() > target {
-                freed += reclaim(r, want: used() - target, node: scope)
+            for r in reclaim.kswapds[k].reclaimers where used() > target {
+                freed += runReclaimer(r, want: used() - target, node: scope)
             }
             if freed == 0 { break }
         }
-        if used() <= target { kswapds[k].sleep() }
+        if used() <= target { reclaim.kswapds[k].sleep() }
     }
 }

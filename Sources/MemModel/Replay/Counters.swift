@@ -1,67 +1,95 @@
-/// Cumulative event counters of a replay.
+/// Receives metrics, each named by its column in `tick_metrics` (or
+/// `node_metrics`). Every per-tick figure reaches the store, the column list
+/// and the per-tick difference through this one walk, so a metric is declared
+/// once: a field and its line in its subsystem's `visit`.
+public protocol MetricVisitor {
+    /// A cumulative counter; a row holds its change over the tick.
+    mutating func counter(_ column: StaticString, _ value: inout Int)
+    /// A state at the tick's close.
+    mutating func gauge(_ column: StaticString, _ value: Int)
+    mutating func gauge(_ column: StaticString, _ value: Double)
+}
+
+extension MetricVisitor {
+    public mutating func gauge(_ column: StaticString, _ value: Int) {}
+    public mutating func gauge(_ column: StaticString, _ value: Double) {}
+}
+
+/// A subsystem's event counters: plain integers that only grow, declared
+/// once in ``visit(_:)`` with their columns.
 ///
 /// The figures of one tick are the difference of two snapshots taken at its
-/// start and close (the ChampSim way), so counting costs one add per event.
-public struct Counters: Sendable, Equatable {
+/// start and close (the ChampSim way), so counting costs one add per event;
+/// ``since(_:)`` derives the difference from the declaration, so a counter
+/// cannot be forgotten there.
+public protocol CounterSet: Sendable, Equatable {
+    init()
+    /// Hands every counter to `v`, with its column.
+    mutating func visit<V: MetricVisitor>(_ v: inout V)
+}
+
+extension CounterSet {
+    /// `self - earlier`, counter by counter.
+    public func since(_ earlier: Self) -> Self {
+        var before = earlier
+        var collect = Collect()
+        before.visit(&collect)
+        var d = self
+        var subtract = Subtract(values: collect.values)
+        d.visit(&subtract)
+        return d
+    }
+
+    /// The columns of these counters, in declaration order.
+    public static var columns: [String] {
+        var c = Self()
+        var n = CounterNames()
+        c.visit(&n)
+        return n.names
+    }
+}
+
+/// The values of counters, in visiting order (``CounterSet/since(_:)``).
+private struct Collect: MetricVisitor {
+    var values: [Int] = []
+    mutating func counter(_ column: StaticString, _ value: inout Int) { values.append(value) }
+}
+
+/// Subtracts collected values, in the same order (``CounterSet/since(_:)``).
+private struct Subtract: MetricVisitor {
+    var values: [Int]
+    var i = 0
+    mutating func counter(_ column: StaticString, _ value: inout Int) {
+        value -= values[i]
+        i += 1
+    }
+}
+
+/// The column names of counters, in visiting order.
+private struct CounterNames: MetricVisitor {
+    var names: [String] = []
+    mutating func counter(_ column: StaticString, _ value: inout Int) { names.append("\(column)") }
+}
+
+/// Every counter of the machine: the replay loop's event count and each
+/// subsystem's own set, as the subsystems hold them.
+public struct Counters: CounterSet {
     public var events = 0
-    /// Allocations that failed even after direct reclaim.
-    public var oom = 0
-    public var tlbLookups = 0
-    public var tlbHits = 0
-    public var tlbMisses = 0
-    /// CR3 loads that flushed the non-global TLB entries.
-    public var tlbFlushes = 0
-    public var tlbInvlpg = 0
-    /// Every page-fault exception: demand + COW + segmentation faults.
-    public var pageFaults = 0
-    /// Faults that mapped a page on demand (zeroed or a shared segment's frame).
-    public var demandFaults = 0
-    public var cowFaults = 0
-    /// COW faults that copied the frame (the rest reused a sole reference).
-    public var cowCopies = 0
-    public var segv = 0
-    public var switches = 0
-    /// `mmap`s refused because the process already had 16 regions.
-    public var regionFailures = 0
-    public var kswapdWakeups = 0
-    public var reclaimedSlabPages = 0
-    public var reclaimedPagecachePages = 0
-    /// Allocations that found no free frame and ran the reclaimers synchronously.
-    public var directReclaims = 0
-    public var pagecacheHits = 0
-    public var pagecacheMisses = 0
-    /// Frames handed out and returned by the physical allocator (footprints).
-    public var framesAllocated = 0
-    public var framesFreed = 0
+    public var frames = FrameCounters()
+    public var reclaim = ReclaimCounters()
+    public var tlb = TLBCounters()
+    public var paging = PagingCounters()
+    public var pageCache = PageCacheCounters()
 
     public init() {}
 
-    /// `self - earlier`, field by field.
-    public func since(_ e: Counters) -> Counters {
-        var d = Counters()
-        d.events = events - e.events
-        d.oom = oom - e.oom
-        d.tlbLookups = tlbLookups - e.tlbLookups
-        d.tlbHits = tlbHits - e.tlbHits
-        d.tlbMisses = tlbMisses - e.tlbMisses
-        d.tlbFlushes = tlbFlushes - e.tlbFlushes
-        d.tlbInvlpg = tlbInvlpg - e.tlbInvlpg
-        d.pageFaults = pageFaults - e.pageFaults
-        d.demandFaults = demandFaults - e.demandFaults
-        d.cowFaults = cowFaults - e.cowFaults
-        d.cowCopies = cowCopies - e.cowCopies
-        d.segv = segv - e.segv
-        d.switches = switches - e.switches
-        d.regionFailures = regionFailures - e.regionFailures
-        d.kswapdWakeups = kswapdWakeups - e.kswapdWakeups
-        d.reclaimedSlabPages = reclaimedSlabPages - e.reclaimedSlabPages
-        d.reclaimedPagecachePages = reclaimedPagecachePages - e.reclaimedPagecachePages
-        d.directReclaims = directReclaims - e.directReclaims
-        d.pagecacheHits = pagecacheHits - e.pagecacheHits
-        d.pagecacheMisses = pagecacheMisses - e.pagecacheMisses
-        d.framesAllocated = framesAllocated - e.framesAllocated
-        d.framesFreed = framesFreed - e.framesFreed
-        return d
+    public mutating func visit<V: MetricVisitor>(_ v: inout V) {
+        v.counter("events", &events)
+        frames.visit(&v)
+        reclaim.visit(&v)
+        tlb.visit(&v)
+        paging.visit(&v)
+        pageCache.visit(&v)
     }
 }
 
@@ -88,6 +116,31 @@ public struct Gauges: Sendable, Equatable {
     /// kswapd was awake at some point of this tick's `kswapd_tick()`.
     public var kswapdActive = false
     public init() {}
+
+    /// Every gauge with its `tick_metrics` column: the one declaration.
+    public func visit<V: MetricVisitor>(_ v: inout V) {
+        v.gauge("free_pages", freePages)
+        v.gauge("used_pages", usedPages)
+        v.gauge("usage_pct", usagePct)
+        v.gauge("largest_free_block", largestFreeBlock)
+        v.gauge("frag_index", fragIndex)
+        freeBlocks.withUnsafeBufferPointer { b in
+            v.gauge("free_o0", b[0]); v.gauge("free_o1", b[1]); v.gauge("free_o2", b[2])
+            v.gauge("free_o3", b[3]); v.gauge("free_o4", b[4]); v.gauge("free_o5", b[5])
+            v.gauge("free_o6", b[6]); v.gauge("free_o7", b[7]); v.gauge("free_o8", b[8])
+            v.gauge("free_o9", b[9]); v.gauge("free_o10", b[10])
+        }
+        v.gauge("pagetable_pages", pagetablePages)
+        v.gauge("processes", processes)
+        v.gauge("slab_pages", slabPages)
+        v.gauge("slab_objects", slabObjects)
+        v.gauge("slab_capacity", slabCapacity)
+        v.gauge("slab_waste_bytes", slabWasteBytes)
+        v.gauge("kmalloc_large_pages", kmallocLargePages)
+        v.gauge("pagecache_pages", pagecachePages)
+        v.gauge("pagecache_dirty", pagecacheDirty)
+        v.gauge("kswapd_active", kswapdActive ? 1 : 0)
+    }
 }
 
 /// One closed tick: what `tick_metrics` stores.
@@ -117,8 +170,9 @@ public struct SlabInfoRow: Sendable, Equatable {
     public var slabs: Int
 }
 
-/// Per-node event counters (cumulative; a tick's figures are differences).
-public struct NodeCounters: Sendable, Equatable {
+/// Per-node event counters (cumulative; a tick's figures are differences),
+/// declared with their `node_metrics` columns.
+public struct NodeCounters: CounterSet {
     /// Allocations this node served although another node was tried first
     /// (Linux's `numa_miss`).
     public var fallbackAllocations = 0
@@ -129,14 +183,12 @@ public struct NodeCounters: Sendable, Equatable {
     public var kswapdWakeups = 0
     public init() {}
 
-    public func since(_ e: NodeCounters) -> NodeCounters {
-        var d = NodeCounters()
-        d.fallbackAllocations = fallbackAllocations - e.fallbackAllocations
-        d.localAccesses = localAccesses - e.localAccesses
-        d.remoteAccesses = remoteAccesses - e.remoteAccesses
-        d.reclaimedPages = reclaimedPages - e.reclaimedPages
-        d.kswapdWakeups = kswapdWakeups - e.kswapdWakeups
-        return d
+    public mutating func visit<V: MetricVisitor>(_ v: inout V) {
+        v.counter("fallback_allocations", &fallbackAllocations)
+        v.counter("local_accesses", &localAccesses)
+        v.counter("remote_accesses", &remoteAccesses)
+        v.counter("reclaimed_pages", &reclaimedPages)
+        v.counter("kswapd_wakeups", &kswapdWakeups)
     }
 }
 

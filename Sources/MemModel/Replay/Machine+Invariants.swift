@@ -5,25 +5,16 @@ extension Machine {
     /// - Complexity: O(frames + page-table entries + objects); meant for
     ///   checking runs, not for the measured replay loop.
     public func invariantViolation() -> String? {
-        if let v = frames.invariantViolation() { return v }
-        var inUse = 0
-        // Frames per use, counted in this one pass and checked against each structure below.
-        var framesFor = [Int](repeating: 0, count: Int(FrameUse.kmallocLarge.rawValue) + 1)
-        for f in 0..<use.count {
-            let used = use[f] != .free
-            if used != frames.isUsed(f) {
-                return "frame \(f) is \(use[f]) in the frame table but \(frames.isUsed(f) ? "used" : "free") in the allocator"
-            }
-            if used && use[f] != .reserved { inUse += 1 }
-            framesFor[Int(use[f].rawValue)] += 1
-        }
-        if inUse != usedFrames { return "\(inUse) frames have an owner but the allocator counts \(usedFrames) used" }
+        // Frames per use, counted in the frame table's one pass and checked against each structure below.
+        let (broken, framesFor) = frames.invariantViolation()
+        if let broken { return broken }
+        let use = frames.use, refcount = frames.refcount
 
         // Expected owners of every mapped frame, from the structures that hold them.
         var owners = [UInt32](repeating: 0, count: use.count)
         var tableFrames = 0
         var directories: [FrameNumber] = []
-        for (s, p) in processes.enumerated() where p.hasAddressSpace {
+        for (s, p) in processes.all.enumerated() where p.hasAddressSpace {
             let dir = p.directory
             directories.append(dir)
             guard use[Int(dir)] == .directory, tables.isTable(dir) else { return "PID \(p.pid): directory frame \(dir) is not an allocated directory" }
@@ -50,7 +41,7 @@ extension Machine {
                     }
                     owners[Int(f)] += 1
                     resident += 1
-                    if s == Int(current) {
+                    if s == Int(processes.current) {
                         // The recursive window must land on this very entry.
                         guard let hit = tables.resolve(dir, Paging.recursivePTEAddress(va)),
                               hit.frame == table, hit.offset == ti * 4 else {
@@ -75,7 +66,7 @@ extension Machine {
                 if e.isPresent { owners[Int(e.frame)] += 1 }
             }
         }
-        if directories.count != liveProcesses { return "\(liveProcesses) live processes counted, \(directories.count) address spaces" }
+        if directories.count != processes.live { return "\(processes.live) live processes counted, \(directories.count) address spaces" }
         if tableFrames != tables.tableFrames { return "\(tables.tableFrames) table frames counted, \(tableFrames) reachable" }
         for (h, b) in handles.enumerated() where b.base >= 0 {
             for f in Int(b.base)..<Int(b.base) + Frames.footprint(Int(b.count)) {
@@ -95,7 +86,7 @@ extension Machine {
         }
 
         // Every cached translation must be what a walk finds now.
-        for (name, t) in splitTLB ? [("TLB", tlb), ("ITLB", itlb)] : [("TLB", tlb)] {
+        for (name, t) in translation.named {
             if let v = t.invariantViolation() { return "\(name) replacement: \(v)" }
             for (vpn, cached) in t.validEntries {
                 let now = tables.walk(currentDirectory, vpn << 12)
@@ -126,8 +117,8 @@ extension Machine {
             return "slab cache \(c.name): \(bound[i]) object IDs bound, \(c.activeObjects) active objects"
         }
         let largeUse = framesFor[Int(FrameUse.kmallocLarge.rawValue)]
-        if large != largeUse || large != kmallocLargeFrames {
-            return "kmalloc: \(large) large-object frames bound, \(largeUse) in use, \(kmallocLargeFrames) counted"
+        if large != largeUse || large != slab.kmallocLargeFrames {
+            return "kmalloc: \(large) large-object frames bound, \(largeUse) in use, \(slab.kmallocLargeFrames) counted"
         }
 
         // Page cache.
@@ -139,9 +130,6 @@ extension Machine {
 
         let dirUse = framesFor[Int(FrameUse.directory.rawValue)]
         if dirUse != directories.count { return "\(dirUse) directory frames allocated, \(directories.count) live address spaces" }
-        if counters.framesAllocated - counters.framesFreed != usedFrames {
-            return "\(counters.framesAllocated) frames allocated - \(counters.framesFreed) freed differs from \(usedFrames) used"
-        }
         return nil
     }
 }

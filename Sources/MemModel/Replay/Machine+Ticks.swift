@@ -3,13 +3,13 @@ extension Machine {
     /// Runs `kswapd_tick()` and returns the gauges of the closing tick.
     public mutating func closeTick() -> Gauges {
         kswapd_tick()
-        closedShapes = frames.nodes.map { FreeSpaceShape($0.bitmap) }
+        closedShapes = frames.physical.nodes.map { FreeSpaceShape($0.bitmap) }
         return gauges(closedShapes)
     }
 
     /// The machine's state now.
     public func gauges() -> Gauges {
-        gauges(frames.nodes.map { FreeSpaceShape($0.bitmap) })
+        gauges(frames.physical.nodes.map { FreeSpaceShape($0.bitmap) })
     }
 
     /// The machine's state, given each node's free-space shape.
@@ -30,18 +30,18 @@ extension Machine {
         g.slabObjects = slab.activeObjects
         g.slabCapacity = slab.capacity
         g.slabWasteBytes = slab.wasteBytes
-        g.kmallocLargePages = kmallocLargeFrames
+        g.kmallocLargePages = slab.kmallocLargeFrames
         g.pagecachePages = pageCache.count
         g.pagecacheDirty = pageCache.dirtyCount
-        g.kswapdActive = kswapdRanThisTick.contains(true)
+        g.kswapdActive = reclaim.ranThisTick.contains(true)
         return g
     }
 
     /// Each node's state at the last tick close, with its counters since `start`.
     public func nodeSamples(since start: [NodeCounters]) -> [NodeSample] {
-        frames.nodes.indices.map { k in
-            let n = frames.nodes[k]
-            let allocatable = frames.allocatable(k)
+        frames.physical.nodes.indices.map { k in
+            let n = frames.physical.nodes[k]
+            let allocatable = frames.physical.allocatable(k)
             let shape = k < closedShapes.count ? closedShapes[k] : FreeSpaceShape(n.bitmap)
             var s = NodeSample(node: k)
             s.freePages = n.freeCount
@@ -49,7 +49,7 @@ extension Machine {
             s.usagePct = allocatable == 0 ? 100 : 100 * Double(s.usedPages) / Double(allocatable)
             s.largestFreeBlock = shape.largestFreeRun
             s.fragIndex = n.freeCount == 0 ? 0 : 1 - Double(shape.largestFreeRun) / Double(n.freeCount)
-            s.kswapdActive = kswapdRanThisTick[k]
+            s.kswapdActive = reclaim.ranThisTick[k]
             s.delta = nodeCounters[k].since(start[k])
             return s
         }

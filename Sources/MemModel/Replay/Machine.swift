@@ -46,46 +46,30 @@ struct HandleBinding: Sendable {
 ///
 /// Generic over the physical allocator and the TLB replacement policy (the
 /// variant axes on the per-event path) so each combination gets a specialized
-/// replay loop; ``MachineConfig/machineTypes`` picks them. Subsystems keep their own state (`frames`, `tables`, `tlb`,
-/// `slab`, `pageCache`, `kswapd`); the operations that cross subsystems, such
-/// as a page fault that allocates a frame and may reclaim, are extensions of
-/// `Machine` in each subsystem's folder.
+/// replay loop; ``MachineConfig/machineTypes`` picks them.
+///
+/// The machine composes subsystems that own their state and counters — the
+/// frame table, the process table, address translation, the slab layer, the
+/// page cache, reclaim — and keeps only what crosses them: the page tables
+/// and CR3, handles and shared segments, and the NUMA placement of the next
+/// allocation. Operations that cross subsystems, such as a page fault that
+/// allocates a frame and may reclaim, are extensions of `Machine` in each
+/// subsystem's folder.
 public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Sendable {
     public let config: MachineConfig
-    public internal(set) var frames: NodeFrames<Frames>
-    /// NUMA nodes (a plain copy of `frames.count` for the per-access checks).
+    public internal(set) var frames: FrameTable<Frames>
+    /// NUMA nodes (a plain copy of the node count for the per-access checks).
     let nodeCount: Int
-    /// Owners of each frame: PTE mappings, plus one for a handle or shared segment holding it.
-    var refcount: [UInt32]
-    var use: [FrameUse]
     var tables: TableMemory
-    public let allocatableFrames: Int
-
-    // Processes: slots, PID index, the running one.
-    var processes: [Process] = []
-    var slotOfPID: [PID: Int32] = [:]
-    var freeProcessSlots: [Int32] = []
-    /// Processes with an address space, the kernel included.
-    var liveProcesses = 1
-    var current: Int32 = 0
-    public internal(set) var currentPID: PID = 0
+    public internal(set) var processes: ProcessTable
     var currentDirectory: FrameNumber
     let kernelDirectory: FrameNumber
-    var finished: [ProcessRecord] = []
-
-    public internal(set) var tlb: TLB<Replacement>
-    public internal(set) var itlb: TLB<Replacement>
-    let splitTLB: Bool
-
+    public internal(set) var translation: Translation<Replacement>
     var handles: [HandleBinding] = []
     var segments: [Segment?] = []
-
     public internal(set) var slab = SlabAllocator()
-    var knownFiles: [Bool] = []
     public internal(set) var pageCache: PageCache
-    /// One kswapd per node, with the watermarks applied per node (as Linux).
-    public internal(set) var kswapds: [Kswapd]
-    var kswapdRanThisTick: [Bool]
+    public internal(set) var reclaim: ReclaimState
     /// The node that allocations prefer now: the running process's home node,
     /// or a new process's while its address space is built.
     var preferredNode = 0
@@ -93,11 +77,8 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
     public internal(set) var nodeCounters: [NodeCounters]
     /// Each node's free-space shape at the last tick close (computed once per tick).
     var closedShapes: [FreeSpaceShape] = []
-    var reclaiming = false
-    /// Frames held by `kmalloc` allocations above 4096 bytes.
-    public internal(set) var kmallocLargeFrames = 0
-
-    public var counters = Counters()
+    /// Events applied (counted by the replay loop).
+    public internal(set) var events = 0
     public internal(set) var tick: UInt64 = 0
 
     /// Boots the machine: the kernel's page directory (PID 0) is its first frame,
@@ -107,48 +88,46 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
                      || ObjectIdentifier(Replacement.self) == ObjectIdentifier(config.machineTypes.replacement),
                      "Machine<_, \(Replacement.self)> for TLB policy \(config.tlb.policy)")
         self.config = config
-        let n = config.frames
-        frames = NodeFrames(frames: n, reserved: config.reservedFrames, nodes: config.nodes)
+        frames = FrameTable(config)
         nodeCount = config.nodes
-        allocatableFrames = config.allocatableFrames
-        refcount = Array(repeating: 0, count: n)
-        use = Array(repeating: .free, count: n)
-        for f in 0..<config.reservedFrames { use[f] = .reserved }
-        tables = TableMemory(frames: n)
-        tlb = TLB(config.tlb, seed: config.seed)
-        itlb = TLB(config.itlb ?? config.tlb, seed: config.seed &+ 1)
-        splitTLB = config.itlb != nil
+        tables = TableMemory(frames: config.frames)
+        translation = Translation(config)
         pageCache = PageCache(policy: config.pageCachePolicy)
-        var k = Kswapd(high: config.highWatermark, low: config.lowWatermark)
-        k.kswapd_register_reclaimer(.slabReclaim)
-        k.kswapd_register_reclaimer(.pageCacheReclaim)
-        kswapds = Array(repeating: k, count: config.nodes)
-        kswapdRanThisTick = Array(repeating: false, count: config.nodes)
+        reclaim = ReclaimState(config)
         nodeCounters = Array(repeating: NodeCounters(), count: config.nodes)
         // validate() guarantees at least two allocatable frames.
-        let dir = frames.allocate(count: 1, preferred: 0)!.frame
+        let dir = frames.take(1, for: .directory, preferred: 0)!.frame
         kernelDirectory = dir
         currentDirectory = dir
-        use[Int(dir)] = .directory
-        counters.framesAllocated = 1
         tables.attach(dir)
         tables.write(dir, Paging.recursiveSlot, PTE.make(dir, [.present, .writable]))
-        processes.append(Process(pid: 0, parent: nil, directory: dir, spawnedTick: 0))
-        slotOfPID[0] = 0
+        processes = ProcessTable(kernel: Process(pid: 0, parent: nil, directory: dir, spawnedTick: 0))
+    }
+
+    /// Every counter, as the subsystems hold them now.
+    public var counters: Counters {
+        var c = Counters()
+        c.events = events
+        c.frames = frames.counters
+        c.reclaim = reclaim.counters
+        c.tlb = translation.counters
+        c.paging = processes.counters
+        c.pageCache = pageCache.counters
+        return c
     }
 
     // MARK: Physical frames
 
     /// Frames in use: allocatable minus free.
-    public var usedFrames: Int { allocatableFrames - frames.freeCount }
+    public var usedFrames: Int { frames.usedCount }
 
     /// `mem_usage_pct()`: 100 · used / allocatable.
     public func mem_usage_pct() -> Double {
-        100 * Double(usedFrames) / Double(allocatableFrames)
+        100 * Double(usedFrames) / Double(frames.allocatable)
     }
 
     /// kswapd of node 0 (the only one without NUMA).
-    public var kswapd: Kswapd { kswapds[0] }
+    public var kswapd: Kswapd { reclaim.kswapds[0] }
 
     /// The node an allocation tries first: the preferred node, or the next
     /// one round-robin under the interleave policy.
@@ -157,64 +136,52 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         guard nodeCount > 1 else { return 0 }
         guard config.numaPolicy == .interleave else { return preferredNode }
         let k = interleaveNext
-        interleaveNext = (interleaveNext + 1) % frames.count
+        interleaveNext = (interleaveNext + 1) % nodeCount
         return k
     }
 
-    /// Takes `count` contiguous frames for `purpose`, running direct reclaim
-    /// when none fit; counts an out-of-memory event and returns `nil` if that
-    /// does not help either.
+    /// `pmm_alloc_page` and contiguous allocations: takes `count` frames for
+    /// `purpose`, running direct reclaim when none fit; counts an
+    /// out-of-memory event and returns `nil` if that does not help either.
     @inline(__always)
     mutating func allocate(_ count: Int, for purpose: FrameUse) -> FrameNumber? {
         let first = firstChoiceNode()
-        if let (f, k) = frames.allocate(count: count, preferred: first) {
+        if let (f, k) = frames.take(count, for: purpose, preferred: first) {
             if k != first { nodeCounters[k].fallbackAllocations += 1 }
-            taken(f, count, purpose)
             return f
         }
         return allocateSlowPath(count, for: purpose, first: first)
     }
 
     mutating func allocateSlowPath(_ count: Int, for purpose: FrameUse, first: Int) -> FrameNumber? {
-        if config.directReclaim && !reclaiming {
-            counters.directReclaims += 1
+        if config.directReclaim && !reclaim.reclaiming {
+            reclaim.counters.directReclaims += 1
             while true {
                 var freedThisPass = 0
-                for r in kswapds[0].reclaimers {
-                    let freed = reclaim(r, want: count, node: nil)
+                for r in reclaim.kswapds[0].reclaimers {
+                    let freed = runReclaimer(r, want: count, node: nil)
                     freedThisPass += freed
-                    if freed > 0, let (f, k) = frames.allocate(count: count, preferred: first) {
+                    if freed > 0, let (f, k) = frames.take(count, for: purpose, preferred: first) {
                         if k != first { nodeCounters[k].fallbackAllocations += 1 }
-                        taken(f, count, purpose)
                         return f
                     }
                 }
                 if freedThisPass == 0 { break }
             }
         }
-        counters.oom += 1
+        reclaim.counters.oom += 1
         return nil
     }
 
-    @inline(__always)
-    private mutating func taken(_ f: FrameNumber, _ count: Int, _ purpose: FrameUse) {
-        let footprint = Frames.footprint(count)
-        for i in Int(f)..<Int(f) + footprint {
-            use[i] = purpose
-            refcount[i] = 0
-        }
-        counters.framesAllocated += footprint
-    }
-
-    /// Makes sure `n` single frames can be taken, reclaiming directly if needed.
+    /// Makes sure `n` single frames can be taken, reclaim.reclaiming directly if needed.
     mutating func reserveFree(_ n: Int) -> Bool {
         if frames.freeCount >= n { return true }
-        if config.directReclaim && !reclaiming {
-            counters.directReclaims += 1
+        if config.directReclaim && !reclaim.reclaiming {
+            reclaim.counters.directReclaims += 1
             while frames.freeCount < n {
                 var freed = 0
-                for r in kswapds[0].reclaimers where frames.freeCount < n {
-                    freed += reclaim(r, want: n - frames.freeCount, node: nil)
+                for r in reclaim.kswapds[0].reclaimers where frames.freeCount < n {
+                    freed += runReclaimer(r, want: n - frames.freeCount, node: nil)
                 }
                 if freed == 0 { break }
             }
@@ -222,47 +189,32 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         return frames.freeCount >= n
     }
 
-    /// Returns frames taken by `allocate(count, …)`.
+    /// `pmm_free_page`: returns frames taken by `allocate(count, …)`.
     @inline(__always)
-    mutating func release(_ f: FrameNumber, _ count: Int) {
-        let footprint = Frames.footprint(count)
-        for i in Int(f)..<Int(f) + footprint {
-            use[i] = .free
-            refcount[i] = 0
-        }
-        frames.free(f, count: count)
-        counters.framesFreed += footprint
-    }
-
-    /// Drops one owner of a mapped frame; frees it with its last owner.
-    @inline(__always)
-    mutating func dropReference(_ f: FrameNumber) {
-        refcount[Int(f)] -= 1
-        if refcount[Int(f)] == 0 { release(f, 1) }
-    }
+    mutating func release(_ f: FrameNumber, _ count: Int) { frames.release(f, count) }
 
     // MARK: Processes
 
-    @inline(__always)
-    func slot(_ pid: PID) -> Int32? { slotOfPID[pid] }
-
     func requireProcess(_ pid: PID, _ stmt: String) throws(ModelError) -> Int32 {
-        guard let s = slotOfPID[pid] else { throw ModelError("\(stmt): unknown PID \(pid)") }
+        guard let s = processes.slot(of: pid) else { throw ModelError("\(stmt): unknown PID \(pid)") }
         return s
     }
 
     /// Live processes (the kernel included; failed creations excluded).
-    public var processCount: Int { liveProcesses }
+    public var processCount: Int { processes.live }
+
+    /// The running process.
+    public var currentPID: PID { processes.currentPID }
 
     /// The process with `pid`, if it exists.
     public func process(_ pid: PID) -> Process? {
-        slotOfPID[pid].map { processes[Int($0)] }
+        processes.slot(of: pid).map { processes[Int($0)] }
     }
 
     /// Processes that exited since the last call, for the `processes` table.
     public mutating func takeFinishedProcesses() -> [ProcessRecord] {
-        defer { finished.removeAll() }
-        return finished
+        defer { processes.finished.removeAll() }
+        return processes.finished
     }
 
     func record(_ p: Process, exited: Bool) -> ProcessRecord {
@@ -273,7 +225,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
 
     /// Records for every live process (end of run).
     public func liveProcessRecords() -> [ProcessRecord] {
-        slotOfPID.values.sorted().map { processes[Int($0)] }.filter { !$0.failed }.map { record($0, exited: false) }
+        processes.liveSlots.map { processes[Int($0)] }.filter { !$0.failed }.map { record($0, exited: false) }
             .sorted { $0.pid < $1.pid }
     }
 

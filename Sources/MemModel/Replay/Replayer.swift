@@ -178,15 +178,15 @@ public enum Replayer {
             } catch let error as ModelError {
                 throw TraceError(file: reader.path, line: reader.line, message: error.rendered(reader.symbols))
             }
-            m.counters.events &+= 1
-            if m.counters.events & 0xFFFF == 0, let progress {
-                progress(reader.bytesConsumed, m.counters.events)
+            m.events &+= 1
+            if m.events & 0xFFFF == 0, let progress {
+                progress(reader.bytesConsumed, m.events)
             }
-            if (m.counters.events & 0xFFFF == 0 || checkEvery > 0) && Interruption.requested != 0 {
+            if (m.events & 0xFFFF == 0 || checkEvery > 0) && Interruption.requested != 0 {
                 throw TraceError(file: reader.path, line: reader.line,
-                                 message: "interrupted by signal \(Interruption.requested) after \(m.counters.events) events")
+                                 message: "interrupted by signal \(Interruption.requested) after \(m.events) events")
             }
-            if checkEvery > 0 && m.counters.events % checkEvery == 0, let broken = m.invariantViolation() {
+            if checkEvery > 0 && m.events % checkEvery == 0, let broken = m.invariantViolation() {
                 throw TraceError(file: reader.path, line: reader.line,
                                  message: "invariant broken after \(event.keyword): \(broken)")
             }
@@ -205,9 +205,9 @@ public enum Replayer {
             try close()
         }
         try sink.sink.processesFinished(m.liveProcessRecords())
-        summary.events = m.counters.events
-        summary.oom = m.counters.oom
         summary.final = m.counters
+        summary.events = summary.final.events
+        summary.oom = summary.final.reclaim.oom
         summary.meanUsagePct = summary.ticks > 0 ? usageSum / Double(summary.ticks) : 0
         summary.seconds = monotonicSeconds() - started
         return summary
@@ -263,7 +263,7 @@ extension Replayer {
             default:
                 try m.apply(e, cacheName: cacheNames)
             }
-            m.counters.events &+= 1
+            m.events &+= 1
         }
         _ = m.closeTick()
         return ticks + 1

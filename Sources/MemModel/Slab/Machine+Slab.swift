@@ -86,7 +86,7 @@ extension Machine {
         } else {
             let n = (size + 4095) / 4096
             if let base = allocate(n, for: .kmallocLarge) {
-                kmallocLargeFrames += Frames.footprint(n)
+                slab.kmallocLargeFrames += Frames.footprint(n)
                 slab.setBinding(object, .large(base: base, frames: Int32(n)))
             } else {
                 slab.setBinding(object, .failed(kmalloc: true))
@@ -101,7 +101,7 @@ extension Machine {
         case .failed(let kmalloc):
             if !kmalloc { throw ModelError("kfree: object %s came from salloc; free it with sfree", (.object, object)) }
         case let .large(base, n):
-            kmallocLargeFrames -= Frames.footprint(Int(n))
+            slab.kmallocLargeFrames -= Frames.footprint(Int(n))
             release(base, Int(n))
         case let .object(c, s, i, kmalloc):
             if !kmalloc {
@@ -125,13 +125,13 @@ extension Machine {
                 freed += n
             }
         }
-        counters.reclaimedSlabPages += freed
+        reclaim.counters.reclaimedSlabPages += freed
         return freed
     }
 
     private mutating func releaseEmptySlab(_ c: Int, node: Int?) -> FrameNumber? {
         guard let node else { return slab.caches[c].releaseEmptySlab() }
-        let nodes = frames
+        let nodes = frames.physical
         return slab.caches[c].releaseEmptySlab { nodes.node(of: $0) == node }
     }
 

@@ -24,6 +24,8 @@ public struct SlabAllocator: Sendable {
 
     /// Binding of each object-ID symbol.
     var objects: [Binding] = []
+    /// Frames held by `kmalloc` allocations above 4096 bytes.
+    public internal(set) var kmallocLargeFrames = 0
 
     init() {
         var size = 8

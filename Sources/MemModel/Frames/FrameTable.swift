@@ -1,0 +1,103 @@
+/// Every physical frame: what it is used for, how many owners it has, and
+/// the allocator variant (per NUMA node) that hands it out.
+///
+/// The seed's `pmm_alloc_page` / `pmm_free_page` sit here: ``take(_:for:preferred:)``
+/// and ``release(_:_:)`` keep `use`, `refcount` and the allocator in step. What
+/// happens when nothing fits — direct reclaim, which frees frames other
+/// subsystems hold — crosses subsystems and is the machine's
+/// (`Machine.allocate`).
+///
+/// Invariants (`--check`): a frame is free in the allocator exactly when its
+/// use is `.free`; `counters.allocated − counters.freed` is the used count.
+public struct FrameTable<Allocator: FrameAllocator>: Sendable {
+    public private(set) var physical: NodeFrames<Allocator>
+    /// What each frame holds (checked against every structure in `--check` mode).
+    public internal(set) var use: [FrameUse]
+    /// Owners of each frame: PTE mappings, plus one for a handle or shared segment holding it.
+    public internal(set) var refcount: [UInt32]
+    public let allocatable: Int
+    public internal(set) var counters = FrameCounters()
+
+    init(_ config: MachineConfig) {
+        physical = NodeFrames(frames: config.frames, reserved: config.reservedFrames, nodes: config.nodes)
+        allocatable = config.allocatableFrames
+        refcount = Array(repeating: 0, count: config.frames)
+        use = Array(repeating: .free, count: config.frames)
+        for f in 0..<config.reservedFrames { use[f] = .reserved }
+    }
+
+    @inline(__always) public var freeCount: Int { physical.freeCount }
+    /// Frames in use: allocatable minus free.
+    @inline(__always) public var usedCount: Int { allocatable - physical.freeCount }
+    @inline(__always) public func node(of f: FrameNumber) -> Int { physical.node(of: f) }
+
+    /// Takes `count` contiguous frames for `purpose`, from `preferred` or the
+    /// nearest node that has them; the first frame and its node, or `nil`.
+    @inline(__always)
+    mutating func take(_ count: Int, for purpose: FrameUse, preferred: Int) -> (frame: FrameNumber, node: Int)? {
+        guard let (f, k) = physical.allocate(count: count, preferred: preferred) else { return nil }
+        let footprint = Allocator.footprint(count)
+        for i in Int(f)..<Int(f) + footprint {
+            use[i] = purpose
+            refcount[i] = 0
+        }
+        counters.allocated += footprint
+        return (f, k)
+    }
+
+    /// Returns frames taken by `take(count, …)`.
+    @inline(__always)
+    mutating func release(_ f: FrameNumber, _ count: Int) {
+        let footprint = Allocator.footprint(count)
+        for i in Int(f)..<Int(f) + footprint {
+            use[i] = .free
+            refcount[i] = 0
+        }
+        physical.free(f, count: count)
+        counters.freed += footprint
+    }
+
+    /// Adds an owner to a mapped frame.
+    @inline(__always)
+    mutating func addReference(_ f: FrameNumber) { refcount[Int(f)] += 1 }
+
+    /// Drops one owner of a mapped frame; frees it with its last owner.
+    @inline(__always)
+    mutating func dropReference(_ f: FrameNumber) {
+        refcount[Int(f)] -= 1
+        if refcount[Int(f)] == 0 { release(f, 1) }
+    }
+
+    /// The allocator's own structures, then the frame table against them.
+    /// Returns the first disagreement and, when there is none, the frames per use.
+    func invariantViolation() -> (violation: String?, framesPerUse: [Int]) {
+        var framesFor = [Int](repeating: 0, count: Int(FrameUse.kmallocLarge.rawValue) + 1)
+        if let v = physical.invariantViolation() { return (v, framesFor) }
+        var inUse = 0
+        for f in 0..<use.count {
+            let used = use[f] != .free
+            if used != physical.isUsed(f) {
+                return ("frame \(f) is \(use[f]) in the frame table but \(physical.isUsed(f) ? "used" : "free") in the allocator", framesFor)
+            }
+            if used && use[f] != .reserved { inUse += 1 }
+            framesFor[Int(use[f].rawValue)] += 1
+        }
+        if inUse != usedCount { return ("\(inUse) frames have an owner but the allocator counts \(usedCount) used", framesFor) }
+        if counters.allocated - counters.freed != usedCount {
+            return ("\(counters.allocated) frames allocated - \(counters.freed) freed differs from \(usedCount) used", framesFor)
+        }
+        return (nil, framesFor)
+    }
+}
+
+/// Frames handed out and returned by the physical allocator (footprints).
+public struct FrameCounters: CounterSet {
+    public var allocated = 0
+    public var freed = 0
+    public init() {}
+
+    public mutating func visit<V: MetricVisitor>(_ v: inout V) {
+        v.counter("frames_allocated", &allocated)
+        v.counter("frames_freed", &freed)
+    }
+}

@@ -1,0 +1,73 @@
+/// Address translation's caches: the TLB, and an instruction TLB when the
+/// machine has a separate one (`--itlb`), with the counters of both.
+///
+/// Both TLBs share the machine's replacement type; a lookup, fill, `invlpg`
+/// and CR3 flush here reach the TLB (or both) that the hardware would.
+public struct Translation<Replacement: TLBReplacement>: Sendable {
+    public internal(set) var tlb: TLB<Replacement>
+    public internal(set) var itlb: TLB<Replacement>
+    let split: Bool
+    public internal(set) var counters = TLBCounters()
+
+    init(_ config: MachineConfig) {
+        tlb = TLB(config.tlb, seed: config.seed)
+        itlb = TLB(config.itlb ?? config.tlb, seed: config.seed &+ 1)
+        split = config.itlb != nil
+    }
+
+    /// The cached PTE of page `vpn`, from the ITLB for an instruction fetch
+    /// when there is one; counts the lookup, hit or miss.
+    @inline(__always)
+    mutating func lookup(_ vpn: UInt32, instruction: Bool) -> PTE? {
+        counters.lookups &+= 1
+        if let cached = instruction ? itlb.lookup(vpn) : tlb.lookup(vpn) {
+            counters.hits &+= 1
+            return cached
+        }
+        counters.misses &+= 1
+        return nil
+    }
+
+    /// Caches a walk's PTE in the TLB the access went through.
+    @inline(__always)
+    mutating func fill(_ vpn: UInt32, _ pte: PTE, instruction: Bool) {
+        if instruction { itlb.fill(vpn, pte) } else { tlb.fill(vpn, pte) }
+    }
+
+    /// A CR3 load: every TLB keeps only its global entries.
+    mutating func flushNonGlobal() {
+        tlb.flushNonGlobal()
+        if split { itlb.flushNonGlobal() }
+        counters.flushes += 1
+    }
+
+    /// `invlpg`: one page's entries, in every TLB.
+    @inline(__always)
+    mutating func invalidate(_ vpn: UInt32) {
+        tlb.invalidate(vpn)
+        if split { itlb.invalidate(vpn) }
+        counters.invlpg += 1
+    }
+
+    /// The TLBs by name, for checks.
+    var named: [(String, TLB<Replacement>)] { split ? [("TLB", tlb), ("ITLB", itlb)] : [("TLB", tlb)] }
+}
+
+/// TLB lookups (hits + misses), CR3 flushes and `invlpg`s.
+public struct TLBCounters: CounterSet {
+    public var lookups = 0
+    public var hits = 0
+    public var misses = 0
+    /// CR3 loads that flushed the non-global TLB entries.
+    public var flushes = 0
+    public var invlpg = 0
+    public init() {}
+
+    public mutating func visit<V: MetricVisitor>(_ v: inout V) {
+        v.counter("tlb_lookups", &lookups)
+        v.counter("tlb_hits", &hits)
+        v.counter("tlb_misses", &misses)
+        v.counter("tlb_flushes", &flushes)
+        v.counter("tlb_invlpg", &invlpg)
+    }
+}
