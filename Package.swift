@@ -31,9 +31,11 @@ let package = Package(
         // The machine: every subsystem and the replay loop. Everything that
         // runs per event lives here so generics specialize inside one module.
         .target(name: "MemModel", dependencies: ["MemTrace"], swiftSettings: hotLoop),
-        // Results in SQLite through the C API.
+        // Results in SQLite through the C API: the store stores, nothing more.
         .target(name: "MemStore", dependencies: ["CSQLite", "MemModel"]),
-        // The command line only.
+        // The command line, and the jobs its commands run (Jobs/): replays
+        // into the store, the threads of a comparison and their turns at
+        // writing.
         .executableTarget(name: "memreplay", dependencies: [
             "MemTrace", "MemModel", "MemStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

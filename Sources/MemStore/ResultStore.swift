@@ -85,10 +85,33 @@ public final class ResultStore {
     /// A sink that writes one run's rows.
     public func writer(run: Int64) throws -> RunWriter { try RunWriter(db: db, run: run) }
 
-    /// Marks a run failed (after rolling back whatever batch was open).
+    /// Records the runs of one comparison as `running`, in one transaction,
+    /// and returns the comparison id and the run ids in the order given.
+    /// The write lock is taken before the next comparison id is read, so two
+    /// processes comparing into the same file cannot take the same id.
+    public func beginComparison(trace: String, runs: [(label: String, config: MachineConfig)]) throws
+        -> (comparisonID: Int64, runIDs: [Int64]) {
+        try db.executeRetryingBusy("BEGIN IMMEDIATE")
+        do {
+            let comparisonID = try nextComparisonID()
+            var runIDs: [Int64] = []
+            for r in runs {
+                runIDs.append(try beginRun(trace: trace, label: r.label, config: r.config, comparisonID: comparisonID))
+            }
+            try db.executeRetryingBusy("COMMIT")
+            return (comparisonID, runIDs)
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Marks a run failed (after rolling back whatever batch was open). A
+    /// run that already ended keeps its status and message: the first
+    /// failure reported is the one that stopped it.
     public func failRun(_ run: Int64, error: String) throws {
         try? db.execute("ROLLBACK")
-        let st = try db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ?")
+        let st = try db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ? AND status = 'running'")
         st.bind(1, error)
         st.bind(2, Self.now())
         st.bind(3, run)
@@ -283,7 +306,7 @@ public final class RunWriter: ReplaySink {
     /// is taken up front (`BEGIN IMMEDIATE`, retried while another connection
     /// holds it) and everything is committed before returning. For replays
     /// that share a database file and so must not hold its lock while their
-    /// model runs (``SharedRunWriter``).
+    /// model runs (memreplay's `SharedRunWriter`).
     public func transaction(_ body: () throws -> Void) throws {
         if inTransaction {
             try flushTicks()
