@@ -45,12 +45,14 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Helpers more than one test target uses (paths, trace files).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MemTraceTests", dependencies: ["MemTrace", "MemModel"]),
         .testTarget(name: "MemModelTests", dependencies: ["MemModel", "MemTrace"]),
         // Fixtures/ holds a results database written by the previous release,
         // read by path (#filePath) and copied before a test upgrades it.
-        .testTarget(name: "MemStoreTests", dependencies: ["MemStore", "MemModel", "MemTrace", "CSQLite"],
+        .testTarget(name: "MemStoreTests", dependencies: ["MemStore", "MemModel", "MemTrace", "CSQLite", "TestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "MemReplayTests", dependencies: ["memreplay", "MemStore", "MemModel", "MemTrace"]),
+        .testTarget(name: "MemReplayTests", dependencies: ["memreplay", "MemStore", "MemModel", "MemTrace", "TestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import MemModel
 import MemTrace
 @testable import MemStore

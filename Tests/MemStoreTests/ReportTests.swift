@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
+import TestSupport
 import MemModel
 import MemTrace
 @testable import MemStore
