@@ -31,17 +31,28 @@ let package = Package(
         // The machine: every subsystem and the replay loop. Everything that
         // runs per event lives here so generics specialize inside one module.
         .target(name: "MemModel", dependencies: ["MemTrace"], swiftSettings: hotLoop),
-        // Results in SQLite through the C API.
-        .target(name: "MemStore", dependencies: ["CSQLite", "MemModel"]),
-        // The command line only.
+        // Results in SQLite through the C API: the store stores, nothing more.
+        // schema.sql is embedded at build time; the one in the target folder
+        // is a symbolic link to the package's top-level schema.sql, because
+        // SwiftPM takes resources only from inside the target's folder.
+        .target(name: "MemStore", dependencies: ["CSQLite", "MemModel"],
+                resources: [.embedInCode("schema.sql")]),
+        // The command line, and the jobs its commands run (Jobs/): replays
+        // into the store, the threads of a comparison and their turns at
+        // writing.
         .executableTarget(name: "memreplay", dependencies: [
             "MemTrace", "MemModel", "MemStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Helpers more than one test target uses (paths, trace files).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "MemTraceTests", dependencies: ["MemTrace", "MemModel"]),
         .testTarget(name: "MemModelTests", dependencies: ["MemModel", "MemTrace"]),
-        .testTarget(name: "MemStoreTests", dependencies: ["MemStore", "MemModel", "MemTrace", "CSQLite"]),
-        .testTarget(name: "MemReplayTests", dependencies: ["memreplay", "MemStore", "MemModel", "MemTrace"]),
+        // Fixtures/ holds a results database written by the previous release,
+        // read by path (#filePath) and copied before a test upgrades it.
+        .testTarget(name: "MemStoreTests", dependencies: ["MemStore", "MemModel", "MemTrace", "CSQLite", "TestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "MemReplayTests", dependencies: ["memreplay", "MemStore", "MemModel", "MemTrace", "TestSupport"]),
     ]
 )

@@ -1,8 +1,11 @@
 -- memreplay results schema (version 1).
--- The single source of truth: memreplay applies exactly this text to every
--- database it writes (a test proves the copy compiled into the program is
--- identical). Every statement is idempotent, so applying it to an existing
--- database of the same version changes nothing.
+-- The single source of truth: SwiftPM embeds this file in the program
+-- (Sources/MemStore/schema.sql links here), and memreplay applies exactly
+-- this text to every database it opens. Every statement is idempotent, so
+-- applying it to an existing database of the same version changes nothing.
+-- CREATE TABLE IF NOT EXISTS leaves an existing table alone: a change to a
+-- table needs a migration step in Sources/MemStore/Migrations.swift and the
+-- next number in the PRAGMA user_version line at the end.
 
 -- One row per replay. status is 'running' while the replay writes, then 'ok'
 -- or 'failed'; a replay that was killed stays 'running' (never 'ok').

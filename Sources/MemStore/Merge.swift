@@ -8,7 +8,8 @@ import Foundation
 /// a shard twice changes nothing. The merge is built in a copy of the output
 /// under a temporary name and renamed into place at the end (SQLite cannot
 /// attach shards inside one transaction), so a failed merge leaves the output
-/// as it was.
+/// as it was. Shards of an earlier schema version are upgraded in place
+/// first; shards of a newer one are refused.
 public enum ShardMerge {
     public struct Summary: Sendable, Equatable {
         public var shards = 0
@@ -20,22 +21,30 @@ public enum ShardMerge {
     static let perRunTables = ["tick_metrics", "slabinfo", "processes", "node_metrics"]
 
     public static func merge(shards: [String], into output: String) throws -> Summary {
-        // Check every shard before touching the output.
+        // Check every shard before touching the output. A shard of an
+        // earlier release is upgraded in place, as every command upgrades a
+        // database it opens, so that its columns are the output's.
+        var older: [String] = []
         for shard in shards {
             guard FileManager.default.fileExists(atPath: shard) else {
                 throw SQLiteError(code: 0, description: "\(shard): no such file")
             }
             let db = try Database(path: shard, create: false, readOnly: true)
-            let version: Int64?
+            let version: Int64
             do {
-                version = try db.scalar("PRAGMA user_version")
+                version = try db.scalar("PRAGMA user_version") ?? 0
             } catch {
                 throw SQLiteError(code: error.code, description: "\(shard): not a SQLite database")
             }
-            guard version == Schema.version else {
-                throw SQLiteError(code: 0, description: "\(shard): results schema version \(version ?? 0), this memreplay merges version \(Schema.version); refusing to merge")
+            if version > Schema.version {
+                throw SQLiteError(code: 0, description: "\(shard): results schema version \(version) was written by a newer memreplay; this one merges version \(Schema.version). Refusing to merge: merge with the newer memreplay")
+            } else if version == 0 {
+                throw SQLiteError(code: 0, description: "\(shard): not a memreplay results database (no schema version); refusing to merge")
+            } else if version < Schema.version {
+                older.append(shard)
             }
         }
+        for shard in older { _ = try ResultStore(path: shard) }
         let target = output + ".merging-\(getpid())"
         try? FileManager.default.removeItem(atPath: target)
         do {

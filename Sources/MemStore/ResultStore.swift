@@ -11,30 +11,24 @@ import MemModel
 public final class ResultStore {
     public let db: Database
 
-    /// Opens or creates the database at `path` and applies ``Schema``.
-    /// A file that is not a database, or is from another schema version,
+    /// Opens or creates the database at `path` and brings it to the
+    /// program's ``Schema``: a database of an earlier release is upgraded in
+    /// place, all or nothing (``Schema/upgrade(_:schema:to:steps:)``). A file
+    /// that is not a results database, or one written by a newer memreplay,
     /// is refused before any replay work starts.
     public init(path: String) throws(SQLiteError) {
         db = try Database(path: path)
         do throws(SQLiteError) {
             try db.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            let version = try db.scalar("PRAGMA user_version") ?? 0
-            if version == 0 {
-                let tables = try db.scalar("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'") ?? 0
-                let runs = try db.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'runs'") ?? 0
-                if tables > 0 && runs == 0 {
-                    throw SQLiteError(code: 0, description: "\(path): not a memreplay results database (it has other tables and no schema version)")
-                }
-            } else if version != Schema.version {
-                throw SQLiteError(code: 0, description: "\(path): results schema version \(version), this memreplay writes version \(Schema.version); use another --db")
-            } else if try db.scalar("SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'seconds'") == 0 {
-                // Version 1 is unreleased and still growing; databases from
-                // before runs.seconds lack the columns its views read.
+            if try db.scalar("PRAGMA user_version") == 1,
+               try db.scalar("SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'seconds'") == 0 {
+                // Development builds before the first release wrote version 1
+                // without runs.seconds, which its views read; no step can
+                // tell what else they lacked.
                 throw SQLiteError(code: 0, description: "\(path): written by an earlier development build of memreplay (no runs.seconds); use another --db")
             }
-            try db.execute("BEGIN IMMEDIATE; \(Schema.sql)\nCOMMIT;")
+            try Schema.upgrade(db)
         } catch {
-            try? db.execute("ROLLBACK")
             if error.code & 0xFF == 26 /* SQLITE_NOTADB */ {
                 throw SQLiteError(code: error.code, description: "\(path): not a SQLite database")
             }
@@ -85,10 +79,33 @@ public final class ResultStore {
     /// A sink that writes one run's rows.
     public func writer(run: Int64) throws -> RunWriter { try RunWriter(db: db, run: run) }
 
-    /// Marks a run failed (after rolling back whatever batch was open).
+    /// Records the runs of one comparison as `running`, in one transaction,
+    /// and returns the comparison id and the run ids in the order given.
+    /// The write lock is taken before the next comparison id is read, so two
+    /// processes comparing into the same file cannot take the same id.
+    public func beginComparison(trace: String, runs: [(label: String, config: MachineConfig)]) throws
+        -> (comparisonID: Int64, runIDs: [Int64]) {
+        try db.executeRetryingBusy("BEGIN IMMEDIATE")
+        do {
+            let comparisonID = try nextComparisonID()
+            var runIDs: [Int64] = []
+            for r in runs {
+                runIDs.append(try beginRun(trace: trace, label: r.label, config: r.config, comparisonID: comparisonID))
+            }
+            try db.executeRetryingBusy("COMMIT")
+            return (comparisonID, runIDs)
+        } catch {
+            try? db.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Marks a run failed (after rolling back whatever batch was open). A
+    /// run that already ended keeps its status and message: the first
+    /// failure reported is the one that stopped it.
     public func failRun(_ run: Int64, error: String) throws {
         try? db.execute("ROLLBACK")
-        let st = try db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ?")
+        let st = try db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ? AND status = 'running'")
         st.bind(1, error)
         st.bind(2, Self.now())
         st.bind(3, run)
@@ -283,7 +300,7 @@ public final class RunWriter: ReplaySink {
     /// is taken up front (`BEGIN IMMEDIATE`, retried while another connection
     /// holds it) and everything is committed before returning. For replays
     /// that share a database file and so must not hold its lock while their
-    /// model runs (``SharedRunWriter``).
+    /// model runs (memreplay's `SharedRunWriter`).
     public func transaction(_ body: () throws -> Void) throws {
         if inTransaction {
             try flushTicks()

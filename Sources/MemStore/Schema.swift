@@ -1,245 +1,31 @@
-/// The results schema, compiled in. `schema.sql` at the package root is the
-/// source of truth; a test proves this copy is byte-for-byte the same.
+/// The results schema: the package's top-level `schema.sql`, embedded by
+/// SwiftPM when the program is built (`resources: [.embedInCode(…)]`).
+///
+/// `Sources/MemStore/schema.sql` is a symbolic link to that file, because
+/// SwiftPM takes a target's resources only from inside its folder; so the
+/// text users read, apply with `sqlite3` or diff against is exactly the
+/// text every database gets, with no copy to keep in step.
 public enum Schema {
-    /// Matches `PRAGMA user_version` in the text.
-    public static let version: Int64 = 1
+    /// The text of `schema.sql`. Every statement is idempotent: it is
+    /// applied whenever a database is opened, after ``migrations``.
+    public static let sql = String(decoding: PackageResources.schema_sql, as: UTF8.self)
 
-    public static let sql = #"""
--- memreplay results schema (version 1).
--- The single source of truth: memreplay applies exactly this text to every
--- database it writes (a test proves the copy compiled into the program is
--- identical). Every statement is idempotent, so applying it to an existing
--- database of the same version changes nothing.
+    /// The version this text creates: the number in its
+    /// `PRAGMA user_version = N;` line, so that bumping the schema's version
+    /// is one edit, in `schema.sql`.
+    public static let version: Int64 = {
+        guard let v = declaredVersion(in: sql) else {
+            preconditionFailure("schema.sql declares no PRAGMA user_version")
+        }
+        return v
+    }()
 
--- One row per replay. status is 'running' while the replay writes, then 'ok'
--- or 'failed'; a replay that was killed stays 'running' (never 'ok').
-CREATE TABLE IF NOT EXISTS runs (
-    run_id        INTEGER PRIMARY KEY,
-    label         TEXT,
-    trace         TEXT NOT NULL,            -- path as given on the command line
-    pmm           TEXT NOT NULL,            -- bitmap | stack | buddy
-    config        TEXT NOT NULL,            -- every setting, as JSON
-    comparison_id INTEGER,                  -- runs of one `compare` call share it
-    sweep_job     TEXT,                     -- the job id of a `sweep` plan, if any
-    started_at    TEXT NOT NULL,            -- UTC, ISO 8601
-    finished_at   TEXT,
-    events        INTEGER NOT NULL DEFAULT 0,
-    ticks         INTEGER NOT NULL DEFAULT 0,
-    status        TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'ok', 'failed')),
-    error         TEXT,                     -- FILE:LINE: message for failed runs
-    seconds       REAL                      -- wall-clock seconds of the replay (reading, model, writing rows)
-);
-
--- One row per closed tick. Counters (events … direct_reclaims) count what
--- happened during the tick; the other columns are the state at its close,
--- after kswapd_tick() ran.
-CREATE TABLE IF NOT EXISTS tick_metrics (
-    run_id                    INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-    tick                      INTEGER NOT NULL,
-    events                    INTEGER NOT NULL,
-    free_pages                INTEGER NOT NULL,
-    used_pages                INTEGER NOT NULL,
-    usage_pct                 REAL    NOT NULL,  -- 100 * used / allocatable
-    largest_free_block        INTEGER NOT NULL,  -- longest run of contiguous free frames
-    frag_index                REAL    NOT NULL,  -- 1 - largest_free_block / free_pages (0 if none free)
-    oom                       INTEGER NOT NULL,  -- allocations failed after direct reclaim
-    -- free blocks per order when each free run is split into aligned power-of-two blocks
-    free_o0  INTEGER NOT NULL, free_o1 INTEGER NOT NULL, free_o2 INTEGER NOT NULL,
-    free_o3  INTEGER NOT NULL, free_o4 INTEGER NOT NULL, free_o5 INTEGER NOT NULL,
-    free_o6  INTEGER NOT NULL, free_o7 INTEGER NOT NULL, free_o8 INTEGER NOT NULL,
-    free_o9  INTEGER NOT NULL, free_o10 INTEGER NOT NULL,
-    frames_allocated          INTEGER NOT NULL,
-    frames_freed              INTEGER NOT NULL,
-    processes                 INTEGER NOT NULL,  -- live address spaces, the kernel's included
-    pagetable_pages           INTEGER NOT NULL,  -- frames holding page directories and tables
-    tlb_lookups               INTEGER NOT NULL,
-    tlb_hits                  INTEGER NOT NULL,
-    tlb_misses                INTEGER NOT NULL,
-    tlb_flushes               INTEGER NOT NULL,  -- CR3 loads
-    tlb_invlpg                INTEGER NOT NULL,
-    page_faults               INTEGER NOT NULL,  -- demand + cow + segv
-    demand_faults             INTEGER NOT NULL,
-    cow_faults                INTEGER NOT NULL,
-    cow_copies                INTEGER NOT NULL,
-    segv                      INTEGER NOT NULL,
-    switches                  INTEGER NOT NULL,
-    region_failures           INTEGER NOT NULL,
-    slab_pages                INTEGER NOT NULL,
-    slab_objects              INTEGER NOT NULL,
-    slab_capacity             INTEGER NOT NULL,
-    slab_waste_bytes          INTEGER NOT NULL,
-    kmalloc_large_pages       INTEGER NOT NULL,
-    pagecache_pages           INTEGER NOT NULL,
-    pagecache_dirty           INTEGER NOT NULL,
-    pagecache_hits            INTEGER NOT NULL,
-    pagecache_misses          INTEGER NOT NULL,
-    kswapd_active             INTEGER NOT NULL,  -- 1 if kswapd was awake in this tick's kswapd_tick()
-    kswapd_wakeups            INTEGER NOT NULL,
-    reclaimed_slab_pages      INTEGER NOT NULL,
-    reclaimed_pagecache_pages INTEGER NOT NULL,
-    direct_reclaims           INTEGER NOT NULL,
-    PRIMARY KEY (run_id, tick)
-) WITHOUT ROWID;
-
--- /proc/slabinfo, sampled at tick close (every --slabinfo-every ticks).
-CREATE TABLE IF NOT EXISTS slabinfo (
-    run_id       INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-    tick         INTEGER NOT NULL,
-    name         TEXT    NOT NULL,
-    active_objs  INTEGER NOT NULL,
-    num_objs     INTEGER NOT NULL,
-    objsize      INTEGER NOT NULL,
-    objperslab   INTEGER NOT NULL,
-    pagesperslab INTEGER NOT NULL,
-    num_slabs    INTEGER NOT NULL,
-    PRIMARY KEY (run_id, tick, name)
-) WITHOUT ROWID;
-
--- One row per process: at its exit, or at the end of the run (exited_tick NULL).
-CREATE TABLE IF NOT EXISTS processes (
-    run_id        INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-    pid           INTEGER NOT NULL,
-    parent        INTEGER,
-    spawned_tick  INTEGER NOT NULL,
-    exited_tick   INTEGER,
-    peak_resident INTEGER NOT NULL,
-    resident      INTEGER NOT NULL,   -- at exit or at the end of the run
-    faults        INTEGER NOT NULL,
-    cow_faults    INTEGER NOT NULL,
-    segv          INTEGER NOT NULL
-);
-
--- One row per tick and NUMA node (node 0 alone without NUMA). tick_metrics
--- keeps the machine-wide totals.
-CREATE TABLE IF NOT EXISTS node_metrics (
-    run_id               INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-    tick                 INTEGER NOT NULL,
-    node                 INTEGER NOT NULL,
-    free_pages           INTEGER NOT NULL,
-    used_pages           INTEGER NOT NULL,
-    usage_pct            REAL    NOT NULL,  -- of the node's allocatable frames
-    largest_free_block   INTEGER NOT NULL,
-    frag_index           REAL    NOT NULL,
-    fallback_allocations INTEGER NOT NULL,  -- served here though another node was tried first
-    local_accesses       INTEGER NOT NULL,  -- by processes homed here, to frames here
-    remote_accesses      INTEGER NOT NULL,  -- by processes homed here, to other nodes' frames
-    reclaimed_pages      INTEGER NOT NULL,  -- by kswapd or direct reclaim, from this node
-    kswapd_active        INTEGER NOT NULL,
-    kswapd_wakeups       INTEGER NOT NULL,
-    PRIMARY KEY (run_id, tick, node)
-) WITHOUT ROWID;
-
-CREATE INDEX IF NOT EXISTS runs_by_trace ON runs(trace, pmm);
-CREATE INDEX IF NOT EXISTS runs_by_comparison ON runs(comparison_id) WHERE comparison_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS processes_by_run ON processes(run_id, pid);
-CREATE INDEX IF NOT EXISTS runs_by_sweep_job ON runs(sweep_job) WHERE sweep_job IS NOT NULL;
-
--- Summary per run: the figures the command line prints after a replay or a
--- comparison. Rates are NULL when their denominator is zero.
-CREATE VIEW IF NOT EXISTS run_summary AS
-SELECT r.run_id, r.label, r.comparison_id, r.trace, r.pmm, r.status, r.events, r.ticks,
-       MAX(t.usage_pct)                          AS peak_usage_pct,
-       AVG(t.usage_pct)                          AS mean_usage_pct,
-       MAX(t.frag_index)                         AS max_frag_index,
-       AVG(t.frag_index)                         AS mean_frag_index,
-       COALESCE(SUM(t.oom), 0)                   AS oom,
-       COALESCE(SUM(t.reclaimed_slab_pages + t.reclaimed_pagecache_pages), 0) AS pages_reclaimed,
-       COALESCE(SUM(t.kswapd_wakeups), 0)        AS kswapd_wakeups,
-       CASE WHEN SUM(t.tlb_lookups) > 0
-            THEN 1.0 * SUM(t.tlb_misses) / SUM(t.tlb_lookups) END AS tlb_miss_rate,
-       MAX(t.pagetable_pages)                    AS peak_pagetable_pages,
-       MAX(t.slab_waste_bytes)                   AS peak_slab_waste_bytes,
-       COALESCE(SUM(t.page_faults), 0)           AS page_faults,
-       COALESCE(SUM(t.cow_faults), 0)            AS cow_faults,
-       COALESCE(SUM(t.segv), 0)                  AS segv,
-       r.seconds                                 AS wall_seconds,
-       CASE WHEN r.seconds > 0 THEN r.events / r.seconds END AS events_per_second
-FROM runs r LEFT JOIN tick_metrics t ON t.run_id = r.run_id
-GROUP BY r.run_id;
-
--- The variants of `memreplay compare` side by side: one row per run of a
--- comparison (select one with WHERE comparison_id = ?), in variant order.
-CREATE VIEW IF NOT EXISTS comparison AS
-SELECT comparison_id, run_id, label, trace, pmm, status, events, ticks,
-       peak_usage_pct, mean_usage_pct, max_frag_index, mean_frag_index, oom,
-       pages_reclaimed, kswapd_wakeups, tlb_miss_rate, peak_pagetable_pages,
-       peak_slab_waste_bytes, wall_seconds, events_per_second
-FROM run_summary
-WHERE comparison_id IS NOT NULL;
-
--- Ticks in which kswapd was awake, with what it reclaimed.
-CREATE VIEW IF NOT EXISTS kswapd_ticks AS
-SELECT run_id, tick, usage_pct, kswapd_wakeups, reclaimed_slab_pages,
-       reclaimed_pagecache_pages, pagecache_pages, pagecache_dirty, slab_pages
-FROM tick_metrics WHERE kswapd_active = 1;
-
--- The ten most fragmented ticks of each run (by frag_index, earlier tick
--- first among equals); rank 1 is the worst.
-CREATE VIEW IF NOT EXISTS most_fragmented_ticks AS
-SELECT run_id, rank, tick, frag_index, usage_pct, free_pages, largest_free_block
-FROM (SELECT run_id, tick, frag_index, usage_pct, free_pages, largest_free_block,
-             ROW_NUMBER() OVER (PARTITION BY run_id ORDER BY frag_index DESC, tick) AS rank
-      FROM tick_metrics)
-WHERE rank <= 10;
-
--- Linux's per-order fragmentation indices (mm/vmstat.c), one row per run,
--- tick and order 0..10, x1000 as integers, with the kernel's integer
--- arithmetic (SQLite's integer division truncates like C's on these
--- non-negative operands). For order k, from the free blocks per order:
---   free_pages   = sum over o of free_o{o} << o
---   total        = sum over o of free_o{o}
---   suitable     = sum over o >= k of free_o{o} << (o - k)
---                  (computed as (sum over o >= k of free_o{o} << o) >> k: exact,
---                  every term is a multiple of 2^k)
---   unusable_index = 1000 if free_pages = 0,
---                    else (free_pages - (suitable << k)) * 1000 / free_pages
---   extfrag_index  = 0 if total = 0; -1000 if suitable > 0 (the allocation
---                    would succeed); else 1000 - (1000 + free_pages * 1000 / 2^k) / total
--- MemModel's FragmentationIndex computes the same; a test proves they agree.
-CREATE VIEW IF NOT EXISTS fragmentation AS
-WITH orders(k) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9), (10)),
-info AS (
-    SELECT t.run_id, t.tick, o.k,
-           CASE o.k WHEN 0 THEN free_o0 WHEN 1 THEN free_o1 WHEN 2 THEN free_o2
-                    WHEN 3 THEN free_o3 WHEN 4 THEN free_o4 WHEN 5 THEN free_o5
-                    WHEN 6 THEN free_o6 WHEN 7 THEN free_o7 WHEN 8 THEN free_o8
-                    WHEN 9 THEN free_o9 WHEN 10 THEN free_o10 END AS free_blocks,
-           free_o0 + (free_o1 << 1) + (free_o2 << 2) + (free_o3 << 3)
-             + (free_o4 << 4) + (free_o5 << 5) + (free_o6 << 6) + (free_o7 << 7)
-             + (free_o8 << 8) + (free_o9 << 9) + (free_o10 << 10) AS free_pages,
-           free_o0 + free_o1 + free_o2 + free_o3 + free_o4 + free_o5
-             + free_o6 + free_o7 + free_o8 + free_o9 + free_o10 AS total,
-           ((o.k <= 0) * free_o0 + (o.k <= 1) * (free_o1 << 1)
-             + (o.k <= 2) * (free_o2 << 2) + (o.k <= 3) * (free_o3 << 3)
-             + (o.k <= 4) * (free_o4 << 4) + (o.k <= 5) * (free_o5 << 5)
-             + (o.k <= 6) * (free_o6 << 6) + (o.k <= 7) * (free_o7 << 7)
-             + (o.k <= 8) * (free_o8 << 8) + (o.k <= 9) * (free_o9 << 9)
-             + (o.k <= 10) * (free_o10 << 10)) >> o.k AS suitable
-    FROM tick_metrics t CROSS JOIN orders o
-)
-SELECT run_id, tick, k AS "order", free_blocks,
-       CASE WHEN free_pages = 0 THEN 1000
-            ELSE (free_pages - (suitable << k)) * 1000 / free_pages END AS unusable_index,
-       CASE WHEN total = 0 THEN 0
-            WHEN suitable > 0 THEN -1000
-            ELSE 1000 - (1000 + free_pages * 1000 / (1 << k)) / total END AS extfrag_index
-FROM info;
-
--- For each trace, the variant (run label) with the fewest OOMs, the lowest
--- mean frag_index and the lowest TLB miss rate among its finished runs.
-CREATE VIEW IF NOT EXISTS sweep_summary AS
-WITH s AS (SELECT * FROM run_summary WHERE status = 'ok')
-SELECT t.trace,
-       (SELECT count(*) FROM s WHERE s.trace = t.trace) AS runs,
-       (SELECT label FROM s WHERE s.trace = t.trace ORDER BY oom, run_id LIMIT 1) AS fewest_oom_variant,
-       (SELECT MIN(oom) FROM s WHERE s.trace = t.trace) AS fewest_oom,
-       (SELECT label FROM s WHERE s.trace = t.trace ORDER BY mean_frag_index, run_id LIMIT 1) AS lowest_frag_variant,
-       (SELECT MIN(mean_frag_index) FROM s WHERE s.trace = t.trace) AS lowest_mean_frag_index,
-       (SELECT label FROM s WHERE s.trace = t.trace AND tlb_miss_rate IS NOT NULL
-        ORDER BY tlb_miss_rate, run_id LIMIT 1) AS lowest_tlb_miss_variant,
-       (SELECT MIN(tlb_miss_rate) FROM s WHERE s.trace = t.trace) AS lowest_tlb_miss_rate
-FROM (SELECT DISTINCT trace FROM s) t;
-
-PRAGMA user_version = 1;
-"""#
+    /// The `N` of the last `PRAGMA user_version = N;` line of `text`.
+    static func declaredVersion(in text: String) -> Int64? {
+        let prefix = "PRAGMA user_version = "
+        for line in text.split(separator: "\n").reversed() where line.hasPrefix(prefix) {
+            return Int64(line.dropFirst(prefix.count).prefix { $0 != ";" })
+        }
+        return nil
+    }
 }

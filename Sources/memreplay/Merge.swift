@@ -8,9 +8,9 @@ struct Merge: ParsableCommand {
         discussion: """
             Every finished (ok) run is copied with a new run id, with its ticks, slabinfo, \
             processes and node rows; comparison groups stay together. Runs of a sweep job the \
-            output already holds are skipped, so merging twice changes nothing. Shards of another \
-            schema version are refused. The output is replaced atomically: a failed merge leaves \
-            it as it was.
+            output already holds are skipped, so merging twice changes nothing. Shards of an earlier \
+            schema version are upgraded in place first; those of a newer one are refused. The \
+            output is replaced atomically: a failed merge leaves it as it was.
             """
     )
 

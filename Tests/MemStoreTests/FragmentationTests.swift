@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import MemModel
 import MemTrace
 @testable import MemStore
@@ -111,8 +112,7 @@ import MemTrace
         options.machine.tickEvery = 3
         var runs: [Int64] = []
         for trace in ["basic", "processes", "reclaim"] {
-            runs.append(try ReplayJob.run(trace: packageRoot + "/traces/\(trace).trace", options: options,
-                                          label: trace, store: store).runID)
+            runs.append(try record(packageRoot + "/traces/\(trace).trace", options: options, label: trace, into: store))
         }
         let orders = (0...10).map { "free_o\($0)" }.joined(separator: ", ")
         var checked = 0

@@ -3,6 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 import Testing
+import TestSupport
 import MemModel
 import MemTrace
 @testable import MemStore
@@ -54,11 +55,13 @@ final class XMLOutline: NSObject, XMLParserDelegate {
             o.machine.pmm = pmms[i % pmms.count]
             o.machine.tickEvery = 2
             if i == 1 { o.machine.highWatermark = 70; o.machine.lowWatermark = 50 }
-            return ComparisonJob.Variant(label: label, options: o)
+            return (label: label, options: o)
         }
-        let outcome = try ComparisonJob.run(trace: packageRoot + "/traces/processes.trace", variants: variants, db: db)
-        #expect(outcome.errors.isEmpty)
-        return (try ResultStore(path: db), outcome.runIDs)
+        let store = try ResultStore(path: db)
+        let trace = packageRoot + "/traces/processes.trace"
+        let (_, runs) = try store.beginComparison(trace: trace, runs: variants.map { ($0.label, $0.options.machine) })
+        for (run, v) in zip(runs, variants) { try record(trace, options: v.options, into: store, run: run) }
+        return (store, runs)
     }
 
     @Test func reportIsWellFormedWithSixChartsLegendsAxesAndWatermarks() throws {
@@ -91,14 +94,14 @@ final class XMLOutline: NSObject, XMLParserDelegate {
 
     @Test func numaRunsGetAPerNodeUsageChart() throws {
         let store = try ResultStore(path: temporaryPath("numa.db"))
-        let run = try ReplayJob.run(trace: packageRoot + "/traces/numa.trace", options: ReplayOptions(), label: "numa", store: store).runID
+        let run = try record(packageRoot + "/traces/numa.trace", label: "numa", into: store)
         let doc = XMLOutline.parse(try HTMLReport.render(store: store, runs: [run]))
         #expect(doc.error == nil)
         #expect(doc.named("svg").count == 7)
         let legends = doc.elements.filter { $0.attributes["class"] == "legend" }.map(\.text)
         #expect(legends.contains("numa node 0") && legends.contains("numa node 1"))
         // Single-node runs get no such chart.
-        let flat = try ReplayJob.run(trace: packageRoot + "/traces/basic.trace", options: ReplayOptions(), label: "flat", store: store).runID
+        let flat = try record(packageRoot + "/traces/basic.trace", label: "flat", into: store)
         #expect(XMLOutline.parse(try HTMLReport.render(store: store, runs: [flat])).named("svg").count == 6)
     }
 

@@ -39,29 +39,32 @@ public struct ReplaySummary: Sendable {
 
 /// Streams a trace through a machine and hands each closed tick to a sink.
 public enum Replayer {
-    /// Replays the trace at `path`.
+    /// A trace whose machine directives have been read: the configuration
+    /// they and the options resolve to, and the reader positioned after them.
     ///
-    /// Errors in the trace (syntax or model rules) are thrown as
-    /// ``TraceError`` with the offending line; errors of the sink are
-    /// rethrown as they are. `configured` is called once the machine's
-    /// configuration is known, before the first event is applied.
-    /// `progress`, if given, is called every 2^16 events with the bytes of
-    /// the trace file read so far and the events applied (for a progress
-    /// line; rare enough to cost nothing per event).
-    public static func run<S: ReplaySink>(
-        path: String, options: ReplayOptions, sink: inout S,
-        configured: (MachineConfig) throws -> Void = { _ in },
-        progress: ((UInt64, Int) -> Void)? = nil
-    ) throws -> ReplaySummary {
-        let reader = try TraceReader(path: path)
-        return try run(reader: reader, options: options, sink: &sink, configured: configured, progress: progress)
+    /// A replay is two steps, ``prepare(path:options:)`` then
+    /// ``run(_:sink:progress:)``, so that the caller can record the
+    /// configuration between them (the results database stores it before
+    /// the first tick row) without the model calling out to the store.
+    public struct Prepared {
+        /// The machine the replay will build.
+        public let config: MachineConfig
+        let reader: TraceReader
+        /// The statement that ended the directives, already read.
+        let first: Event?
     }
 
-    public static func run<S: ReplaySink>(
-        reader: TraceReader, options: ReplayOptions, sink: inout S,
-        configured: (MachineConfig) throws -> Void = { _ in },
-        progress: ((UInt64, Int) -> Void)? = nil
-    ) throws -> ReplaySummary {
+    /// Opens the trace at `path` and reads its machine directives.
+    ///
+    /// The command line's `options` win over the trace's directives. A
+    /// configuration that does not validate is thrown as ``TraceError`` at
+    /// the line of the last directive.
+    public static func prepare(path: String, options: ReplayOptions) throws -> Prepared {
+        try prepare(reader: TraceReader(path: path), options: options)
+    }
+
+    /// Reads the machine directives at the start of `reader`.
+    public static func prepare(reader: TraceReader, options: ReplayOptions) throws -> Prepared {
         var config = options.machine
         var first: Event? = nil
         var directiveLine = 0
@@ -82,7 +85,39 @@ public enum Replayer {
         } catch {
             throw TraceError(file: reader.path, line: directiveLine, message: error.description)
         }
-        try configured(config)
+        return Prepared(config: config, reader: reader, first: first)
+    }
+
+    /// Replays the trace at `path`: ``prepare(path:options:)`` and
+    /// ``run(_:sink:progress:)`` in one, for callers that need not see the
+    /// configuration before the first event.
+    public static func run<S: ReplaySink>(
+        path: String, options: ReplayOptions, sink: inout S,
+        progress: ((UInt64, Int) -> Void)? = nil
+    ) throws -> ReplaySummary {
+        try run(prepare(path: path, options: options), sink: &sink, progress: progress)
+    }
+
+    /// Replays what `reader` holds, directives first (see ``run(path:options:sink:progress:)``).
+    public static func run<S: ReplaySink>(
+        reader: TraceReader, options: ReplayOptions, sink: inout S,
+        progress: ((UInt64, Int) -> Void)? = nil
+    ) throws -> ReplaySummary {
+        try run(prepare(reader: reader, options: options), sink: &sink, progress: progress)
+    }
+
+    /// Replays a prepared trace.
+    ///
+    /// Errors in the trace (syntax or model rules) are thrown as
+    /// ``TraceError`` with the offending line; errors of the sink are
+    /// rethrown as they are. `progress`, if given, is called every 2^16
+    /// events with the bytes of the trace file read so far and the events
+    /// applied (for a progress line; rare enough to cost nothing per event).
+    public static func run<S: ReplaySink>(
+        _ prepared: Prepared, sink: inout S,
+        progress: ((UInt64, Int) -> Void)? = nil
+    ) throws -> ReplaySummary {
+        let config = prepared.config, reader = prepared.reader, first = prepared.first
         let box = SinkBox(sink)
         defer { sink = box.sink as! S }
         // Opened once here; the loop is specialized for each combination.

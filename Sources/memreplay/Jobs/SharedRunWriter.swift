@@ -1,5 +1,6 @@
 import Foundation
 import MemModel
+import MemStore
 
 /// Serializes the database writes of the replays one process runs at once.
 ///
@@ -10,12 +11,12 @@ import MemModel
 /// past the timeout. So the replays of a comparison buffer their rows and
 /// write them in short transactions taken in turn through this lock; the
 /// busy timeout then only has to cover other processes.
-public final class WriteGate: @unchecked Sendable {
+final class WriteGate: @unchecked Sendable {
     private let lock = NSLock()
 
-    public init() {}
+    init() {}
 
-    public func withLock<T>(_ body: () throws -> T) rethrows -> T {
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock.lock()
         defer { lock.unlock() }
         return try body()
@@ -28,8 +29,8 @@ public final class WriteGate: @unchecked Sendable {
 /// one transaction per flush, under the ``WriteGate``: after `maxRows` rows or
 /// `flushSeconds` seconds, whichever comes first. The rows are the same as a
 /// lone replay's; only their grouping into transactions differs.
-public final class SharedRunWriter: ReplaySink {
-    public let writer: RunWriter
+final class SharedRunWriter: ReplaySink {
+    let writer: RunWriter
     let gate: WriteGate
     private var ticks: [TickSample] = []
     private var slabs: [(tick: UInt64, rows: [SlabInfoRow])] = []
@@ -40,23 +41,23 @@ public final class SharedRunWriter: ReplaySink {
     static let maxRows = 4096
     static let flushSeconds = 1.0
 
-    public init(writer: RunWriter, gate: WriteGate) {
+    init(writer: RunWriter, gate: WriteGate) {
         self.writer = writer
         self.gate = gate
         ticks.reserveCapacity(Self.maxRows)
     }
 
-    public func tickClosed(_ sample: TickSample) throws {
+    func tickClosed(_ sample: TickSample) throws {
         ticks.append(sample)
         try rowsAdded(1)
     }
 
-    public func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws {
+    func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws {
         slabs.append((tick, rows))
         try rowsAdded(rows.count)
     }
 
-    public func processesFinished(_ records: [ProcessRecord]) throws {
+    func processesFinished(_ records: [ProcessRecord]) throws {
         processes += records
         try rowsAdded(records.count)
     }
@@ -81,14 +82,14 @@ public final class SharedRunWriter: ReplaySink {
     }
 
     /// Writes the buffered rows in one transaction.
-    public func flush() throws {
+    func flush() throws {
         try gate.withLock {
             try writer.transaction { try writeBuffered() }
         }
     }
 
     /// Writes the rest and marks the run `ok`, in one transaction.
-    public func finish(_ summary: ReplaySummary) throws {
+    func finish(_ summary: ReplaySummary) throws {
         try gate.withLock {
             try writer.transaction {
                 try writeBuffered()

@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+import TestSupport
 import MemModel
 import MemTrace
 @testable import MemStore
+@testable import memreplay
 
 /// Variants replayed in parallel into one file give the rows that replays
 /// one at a time give.
-@Suite struct ComparisonTests {
+@Suite struct ComparisonJobTests {
     /// The rows of a run, every column but run_id, in key order.
     static func rows(_ store: ResultStore, run: Int64) throws -> (ticks: [[String?]], slabinfo: [[String?]], processes: [[String?]]) {
         let tickColumns = TickColumns.all.map(\.name).joined(separator: ", ")

@@ -1,67 +1,54 @@
 import Foundation
 import MemModel
+import MemStore
 
 /// Replays of one trace under several configurations ("variants"), run in
 /// parallel and recorded as runs that share a `comparison_id`.
 ///
-/// The runs' rows are reserved first, in variant order and in one
-/// transaction, so run ids follow the order of the variants and the
-/// comparison id cannot be taken twice by concurrent processes. Then up to
-/// `threads` threads each take the next variant, open their own connection
-/// to the same file and replay; their writes take turns through a
+/// The runs' rows are reserved first, in one transaction
+/// (``ResultStore/beginComparison(trace:runs:)``), so run ids follow the
+/// order of the variants. Then up to `threads` threads each take the next
+/// variant, open their own connection to the same file and replay; their writes take turns through a
 /// ``WriteGate``. The model is deterministic and shares nothing between
 /// threads, so every run's rows equal those of a replay on its own.
-public enum ComparisonJob {
-    public struct Variant: Sendable {
-        public var label: String
-        public var options: ReplayOptions
-        public init(label: String, options: ReplayOptions) {
+enum ComparisonJob {
+    struct Variant: Sendable {
+        var label: String
+        var options: ReplayOptions
+        init(label: String, options: ReplayOptions) {
             self.label = label
             self.options = options
         }
     }
 
-    public struct Outcome: Sendable {
-        public var comparisonID: Int64
+    struct Outcome: Sendable {
+        var comparisonID: Int64
         /// One per variant, in variant order.
-        public var runIDs: [Int64]
+        var runIDs: [Int64]
         /// The error message of each variant that failed, by variant index.
-        public var errors: [Int: String]
+        var errors: [Int: String]
     }
 
     /// Reports progress: variant index, bytes of the trace read, events
     /// applied; every 2^16 events, and once more when the variant has ended,
     /// then with `UInt64.max` bytes.
-    public typealias Progress = @Sendable (Int, UInt64, Int) -> Void
+    typealias Progress = @Sendable (Int, UInt64, Int) -> Void
 
     /// Replays every variant of `trace` into the database at `db`.
     ///
     /// Failures of single variants (a trace error, say) are recorded as
     /// failed runs and returned in ``Outcome/errors``; errors that stop the
     /// whole comparison (the database cannot be opened) are thrown.
-    public static func run(trace: String, variants: [Variant], db: String,
-                           threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                           progress: Progress? = nil) throws -> Outcome {
+    static func run(trace: String, variants: [Variant], db: String,
+                    threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                    progress: Progress? = nil) throws -> Outcome {
         let store = try ResultStore(path: db)
-        try store.db.executeRetryingBusy("BEGIN IMMEDIATE")
-        let comparisonID: Int64
-        var runIDs: [Int64] = []
-        do {
-            comparisonID = try store.nextComparisonID()
-            for v in variants {
-                runIDs.append(try store.beginRun(trace: trace, label: v.label, config: v.options.machine,
-                                                 comparisonID: comparisonID))
-            }
-            try store.db.executeRetryingBusy("COMMIT")
-        } catch {
-            try? store.db.execute("ROLLBACK")
-            throw error
-        }
+        let (comparisonID, runIDs) = try store.beginComparison(
+            trace: trace, runs: variants.map { (label: $0.label, config: $0.options.machine) })
 
         let work = Work(count: variants.count)
         let gate = WriteGate()
         let group = DispatchGroup()
-        let ids = runIDs
         for _ in 0..<max(1, min(threads, variants.count)) {
             group.enter()
             let thread = Thread {
@@ -70,7 +57,7 @@ public enum ComparisonJob {
                     var events = 0
                     do {
                         let store = try gate.withLock { try ResultStore(path: db) }
-                        let outcome = try ReplayJob.run(runID: ids[i], trace: trace, options: variants[i].options,
+                        let outcome = try ReplayJob.run(runID: runIDs[i], trace: trace, options: variants[i].options,
                                                         store: store, gate: gate,
                                                         progress: progress.map { p in { p(i, $0, $1) } })
                         events = outcome.summary.events
@@ -89,11 +76,7 @@ public enum ComparisonJob {
         // A variant that failed before its replay began (its thread could not
         // open the database) would otherwise stay `running`.
         for (i, message) in work.errors {
-            let st = try store.db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ? AND status = 'running'")
-            st.bind(1, message)
-            st.bind(2, ResultStore.now())
-            st.bind(3, runIDs[i])
-            try st.run()
+            try store.failRun(runIDs[i], error: message)
         }
         return Outcome(comparisonID: comparisonID, runIDs: runIDs, errors: work.errors)
     }

@@ -1,0 +1,59 @@
+import MemModel
+import MemStore
+import MemTrace
+
+/// One replay of one trace into the results database: the model and the
+/// store meet here, not in either of them.
+enum ReplayJob {
+    struct Outcome: Sendable {
+        var runID: Int64
+        var summary: ReplaySummary
+    }
+
+    /// Replays `trace` and records it as a run. On a trace error the run is
+    /// marked `failed` with the `FILE:LINE: message` and the error rethrown.
+    /// `progress` is ``Replayer``'s: bytes read and events, every 2^16 events.
+    static func run(trace: String, options: ReplayOptions, label: String?,
+                    store: ResultStore, comparisonID: Int64? = nil, sweepJob: String? = nil,
+                    progress: ((UInt64, Int) -> Void)? = nil) throws -> Outcome {
+        let runID = try store.beginRun(trace: trace, label: label, config: options.machine, comparisonID: comparisonID,
+                                       sweepJob: sweepJob)
+        return try run(runID: runID, trace: trace, options: options, store: store, gate: nil, progress: progress)
+    }
+
+    /// Replays `trace` into a run already recorded as `running` by
+    /// ``ResultStore/beginRun(trace:label:config:comparisonID:sweepJob:)``.
+    ///
+    /// The machine's configuration is stored once the trace's directives
+    /// have resolved it and before the first tick row, so a run killed in
+    /// the middle still says which machine it ran. With a `gate`, the rows
+    /// go through a ``SharedRunWriter`` so that several replays can write to
+    /// the same file at once; without one, straight through a ``RunWriter``.
+    static func run(runID: Int64, trace: String, options: ReplayOptions, store: ResultStore,
+                    gate: WriteGate?, progress: ((UInt64, Int) -> Void)? = nil) throws -> Outcome {
+        do {
+            let writer = try store.writer(run: runID)
+            let prepared = try Replayer.prepare(path: trace, options: options)
+            let summary: ReplaySummary
+            if let gate {
+                try gate.withLock { try store.updateConfig(runID, prepared.config) }
+                var sink = SharedRunWriter(writer: writer, gate: gate)
+                summary = try Replayer.run(prepared, sink: &sink, progress: progress)
+                try sink.finish(summary)
+            } else {
+                try store.updateConfig(runID, prepared.config)
+                var sink = writer
+                summary = try Replayer.run(prepared, sink: &sink, progress: progress)
+                try writer.finish(summary)
+            }
+            return Outcome(runID: runID, summary: summary)
+        } catch {
+            if let gate {
+                gate.withLock { try? store.failRun(runID, error: "\(error)") }
+            } else {
+                try? store.failRun(runID, error: "\(error)")
+            }
+            throw error
+        }
+    }
+}
