@@ -4,6 +4,7 @@ import MemTrace
 
 extension FrameAllocatorKind: ExpressibleByArgument {}
 extension PageCacheEvictionKind: ExpressibleByArgument {}
+extension SlabAllocatorKind: ExpressibleByArgument {}
 extension NumaPolicy: ExpressibleByArgument {}
 
 /// Options every replaying command shares.
@@ -37,6 +38,9 @@ struct ReplaySettings: ParsableArguments {
 
     @Option(help: "kswapd sleeps when usage is at or below this percentage.")
     var low: Int = 60
+
+    @Option(help: "Slab allocator variant.")
+    var slab: SlabAllocatorKind = .bonwick
 
     @Option(help: "Page-cache eviction order.")
     var pageCachePolicy: PageCacheEvictionKind = .lru
@@ -78,6 +82,7 @@ struct ReplaySettings: ParsableArguments {
         m.highWatermark = high
         m.lowWatermark = low
         m.pageCachePolicy = pageCachePolicy
+        m.slab = slab
         m.numaPolicy = numaPolicy
         m.directReclaim = !noDirectReclaim
         guard tickEvery >= 0 else { throw ValidationError("--tick-every must be 0 or more") }

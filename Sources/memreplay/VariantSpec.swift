@@ -17,7 +17,7 @@ struct VariantSpec: Equatable {
 
     /// The keys a variant may set: the replay options, by their long names
     /// (`direct-reclaim=false` is `--no-direct-reclaim`).
-    static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "seed", "high", "low",
+    static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "seed", "high", "low", "slab",
                        "page-cache-policy", "numa-policy", "direct-reclaim", "tick-every", "check-every", "slabinfo-every"]
 
     /// A variant from already separated settings (sweep grids, whose values
@@ -79,6 +79,8 @@ struct VariantSpec: Equatable {
             case "seed": s.seed = try parse(UInt64.self, count)
             case "high": s.high = try parse(Int.self, count)
             case "low": s.low = try parse(Int.self, count)
+            case "slab":
+                s.slab = try parse(SlabAllocatorKind.self, SlabAllocatorKind.allCases.map(\.rawValue).joined(separator: ", "))
             case "page-cache-policy":
                 s.pageCachePolicy = try parse(PageCacheEvictionKind.self, PageCacheEvictionKind.allCases.map(\.rawValue).joined(separator: ", "))
             case "numa-policy":

@@ -162,6 +162,7 @@ import MemTrace
             options.machine.checkEvery = 1
             options.machine.memBytes = 64 << 10
             options.machine.pageCachePolicy = pick(PageCacheEvictionKind.allCases, &rng)
+            options.machine.slab = pick(SlabAllocatorKind.allCases, &rng)
             options.machine.numaPolicy = pick(NumaPolicy.allCases, &rng)
             options.machine.directReclaim = rng.below(4) != 0
             // Every policy of every axis is drawn, so a new variant is fuzzed too;

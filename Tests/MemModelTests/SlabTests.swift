@@ -12,7 +12,7 @@ import MemTrace
         (20000, 8, 20000, 4, 3), (1, 1, 4, 0, 1024),
     ])
     func layout(size: Int, align: Int, objectSize: Int, order: Int, perSlab: Int) {
-        let c = SlabCache(name: "t", size: size, align: align)
+        let c = BonwickCache(name: "t", size: size, align: align)
         #expect(c.objectSize == objectSize)
         #expect(c.order == order)
         #expect(c.objectsPerSlab == perSlab)
@@ -23,7 +23,7 @@ import MemTrace
         for i in 0..<9 { body += "salloc c o\(i)\n" }
         var r = try script(StackAllocator.self, config(), body)
         // 1000 B objects: 4 per page (96 B tail): 9 objects need 3 slabs.
-        let c = r.machine.slab.caches.last!
+        let c = r.machine.slab.bonwick.caches.last!
         #expect(c.name == "c" && c.objectsPerSlab == 4 && c.order == 0)
         #expect(c.slabCount == 3 && c.activeObjects == 9 && c.capacity == 12)
         #expect(c.wasteBytes == 3 * 1000 + 3 * 96)
@@ -34,11 +34,11 @@ import MemTrace
         for i in 0..<9 { free += "sfree c o\(i)\n" }
         r = try script(StackAllocator.self, config(), free)
         let before = r.machine.frames.freeCount
-        #expect(r.machine.slab.caches.last!.slabCount == 3)  // empty slabs stay cached
+        #expect(r.machine.slab.bonwick.caches.last!.slabCount == 3)  // empty slabs stay cached
         let reclaimed = r.machine.slab_reclaim(100)
         #expect(reclaimed == 3)
         #expect(r.machine.frames.freeCount == before + 3)
-        #expect(r.machine.slab.slabPages == 0)
+        #expect(r.machine.slab.totals.pages == 0)
         #expect(r.machine.invariantViolation() == nil)
     }
 
@@ -53,14 +53,14 @@ import MemTrace
             salloc c e
             """)
         let m = r.machine
-        guard case let .object(_, _, ei, _) = m.slab.binding(r.symbol(.object, "e")),
-              case let .object(_, _, bi, _) = m.slab.binding(r.symbol(.object, "b")) else {
+        guard case let .object(e, _) = m.slab.binding(r.symbol(.object, "e")),
+              case let .object(b, _) = m.slab.binding(r.symbol(.object, "b")) else {
             Issue.record("objects not bound")
             return
         }
-        #expect(ei == 2)  // d's slot, freed last
-        #expect(bi == 1)
-        let cache = m.slab.caches.last!
+        #expect(e.index == 2)  // d's slot, freed last
+        #expect(b.index == 1)
+        let cache = m.slab.bonwick.caches.last!
         // The chain inside the free objects: head 0 (a's slot) -> 3 -> end.
         #expect(cache.links[0] == 3 && cache.links[3] == -1)
     }
@@ -293,5 +293,42 @@ import MemTrace
         // 80.5 % is above 80 even though it rounds down to 80.
         #expect(k.aboveHigh(used: 161, allocatable: 200))
         #expect(k.lowTarget(allocatable: 239) == 143)  // 143/239 = 59.8 %, 144 would be 60.25 %
+    }
+
+    /// What every slab variant must do, whatever its classes and layouts.
+    @Test(arguments: SlabAllocatorKind.allCases)
+    func slabVariantContract(kind: SlabAllocatorKind) throws {
+        let cfg = config(mem: 4 << 20) { $0.slab = kind }
+        var body = "cache dentry 192\n"
+        for i in 0..<200 { body += "salloc dentry d\(i)\nkmalloc k\(i) \(1 + i * 37 % 5000)\n" }
+        var r = try script(StackAllocator.self, cfg, body)
+        let rows = r.machine.slabinfo()
+        #expect(rows.count == r.machine.slab.cacheCount)
+        #expect(rows.contains { $0.name == "dentry" && $0.activeObjects == 200 && $0.objectSize >= 192 })
+        let g = r.machine.gauges()
+        #expect(g.slabObjects == rows.reduce(0) { $0 + $1.activeObjects })
+        #expect(g.slabObjects + (g.kmallocLargePages > 0 ? 1 : 0) <= 400)
+        // Every kmalloc got an object at least as large as it asked for.
+        for i in 0..<200 {
+            let size = 1 + i * 37 % 5000
+            switch r.machine.slab.binding(r.symbol(.object, "k\(i)")) {
+            case let .object(o, kmalloc):
+                #expect(kmalloc && size <= r.machine.slab.kmallocMax)
+                let row = rows.first { $0.name == r.machine.slab.name(of: o.cache) }!
+                #expect(row.objectSize >= size, "kmalloc(\(size)) from \(row.name)")
+            case .large:
+                #expect(size > r.machine.slab.kmallocMax)
+            default:
+                Issue.record("k\(i) not bound")
+            }
+        }
+        // Freed and reclaimed, the layer gives every frame back.
+        for i in 0..<200 { body += "sfree dentry d\(i)\nkfree k\(i)\n" }
+        r = try script(StackAllocator.self, cfg, body)
+        #expect(r.machine.gauges().slabObjects == 0)
+        _ = r.machine.slab_reclaim(1 << 20)
+        #expect(r.machine.slab.totals.pages == 0)
+        #expect(r.machine.usedFrames == 1)  // the kernel's directory
+        #expect(r.machine.invariantViolation() == nil)
     }
 }

@@ -63,3 +63,8 @@ let tracesFolder: String = {
     parts.removeLast(3)
     return parts.joined(separator: "/") + "/traces"
 }()
+
+extension SlabAllocator {
+    /// The Bonwick variant's caches, for tests of its layout and free lists.
+    var bonwick: BonwickSlab { variant as! BonwickSlab }
+}

@@ -96,26 +96,13 @@ extension Machine {
             }
         }
 
-        // Slab: chains, lists, counts, frames.
-        var slabFrames = 0
-        for c in slab.caches {
-            if let v = c.invariantViolation() { return v }
-            slabFrames += c.slabCount * c.pagesPerSlab
-        }
+        // Slab: the variant's structures, bound objects, frames.
+        if let v = slab.invariantViolation() { return v }
         let slabUse = framesFor[Int(FrameUse.slab.rawValue)]
+        let slabFrames = slab.totals.pages
         if slabUse != slabFrames { return "\(slabUse) frames belong to slabs, the caches hold \(slabFrames)" }
-        var bound = Array(repeating: 0, count: slab.caches.count)
         var large = 0
-        for b in slab.objects {
-            switch b {
-            case let .object(c, _, _, _): bound[Int(c)] += 1
-            case let .large(_, n): large += Frames.footprint(Int(n))
-            default: break
-            }
-        }
-        for (i, c) in slab.caches.enumerated() where bound[i] != c.activeObjects {
-            return "slab cache \(c.name): \(bound[i]) object IDs bound, \(c.activeObjects) active objects"
-        }
+        for case let .large(_, n) in slab.objects { large += Frames.footprint(Int(n)) }
         let largeUse = framesFor[Int(FrameUse.kmallocLarge.rawValue)]
         if large != largeUse || large != slab.kmallocLargeFrames {
             return "kmalloc: \(large) large-object frames bound, \(largeUse) in use, \(slab.kmallocLargeFrames) counted"

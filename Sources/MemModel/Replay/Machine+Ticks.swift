@@ -26,10 +26,11 @@ extension Machine {
         g.fragIndex = g.freePages == 0 ? 0 : 1 - Double(g.largestFreeBlock) / Double(g.freePages)
         g.pagetablePages = tables.tableFrames
         g.processes = processCount
-        g.slabPages = slab.slabPages
-        g.slabObjects = slab.activeObjects
-        g.slabCapacity = slab.capacity
-        g.slabWasteBytes = slab.wasteBytes
+        let slabTotals = slab.totals
+        g.slabPages = slabTotals.pages
+        g.slabObjects = slabTotals.objects
+        g.slabCapacity = slabTotals.capacity
+        g.slabWasteBytes = slabTotals.wasteBytes
         g.kmallocLargePages = slab.kmallocLargeFrames
         g.pagecachePages = pageCache.count
         g.pagecacheDirty = pageCache.dirtyCount

@@ -67,7 +67,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
     public internal(set) var translation: Translation<Replacement>
     var handles: [HandleBinding] = []
     var segments: [Segment?] = []
-    public internal(set) var slab = SlabAllocator()
+    public internal(set) var slab: SlabAllocator
     public internal(set) var pageCache: PageCache
     public internal(set) var reclaim: ReclaimState
     /// The node that allocations prefer now: the running process's home node,
@@ -92,6 +92,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         nodeCount = config.nodes
         tables = TableMemory(frames: config.frames)
         translation = Translation(config)
+        slab = SlabAllocator(config.slab)
         pageCache = PageCache(policy: config.pageCachePolicy)
         reclaim = ReclaimState(config)
         nodeCounters = Array(repeating: NodeCounters(), count: config.nodes)

@@ -17,6 +17,8 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     public var highWatermark: Int = 80
     public var lowWatermark: Int = 60
     public var pageCachePolicy: PageCacheEvictionKind = .lru
+    /// The slab allocator variant.
+    public var slab: SlabAllocatorKind = .bonwick
     public var directReclaim: Bool = true
     /// Close a tick every N events (0: only at `tick` statements).
     public var tickEvery: Int = 0
@@ -58,5 +60,36 @@ extension MachineConfig {
     public var machineTypes: (frames: any FrameAllocator.Type, replacement: any TLBReplacement.Type) {
         let shared = itlb.map { $0.policy == tlb.policy } ?? true
         return (pmm.allocator, shared ? tlb.policy.policy : AnyTLBReplacement.self)
+    }
+}
+
+extension MachineConfig {
+    enum CodingKeys: String, CodingKey {
+        case pmm, memBytes, reserveBytes, nodes, numaPolicy, tlb, itlb, seed, highWatermark, lowWatermark
+        case pageCachePolicy, slab, directReclaim, tickEvery, checkEvery, slabinfoEvery
+    }
+
+    /// Decodes a configuration stored by any release: a setting a run's JSON
+    /// lacks (added after it was written, such as `slab`) takes its default,
+    /// which is what that release ran with.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        pmm = try c.decodeIfPresent(FrameAllocatorKind.self, forKey: .pmm) ?? pmm
+        memBytes = try c.decodeIfPresent(UInt64.self, forKey: .memBytes) ?? memBytes
+        reserveBytes = try c.decodeIfPresent(UInt64.self, forKey: .reserveBytes) ?? reserveBytes
+        nodes = try c.decodeIfPresent(Int.self, forKey: .nodes) ?? nodes
+        numaPolicy = try c.decodeIfPresent(NumaPolicy.self, forKey: .numaPolicy) ?? numaPolicy
+        tlb = try c.decodeIfPresent(TLBSpec.self, forKey: .tlb) ?? tlb
+        itlb = try c.decodeIfPresent(TLBSpec.self, forKey: .itlb)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
+        highWatermark = try c.decodeIfPresent(Int.self, forKey: .highWatermark) ?? highWatermark
+        lowWatermark = try c.decodeIfPresent(Int.self, forKey: .lowWatermark) ?? lowWatermark
+        pageCachePolicy = try c.decodeIfPresent(PageCacheEvictionKind.self, forKey: .pageCachePolicy) ?? pageCachePolicy
+        slab = try c.decodeIfPresent(SlabAllocatorKind.self, forKey: .slab) ?? slab
+        directReclaim = try c.decodeIfPresent(Bool.self, forKey: .directReclaim) ?? directReclaim
+        tickEvery = try c.decodeIfPresent(Int.self, forKey: .tickEvery) ?? tickEvery
+        checkEvery = try c.decodeIfPresent(Int.self, forKey: .checkEvery) ?? checkEvery
+        slabinfoEvery = try c.decodeIfPresent(Int.self, forKey: .slabinfoEvery) ?? slabinfoEvery
     }
 }

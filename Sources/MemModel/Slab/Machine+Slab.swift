@@ -4,7 +4,7 @@ import MemTrace
 extension Machine {
     /// `kmem_cache_create`: a cache of `size`-byte objects.
     public mutating func kmem_cache_create(_ symbol: Symbol, name: String, size: Int, align: Int) throws(ModelError) {
-        if slab.cacheIndex(symbol) != nil || slab.caches.contains(where: { $0.name == name }) {
+        if slab.cacheIndex(symbol) != nil || slab.variant.cache(named: name) != nil {
             throw ModelError("cache: cache %s already exists", (.cache, symbol))
         }
         _ = slab.kmem_cache_create(symbol, name: name, size: size, align: align)
@@ -21,17 +21,11 @@ extension Machine {
     }
 
     /// `slab_alloc` from cache `c`, growing it by one slab if it has no free object.
-    mutating func slab_alloc(_ c: Int32) -> (slab: Int32, index: Int32)? {
-        if let o = slab.caches[Int(c)].allocate() { return o }
-        let order = slab.caches[Int(c)].order
-        guard let base = allocate(1 << order, for: .slab) else { return nil }
-        slab.caches[Int(c)].grow(base: base)
-        return slab.caches[Int(c)].allocate()
-    }
-
-    /// `slab_free`.
-    mutating func slab_free(_ c: Int32, slab s: Int32, index i: Int32) {
-        slab.caches[Int(c)].free(slab: s, index: i)
+    mutating func slab_alloc(_ c: Int32) -> SlabObject? {
+        if let o = slab.allocate(from: c) { return o }
+        guard let base = allocate(slab.growthFrames(of: c), for: .slab) else { return nil }
+        slab.grow(c, base: base)
+        return slab.allocate(from: c)
     }
 
     mutating func salloc(_ cache: Symbol, _ object: Symbol) throws(ModelError) {
@@ -41,8 +35,8 @@ extension Machine {
             throw ModelError("salloc: object %s is still allocated (free it first)", (.object, object))
         case .none, .failed: break
         }
-        if let (s, i) = slab_alloc(c) {
-            slab.setBinding(object, .object(cache: c, slab: s, index: i, kmalloc: false))
+        if let o = slab_alloc(c) {
+            slab.setBinding(object, .object(o, kmalloc: false))
         } else {
             slab.setBinding(object, .failed(kmalloc: false))
         }
@@ -58,12 +52,12 @@ extension Machine {
             slab.setBinding(object, .none)
         case .large:
             throw ModelError("sfree: object %s came from kmalloc; free it with kfree", (.object, object))
-        case let .object(oc, s, i, kmalloc):
+        case let .object(o, kmalloc):
             if kmalloc { throw ModelError("sfree: object %s came from kmalloc; free it with kfree", (.object, object)) }
-            guard oc == c else {
-                throw ModelError("sfree: object %s belongs to cache \(slab.caches[Int(oc)].name), not %s", (.object, object), (.cache, cache))
+            guard o.cache == c else {
+                throw ModelError("sfree: object %s belongs to cache \(slab.name(of: o.cache)), not %s", (.object, object), (.cache, cache))
             }
-            slab_free(c, slab: s, index: i)
+            slab.free(o)
             slab.setBinding(object, .none)
         }
     }
@@ -76,10 +70,10 @@ extension Machine {
             throw ModelError("kmalloc: object %s is still allocated (kfree it first)", (.object, object))
         case .none, .failed: break
         }
-        if size <= SlabAllocator.kmallocMax {
+        if size <= slab.kmallocMax {
             let c = slab.kmallocCache(for: size)
-            if let (s, i) = slab_alloc(c) {
-                slab.setBinding(object, .object(cache: c, slab: s, index: i, kmalloc: true))
+            if let o = slab_alloc(c) {
+                slab.setBinding(object, .object(o, kmalloc: true))
             } else {
                 slab.setBinding(object, .failed(kmalloc: true))
             }
@@ -103,11 +97,11 @@ extension Machine {
         case let .large(base, n):
             slab.kmallocLargeFrames -= Frames.footprint(Int(n))
             release(base, Int(n))
-        case let .object(c, s, i, kmalloc):
+        case let .object(o, kmalloc):
             if !kmalloc {
-                throw ModelError("kfree: object %s came from salloc \(slab.caches[Int(c)].name); free it with sfree", (.object, object))
+                throw ModelError("kfree: object %s came from salloc \(slab.name(of: o.cache)); free it with sfree", (.object, object))
             }
-            slab_free(c, slab: s, index: i)
+            slab.free(o)
         }
         slab.setBinding(object, .none)
     }
@@ -117,9 +111,8 @@ extension Machine {
     /// whole). With `node`, only slabs on that node.
     mutating func slab_reclaim(_ want: Int, node: Int? = nil) -> Int {
         var freed = 0
-        for c in slab.caches.indices where freed < want {
-            while freed < want, let base = releaseEmptySlab(c, node: node) {
-                let n = slab.caches[c].pagesPerSlab
+        for c in 0..<Int32(slab.cacheCount) where freed < want {
+            while freed < want, let (base, n) = releaseEmptySlab(c, node: node) {
                 nodeCounters[frames.node(of: base)].reclaimedPages += n
                 release(base, n)
                 freed += n
@@ -129,18 +122,12 @@ extension Machine {
         return freed
     }
 
-    private mutating func releaseEmptySlab(_ c: Int, node: Int?) -> FrameNumber? {
-        guard let node else { return slab.caches[c].releaseEmptySlab() }
+    private mutating func releaseEmptySlab(_ c: Int32, node: Int?) -> (base: FrameNumber, frames: Int)? {
+        guard let node else { return slab.releaseEmptySlab(of: c) { _ in true } }
         let nodes = frames.physical
-        return slab.caches[c].releaseEmptySlab { nodes.node(of: $0) == node }
+        return slab.releaseEmptySlab(of: c) { nodes.node(of: $0) == node }
     }
 
     /// One `/proc/slabinfo` line per cache.
-    public func slabinfo() -> [SlabInfoRow] {
-        slab.caches.map {
-            SlabInfoRow(name: $0.name, activeObjects: $0.activeObjects, objects: $0.capacity,
-                        objectSize: $0.objectSize, objectsPerSlab: $0.objectsPerSlab,
-                        pagesPerSlab: $0.pagesPerSlab, slabs: $0.slabCount)
-        }
-    }
+    public func slabinfo() -> [SlabInfoRow] { slab.slabinfo() }
 }

@@ -1,46 +1,34 @@
 import MemTrace
 
-/// Every `kmem_cache_t` of the machine, and which object lives where.
+/// The slab layer: the variant's caches (``SlabVariant``), which trace
+/// symbol names which cache, and which object lives where.
 ///
-/// The generic kmalloc caches (`kmalloc-8` … `kmalloc-4096`) are created at
-/// boot, before any trace cache, as Linux's `create_kmalloc_caches()` does; a
-/// `kmalloc` above 4096 bytes takes whole contiguous frames instead.
+/// What a variant does not decide lives here, so that every variant sees the
+/// same trace rules: an object ID is bound to one allocation at a time, a
+/// `kmalloc` above the variant's largest class takes whole frames, and a
+/// failed allocation is remembered so its free is a no-op.
 public struct SlabAllocator: Sendable {
-    public internal(set) var caches: [SlabCache] = []
+    public let kind: SlabAllocatorKind
+    private(set) var variant: any SlabVariant
     /// Cache index of each cache-name symbol, or -1.
     private var cacheOfSymbol: [Int32] = []
-    /// Cache index of `kmalloc-2^(k+3)`.
-    private(set) var kmallocCaches: [Int32] = []
-
-    public static let kmallocMax = 4096
 
     enum Binding: Sendable, Equatable {
         case none
         /// The allocation failed (out of memory): freeing it is a no-op.
         case failed(kmalloc: Bool)
-        case object(cache: Int32, slab: Int32, index: Int32, kmalloc: Bool)
+        case object(SlabObject, kmalloc: Bool)
         case large(base: FrameNumber, frames: Int32)
     }
 
     /// Binding of each object-ID symbol.
     var objects: [Binding] = []
-    /// Frames held by `kmalloc` allocations above 4096 bytes.
+    /// Frames held by `kmalloc` allocations above the largest class.
     public internal(set) var kmallocLargeFrames = 0
 
-    init() {
-        var size = 8
-        while size <= Self.kmallocMax {
-            kmallocCaches.append(Int32(caches.count))
-            caches.append(SlabCache(name: "kmalloc-\(size)", size: size, align: 8))
-            size <<= 1
-        }
-    }
-
-    /// The kmalloc class cache for `size` bytes (≤ 4096).
-    func kmallocCache(for size: Int) -> Int32 {
-        let rounded = max(size, 8)
-        let k = Int.bitWidth - (rounded - 1).leadingZeroBitCount - 3
-        return kmallocCaches[k]
+    init(_ kind: SlabAllocatorKind) {
+        self.kind = kind
+        variant = kind.makeVariant()
     }
 
     func cacheIndex(_ symbol: Symbol) -> Int32? {
@@ -49,10 +37,10 @@ public struct SlabAllocator: Sendable {
         return c >= 0 ? c : nil
     }
 
-    /// The cache a trace name refers to, including the kmalloc caches by name.
+    /// The cache a trace name refers to, including the boot-time caches by name.
     mutating func resolve(_ symbol: Symbol, name: String) -> Int32? {
         if let c = cacheIndex(symbol) { return c }
-        if let k = kmallocCaches.first(where: { caches[Int($0)].name == name }) {
+        if let k = variant.cache(named: name) {
             bind(symbol, to: k)
             return k
         }
@@ -68,8 +56,7 @@ public struct SlabAllocator: Sendable {
 
     /// `kmem_cache_create`.
     mutating func kmem_cache_create(_ symbol: Symbol, name: String, size: Int, align: Int) -> Int32 {
-        let c = Int32(caches.count)
-        caches.append(SlabCache(name: name, size: size, align: align))
+        let c = variant.createCache(name: name, size: size, align: align)
         bind(symbol, to: c)
         return c
     }
@@ -87,10 +74,32 @@ public struct SlabAllocator: Sendable {
         objects[object.index] = b
     }
 
-    // MARK: Totals for the tick row
+    // MARK: The variant's operations (the machine supplies frames)
 
-    public var slabPages: Int { caches.reduce(0) { $0 + $1.slabCount * $1.pagesPerSlab } }
-    public var activeObjects: Int { caches.reduce(0) { $0 + $1.activeObjects } }
-    public var capacity: Int { caches.reduce(0) { $0 + $1.capacity } }
-    public var wasteBytes: Int { caches.reduce(0) { $0 + $1.wasteBytes } }
+    var kmallocMax: Int { variant.kmallocMax }
+    var cacheCount: Int { variant.cacheCount }
+    func name(of cache: Int32) -> String { variant.name(of: cache) }
+    func kmallocCache(for size: Int) -> Int32 { variant.kmallocCache(for: size) }
+    mutating func allocate(from cache: Int32) -> SlabObject? { variant.allocate(from: cache) }
+    func growthFrames(of cache: Int32) -> Int { variant.growthFrames(of: cache) }
+    mutating func grow(_ cache: Int32, base: FrameNumber) { variant.grow(cache, base: base) }
+    mutating func free(_ object: SlabObject) { variant.free(object) }
+    mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)? {
+        variant.releaseEmptySlab(of: cache, where: accept)
+    }
+
+    /// `/proc/slabinfo`.
+    public func slabinfo() -> [SlabInfoRow] { variant.slabinfo() }
+    public var totals: SlabTotals { variant.totals }
+
+    /// The variant's structures, and the bound object IDs against its counts.
+    func invariantViolation() -> String? {
+        if let v = variant.invariantViolation() { return v }
+        var bound = Array(repeating: 0, count: variant.cacheCount)
+        for case let .object(o, _) in objects { bound[Int(o.cache)] += 1 }
+        for c in 0..<variant.cacheCount where bound[c] != variant.activeObjects(of: Int32(c)) {
+            return "slab cache \(variant.name(of: Int32(c))): \(bound[c]) object IDs bound, \(variant.activeObjects(of: Int32(c))) active objects"
+        }
+        return nil
+    }
 }

@@ -18,10 +18,8 @@
 /// Invariants: for every slab, `inUse` + the length of its free chain equals
 /// `objectsPerSlab`; its list matches `inUse`; `activeObjects` is the sum of
 /// `inUse`.
-public struct SlabCache: Sendable {
+public struct BonwickCache: Sendable {
     public let name: String
-    /// Size asked for in `kmem_cache_create`.
-    public let requestedSize: Int
     /// Size of one object: the request, at least one pointer, rounded to the alignment.
     public let objectSize: Int
     public let order: Int
@@ -54,7 +52,6 @@ public struct SlabCache: Sendable {
 
     public init(name: String, size: Int, align: Int) {
         self.name = name
-        requestedSize = size
         let a = max(align, 1)
         objectSize = (max(size, 4) + a - 1) / a * a
         (order, objectsPerSlab) = Self.layout(objectSize: objectSize)
@@ -179,7 +176,6 @@ public struct SlabCache: Sendable {
         return slabs[Int(s)].base
     }
 
-    func base(ofSlab s: Int32) -> FrameNumber { slabs[Int(s)].base }
 
     /// Describes the first broken invariant, if any.
     func invariantViolation() -> String? {

@@ -1,0 +1,77 @@
+/// A slab allocator variant (the slab axis): the caches, their slabs and the
+/// kmalloc size classes, behind `kmem_cache_create`, `slab_alloc`,
+/// `slab_free` and `slab_reclaim`.
+///
+/// The layer around it (``SlabAllocator``) keeps what every variant shares —
+/// which trace symbol names which cache and which object lives where — and
+/// the machine gives a variant its frames: when ``allocate(from:)`` finds no
+/// free object, the machine takes ``growthFrames(of:)`` contiguous frames
+/// and hands them to ``grow(_:base:)``. A variant never allocates frames
+/// itself, so direct reclaim and NUMA placement stay the machine's.
+///
+/// Slab operations are far rarer than memory accesses, so the machine holds
+/// its variant as an existential: adding a variant is one file in
+/// `Variants/` and one case in ``SlabAllocatorKind``.
+public protocol SlabVariant: Sendable {
+    /// Boots the allocator with its kmalloc caches.
+    init()
+    /// The largest request `kmalloc` serves from a cache; larger ones take
+    /// whole frames from the page allocator.
+    var kmallocMax: Int { get }
+    /// Caches, boot-time ones first.
+    var cacheCount: Int { get }
+    func name(of cache: Int32) -> String
+    /// The cache by its name (`kmalloc-64` etc.), for trace names.
+    func cache(named name: String) -> Int32?
+    /// `kmem_cache_create`: a new cache; its id.
+    mutating func createCache(name: String, size: Int, align: Int) -> Int32
+    /// The cache `kmalloc(size)` uses, for `size <= kmallocMax`.
+    func kmallocCache(for size: Int) -> Int32
+    /// `slab_alloc`: a free object of `cache`, or `nil` when it must grow first.
+    mutating func allocate(from cache: Int32) -> SlabObject?
+    /// Frames one new slab of `cache` takes.
+    func growthFrames(of cache: Int32) -> Int
+    /// Adds a new slab at `base` (``growthFrames(of:)`` frames) to `cache`.
+    mutating func grow(_ cache: Int32, base: FrameNumber)
+    /// `slab_free`.
+    mutating func free(_ object: SlabObject)
+    /// For `slab_reclaim`: takes an empty slab of `cache` whose first frame
+    /// `accept`s off the cache; its first frame and frame count.
+    mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)?
+    /// Live objects of `cache` (checked against the bound object IDs).
+    func activeObjects(of cache: Int32) -> Int
+    /// `/proc/slabinfo`, one row per cache.
+    func slabinfo() -> [SlabInfoRow]
+    /// Frames in slabs, live objects, object slots and wasted bytes, for the tick row.
+    var totals: SlabTotals { get }
+    /// The first broken invariant of the variant's structures, if any.
+    func invariantViolation() -> String?
+}
+
+/// Where an allocated object lives: its cache, slab and slot.
+public struct SlabObject: Sendable, Equatable {
+    public var cache: Int32
+    public var slab: Int32
+    public var index: Int32
+}
+
+/// The slab layer's state at a tick's close.
+public struct SlabTotals: Sendable, Equatable {
+    public var pages = 0
+    public var objects = 0
+    public var capacity = 0
+    public var wasteBytes = 0
+}
+
+/// The slab allocator variants, by their command-line names (`--slab`).
+public enum SlabAllocatorKind: String, CaseIterable, Sendable, Codable {
+    /// Bonwick's slab allocator (USENIX 1994) with power-of-two kmalloc caches, the seed's model.
+    case bonwick
+
+    /// The one dispatch from a name to its variant.
+    public func makeVariant() -> any SlabVariant {
+        switch self {
+        case .bonwick: BonwickSlab()
+        }
+    }
+}
