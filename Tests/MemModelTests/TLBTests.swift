@@ -48,13 +48,13 @@ import Testing
         var lru = TLB<AnyTLBReplacement>(TLBSpec(entries: 2, ways: 2, policy: .lru), seed: 1)
         var fifo = TLB<AnyTLBReplacement>(TLBSpec(entries: 2, ways: 2, policy: .fifo), seed: 1)
         for p: UInt32 in [1, 2] {
-            lru.fill(p, 1)
-            fifo.fill(p, 1)
+            lru.fill(p, PTE.make(0, [.present]))
+            fifo.fill(p, PTE.make(0, [.present]))
         }
         _ = lru.lookup(1)
         _ = fifo.lookup(1)
-        lru.fill(3, 1)
-        fifo.fill(3, 1)
+        lru.fill(3, PTE.make(0, [.present]))
+        fifo.fill(3, PTE.make(0, [.present]))
         #expect(lru.lookup(1) != nil && lru.lookup(2) == nil)
         #expect(fifo.lookup(1) == nil && fifo.lookup(2) != nil)
     }
@@ -67,8 +67,8 @@ import Testing
         var differ = false
         for p in pages {
             let ha = a.lookup(p) == nil, hb = b.lookup(p) == nil
-            if ha { a.fill(p, 1) }
-            if hb { b.fill(p, 1) }
+            if ha { a.fill(p, PTE.make(0, [.present])) }
+            if hb { b.fill(p, PTE.make(0, [.present])) }
             differ = differ || ha != hb
         }
         #expect(differ)
@@ -121,18 +121,18 @@ import Testing
         var plru = TLB<TreePLRUReplacement>(spec, seed: 1)
         var lru = TLB<LRUReplacement>(TLBSpec(entries: 4, ways: 4, policy: .lru), seed: 1)
         for p: UInt32 in [10, 11, 12, 13] {
-            plru.fill(p, 1)
-            lru.fill(p, 1)
+            plru.fill(p, PTE.make(0, [.present]))
+            lru.fill(p, PTE.make(0, [.present]))
         }
         for p: UInt32 in [12, 10] {
             #expect(plru.lookup(p) != nil && lru.lookup(p) != nil)
         }
-        plru.fill(14, 1)
-        lru.fill(14, 1)
+        plru.fill(14, PTE.make(0, [.present]))
+        lru.fill(14, PTE.make(0, [.present]))
         #expect(Set(plru.validEntries.map(\.0)) == [10, 11, 12, 14])
         #expect(Set(lru.validEntries.map(\.0)) == [10, 12, 13, 14])
         // Now b1 = 0 (way 3 filled): b2 = 1 → way 1 (page 11) goes next.
-        plru.fill(15, 1)
+        plru.fill(15, PTE.make(0, [.present]))
         #expect(Set(plru.validEntries.map(\.0)) == [10, 12, 14, 15])
         // With 2 ways the tree is exactly LRU.
         #expect(misses(TLBSpec(entries: 2, ways: 2, policy: .plru), Self.referenceString)

@@ -5,7 +5,7 @@ extension Machine {
     /// A lookup; a miss allocates a frame and inserts the page (dirty for a write).
     mutating func pageCacheAccess(_ file: Symbol, _ page: UInt32, write: Bool) throws(ModelError) {
         if pageCache.hit(file, page, dirty: write) { return }
-        guard let f = allocate(1, for: .pageCache) else { return }
+        guard let f = pmm_alloc_page(for: .pageCache) else { return }
         pageCache.insert(file, page, frame: f, dirty: write)
     }
 
@@ -16,7 +16,7 @@ extension Machine {
 
     /// `fdrop`: frees the file's cached pages; a file with none is fine too.
     mutating func fdrop(_ file: Symbol) throws(ModelError) {
-        for f in pageCache.drop(file) { release(f, 1) }
+        for f in pageCache.drop(file) { pmm_free_page(f) }
     }
 
     /// `page_cache_reclaim`: evicts up to `want` clean pages, in policy order
@@ -26,7 +26,7 @@ extension Machine {
         let victims = node == nil ? pageCache.evictClean(want) : pageCache.evictClean(want) { nodes.node(of: $0) == node }
         for f in victims {
             nodeCounters[frames.node(of: f)].reclaimedPages += 1
-            release(f, 1)
+            pmm_free_page(f)
         }
         reclaim.counters.reclaimedPagecachePages += victims.count
         return victims.count

@@ -22,8 +22,8 @@ extension Machine {
         }
         let userMode = processes.currentPID != 0
         let allowed = pte.isPresent
-            && (!userMode || pte & PTEFlags.user.rawValue != 0)
-            && (kind != .write || pte & PTEFlags.writable.rawValue != 0)
+            && (!userMode || pte.has(.user))
+            && (kind != .write || pte.has(.writable))
         if !allowed {
             pageFault(kind, va, pte, instruction: instruction)
         } else if nodeCount > 1 {
@@ -78,20 +78,20 @@ extension Machine {
             if existing >= 0 {
                 frame = existing
             } else {
-                guard let f = allocate(1, for: .segment) else { return }
+                guard let f = pmm_alloc_page(for: .segment) else { return }
                 frames.refcount[Int(f)] = 1  // the segment's own reference
                 segments[Int(r.segment)]!.frames[page] = f
                 frame = f
             }
         } else {
-            guard let f = allocate(1, for: .anonymous) else { return }
+            guard let f = pmm_alloc_page(for: .anonymous) else { return }
             frame = f
         }
         var flags: PTEFlags = [.present, .user]
         if r.perms.contains(.write) { flags.insert(.writable) }
         let pte = PTE.make(frame, flags)
         tables.write(table, Paging.tableIndex(va), pte)
-        frames.refcount[Int(frame)] += 1
+        frames.addReference(frame)
         processes[Int(processes.current)].resident += 1
         if processes[Int(processes.current)].resident > processes[Int(processes.current)].peakResident {
             processes[Int(processes.current)].peakResident = processes[Int(processes.current)].resident
@@ -110,9 +110,9 @@ extension Machine {
         let table = tables[currentDirectory, Paging.directoryIndex(va)].frame
         let updated: PTE
         if frames.refcount[Int(old)] == 1 {
-            updated = (pte | PTEFlags.writable.rawValue) & ~PTEFlags.cow.rawValue
+            updated = pte.with(.writable, without: .cow)
         } else {
-            guard let f = allocate(1, for: .anonymous) else { return }
+            guard let f = pmm_alloc_page(for: .anonymous) else { return }
             frames.refcount[Int(f)] = 1
             frames.dropReference(old)
             processes.counters.cowCopies += 1
@@ -130,17 +130,21 @@ extension Machine {
     /// Kernel-space addresses go to the shared kernel tables, global in the TLB.
     mutating func map(_ pid: PID, _ va: UInt32, _ h: Symbol, _ perms: Perms) throws(ModelError) {
         let s = try requireProcess(pid, "map")
-        let b = handle(h)
-        if b.base == -1 { throw ModelError("map: handle %s is not allocated", (.handle, h)) }
-        guard b.base >= 0, !processes[Int(s)].failed else { return }
+        let base: FrameNumber
+        switch handle(h) {
+        case .unbound: throw ModelError("map: handle %s is not allocated", (.handle, h))
+        case .failed: return
+        case .frames(let b, _): base = b
+        }
+        guard !processes[Int(s)].failed else { return }
         let kernel = va >= Paging.userEnd
         let dir = kernel ? kernelDirectory : processes[Int(s)].directory
         if tables.walk(dir, va).isPresent { unmapPage(s, va) }
         var flags: PTEFlags = [.present]
         if perms.contains(.write) { flags.insert(.writable) }
         flags.insert(kernel ? .global : .user)
-        guard map_page_dir(dir, va, b.base, flags) else { return }
-        frames.refcount[Int(b.base)] += 1
+        guard map_page_dir(dir, va, base, flags) else { return }
+        frames.addReference(base)
         if !kernel {
             processes[Int(s)].resident += 1
             processes[Int(s)].peakResident = max(processes[Int(s)].peakResident, processes[Int(s)].resident)
@@ -161,7 +165,7 @@ extension Machine {
         guard pde.isPresent else { return }
         let e = tables[pde.frame, Paging.tableIndex(va)]
         guard e.isPresent else { return }
-        tables.write(pde.frame, Paging.tableIndex(va), 0)
+        tables.write(pde.frame, Paging.tableIndex(va), .none)
         if kernel || s == processes.current { invlpg(va) }
         if !kernel { processes[Int(s)].resident -= 1 }
         frames.dropReference(e.frame)

@@ -29,7 +29,7 @@ extension Machine {
         let di = Paging.directoryIndex(virt)
         let pde = tables[dir, di]
         if pde.isPresent { return pde.frame }
-        guard let table = allocate(1, for: .pageTable) else { return nil }
+        guard let table = pmm_alloc_page(for: .pageTable) else { return nil }
         tables.attach(table)
         if virt >= Paging.userEnd {
             let entry = PTE.make(table, [.present, .writable])
@@ -44,7 +44,7 @@ extension Machine {
 
     /// A fresh directory: kernel entries shared, entry 1023 pointing at itself.
     mutating func createDirectory() -> FrameNumber? {
-        guard let dir = allocate(1, for: .directory) else { return nil }
+        guard let dir = pmm_alloc_page(for: .directory) else { return nil }
         tables.attach(dir)
         for di in Paging.kernelSlots {
             let e = tables[kernelDirectory, di]
@@ -109,7 +109,7 @@ extension Machine {
             let pde = tables[pdir, di]
             guard pde.isPresent else { continue }
             let ptable = pde.frame
-            let ctable = allocate(1, for: .pageTable)!
+            let ctable = pmm_alloc_page(for: .pageTable)!
             tables.attach(ctable)
             tables.write(cdir, di, PTE.make(ctable, [.present, .writable, .user]))
             var remaining = tables.present(in: ptable)
@@ -121,7 +121,7 @@ extension Machine {
                 remaining -= 1
                 let va = UInt32(di) << 22 | UInt32(ti) << 12
                 if e.has(.writable), isPrivateWritable(parent.regions, va) {
-                    e = (e & ~PTEFlags.writable.rawValue) | PTEFlags.cow.rawValue
+                    e = e.with(.cow, without: .writable)
                     tables.write(ptable, ti, e)
                 }
                 tables.write(ctable, ti, e)
@@ -160,7 +160,7 @@ extension Machine {
                 ti += 1
             }
             tables.detach(table)
-            release(table, 1)
+            pmm_free_page(table)
         }
         for r in p.regions where r.segment >= 0 { detachSegment(r.segment) }
         let rec = record(p, exited: true)
@@ -173,7 +173,7 @@ extension Machine {
             processes.counters.switches += 1
         }
         tables.detach(dir)
-        release(dir, 1)
+        pmm_free_page(dir)
     }
 
     /// `switch PID`: `load_cr3` of its directory. Switching to the running

@@ -60,7 +60,7 @@ extension Machine {
                     let ti = Paging.tableIndex(v)
                     let e = tables[table, ti]
                     if e.isPresent {
-                        tables.write(table, ti, 0)
+                        tables.write(table, ti, .none)
                         if isCurrent { invlpg(v) }
                         processes[Int(s)].resident -= 1
                         frames.dropReference(e.frame)
@@ -68,11 +68,11 @@ extension Machine {
                     v &+= 4096
                 }
                 if freeEmptyTables && tables.present(in: table) == 0 {
-                    tables.write(dir, di, 0)
+                    tables.write(dir, di, .none)
                     // The table was visible through the recursive window.
                     if isCurrent { invlpg(Paging.recursiveBase &+ UInt32(di) << 12) }
                     tables.detach(table)
-                    release(table, 1)
+                    pmm_free_page(table)
                 }
             }
             guard tableEnd < UInt64(end) else { break }

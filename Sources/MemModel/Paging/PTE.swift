@@ -42,14 +42,35 @@ public struct PTEFlags: OptionSet, Sendable {
     public static let frameMask: UInt32 = 0xFFFF_F000
 }
 
-/// A page-table entry value: frame number and flags in one 32-bit word.
-public typealias PTE = UInt32
+/// A page-table or page-directory entry: a frame number and flags in one
+/// 32-bit word, laid out as the MMU reads it (see ``Paging``).
+///
+/// A type of its own, so that an entry cannot be mixed up with an address or
+/// a page number; ``raw`` is the word as it sits in the table frame.
+public struct PTE: Sendable, Hashable, CustomStringConvertible {
+    public var raw: UInt32
 
-extension PTE {
-    @inline(__always) var isPresent: Bool { self & PTEFlags.present.rawValue != 0 }
-    @inline(__always) var frame: FrameNumber { FrameNumber(bitPattern: self >> 12) }
-    @inline(__always) func has(_ f: PTEFlags) -> Bool { self & f.rawValue == f.rawValue }
-    @inline(__always) static func make(_ frame: FrameNumber, _ flags: PTEFlags) -> PTE {
-        UInt32(bitPattern: frame) << 12 | flags.rawValue
+    @inline(__always) public init(raw: UInt32) { self.raw = raw }
+
+    /// The empty entry: not present, no frame.
+    public static let none = PTE(raw: 0)
+
+    /// An entry mapping `frame` with `flags`.
+    @inline(__always)
+    public static func make(_ frame: FrameNumber, _ flags: PTEFlags) -> PTE {
+        PTE(raw: UInt32(bitPattern: frame) << 12 | flags.rawValue)
     }
+
+    @inline(__always) public var isPresent: Bool { raw & PTEFlags.present.rawValue != 0 }
+    @inline(__always) public var frame: FrameNumber { FrameNumber(bitPattern: raw >> 12) }
+    @inline(__always) public var flags: PTEFlags { PTEFlags(rawValue: raw & ~PTEFlags.frameMask) }
+    @inline(__always) public func has(_ f: PTEFlags) -> Bool { raw & f.rawValue == f.rawValue }
+
+    /// The same entry with `set` added and `cleared` removed.
+    @inline(__always)
+    public func with(_ set: PTEFlags, without cleared: PTEFlags = []) -> PTE {
+        PTE(raw: (raw | set.rawValue) & ~cleared.rawValue)
+    }
+
+    public var description: String { "0x" + String(raw, radix: 16) }
 }

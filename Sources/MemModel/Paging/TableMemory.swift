@@ -7,7 +7,7 @@
 /// `presentCount[slot]` counts present entries, so an emptied user page table
 /// can be returned to the allocator without scanning it.
 struct TableMemory: Sendable {
-    private(set) var entries: [UInt32] = []
+    private(set) var entries: [PTE] = []
     private(set) var presentCount: [Int32] = []
     private var slotOfFrame: [Int32]
     private var freeSlots: [Int32] = []
@@ -23,11 +23,11 @@ struct TableMemory: Sendable {
         if let s = freeSlots.popLast() {
             slot = s
             let base = Int(s) << 10
-            for i in base..<base + 1024 { entries[i] = 0 }
+            for i in base..<base + 1024 { entries[i] = .none }
             presentCount[Int(s)] = 0
         } else {
             slot = Int32(presentCount.count)
-            entries.append(contentsOf: repeatElement(0, count: 1024))
+            entries.append(contentsOf: repeatElement(.none, count: 1024))
             presentCount.append(0)
         }
         slotOfFrame[Int(frame)] = slot
@@ -46,26 +46,26 @@ struct TableMemory: Sendable {
 
     /// Entry `index` of the table in `frame` (a physical memory read).
     @inline(__always)
-    subscript(frame: FrameNumber, index: Int) -> UInt32 {
+    subscript(frame: FrameNumber, index: Int) -> PTE {
         entries[Int(slotOfFrame[Int(frame)]) << 10 | index]
     }
 
     @inline(__always)
-    mutating func write(_ frame: FrameNumber, _ index: Int, _ value: UInt32) {
+    mutating func write(_ frame: FrameNumber, _ index: Int, _ value: PTE) {
         let slot = Int(slotOfFrame[Int(frame)])
         let i = slot << 10 | index
-        let was = entries[i] & 1
+        let was = entries[i].raw & 1
         entries[i] = value
-        presentCount[slot] += Int32(value & 1) - Int32(was)
+        presentCount[slot] += Int32(value.raw & 1) - Int32(was)
     }
 
     func present(in frame: FrameNumber) -> Int { Int(presentCount[Int(slotOfFrame[Int(frame)])]) }
 
-    /// Two-level walk of `v` from directory `dir`: the entry the MMU would use, or 0.
+    /// Two-level walk of `v` from directory `dir`: the entry the MMU would use, or `.none`.
     @inline(__always)
     func walk(_ dir: FrameNumber, _ v: UInt32) -> PTE {
         let pde = self[dir, Paging.directoryIndex(v)]
-        guard pde.isPresent else { return 0 }
+        guard pde.isPresent else { return .none }
         return self[pde.frame, Paging.tableIndex(v)]
     }
 

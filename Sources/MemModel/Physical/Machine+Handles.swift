@@ -13,35 +13,36 @@ extension Machine {
         if h.index >= handles.count {
             handles.append(contentsOf: repeatElement(.unbound, count: h.index + 1 - handles.count))
         }
-        if handles[h.index].base >= 0 {
+        if case .frames = handles[h.index] {
             throw ModelError("palloc: handle %s is still bound (pfree it first)", (.handle, h))
         }
         guard let f = allocate(count, for: .handle) else {
-            handles[h.index] = HandleBinding(base: -2, count: Int32(count))
+            handles[h.index] = .failed
             return
         }
         for i in Int(f)..<Int(f) + Frames.footprint(count) { frames.refcount[i] = 1 }
-        handles[h.index] = HandleBinding(base: f, count: Int32(count))
+        handles[h.index] = .frames(base: f, count: Int32(count))
     }
 
     /// `pfree H` (`pmm_free_page`).
     mutating func pfree(_ h: Symbol) throws(ModelError) {
-        let b = handle(h)
-        if b.base == -1 {
+        switch handle(h) {
+        case .unbound:
             throw ModelError("pfree: handle %s was never allocated (or is already freed)", (.handle, h))
+        case .failed:
+            handles[h.index] = .unbound
+        case let .frames(base, count):
+            if frames.refcount[Int(base)] > 1 {
+                throw ModelError("pfree: handle %s is still mapped (\(frames.refcount[Int(base)] - 1) page-table entries point at frame \(base)); unmap it first", (.handle, h))
+            }
+            handles[h.index] = .unbound
+            release(base, Int(count))
         }
-        handles[h.index] = .unbound
-        guard b.base >= 0 else { return }
-        if frames.refcount[Int(b.base)] > 1 {
-            handles[h.index] = b
-            throw ModelError("pfree: handle %s is still mapped (\(frames.refcount[Int(b.base)] - 1) page-table entries point at frame \(b.base)); unmap it first", (.handle, h))
-        }
-        release(b.base, Int(b.count))
     }
 
     /// Frame bound to handle `h` (tests): nil when unbound or failed.
     public func frame(ofHandle h: Symbol) -> FrameNumber? {
-        let b = handle(h)
-        return b.base >= 0 ? b.base : nil
+        if case let .frames(base, _) = handle(h) { return base }
+        return nil
     }
 }

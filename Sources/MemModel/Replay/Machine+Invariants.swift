@@ -68,8 +68,9 @@ extension Machine {
         }
         if directories.count != processes.live { return "\(processes.live) live processes counted, \(directories.count) address spaces" }
         if tableFrames != tables.tableFrames { return "\(tables.tableFrames) table frames counted, \(tableFrames) reachable" }
-        for (h, b) in handles.enumerated() where b.base >= 0 {
-            for f in Int(b.base)..<Int(b.base) + Frames.footprint(Int(b.count)) {
+        for (h, b) in handles.enumerated() {
+            guard case let .frames(base, count) = b else { continue }
+            for f in Int(base)..<Int(base) + Frames.footprint(Int(count)) {
                 guard use[f] == .handle else { return "handle #\(h): frame \(f) is \(use[f])" }
                 owners[f] += 1
             }
@@ -91,7 +92,7 @@ extension Machine {
             for (vpn, cached) in t.validEntries {
                 let now = tables.walk(currentDirectory, vpn << 12)
                 if now != cached {
-                    return "\(name) entry for page 0x\(hex(vpn << 12)) caches PTE 0x\(hex(cached)) but the tables hold 0x\(hex(now)) (a missing invlpg or flush)"
+                    return "\(name) entry for page 0x\(hex(vpn << 12)) caches PTE 0x\(hex(cached.raw)) but the tables hold 0x\(hex(now.raw)) (a missing invlpg or flush)"
                 }
             }
         }

@@ -34,12 +34,13 @@ public enum FrameUse: UInt8, Sendable {
     case free, reserved, handle, directory, pageTable, anonymous, segment, slab, pageCache, kmallocLarge
 }
 
-/// Frames bound to a `palloc` handle.
-struct HandleBinding: Sendable {
-    /// First frame; -1 unbound, -2 failed (out of memory).
-    var base: FrameNumber
-    var count: Int32
-    static let unbound = HandleBinding(base: -1, count: 0)
+/// What a `palloc` handle holds.
+enum HandleBinding: Sendable, Equatable {
+    case unbound
+    /// The allocation failed (out of memory): `pfree` is a no-op.
+    case failed
+    /// `count` contiguous frames from `base`.
+    case frames(base: FrameNumber, count: Int32)
 }
 
 /// The whole memory subsystem of one simulated machine.
@@ -190,7 +191,15 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         return frames.freeCount >= n
     }
 
-    /// `pmm_free_page`: returns frames taken by `allocate(count, …)`.
+    /// `pmm_alloc_page`: one frame, with direct reclaim as ``allocate(_:for:)``.
+    @inline(__always)
+    mutating func pmm_alloc_page(for purpose: FrameUse) -> FrameNumber? { allocate(1, for: purpose) }
+
+    /// `pmm_free_page`: returns a frame taken by ``pmm_alloc_page(for:)``.
+    @inline(__always)
+    mutating func pmm_free_page(_ f: FrameNumber) { frames.release(f, 1) }
+
+    /// Returns `count` frames taken by ``allocate(_:for:)``.
     @inline(__always)
     mutating func release(_ f: FrameNumber, _ count: Int) { frames.release(f, count) }
 

@@ -35,7 +35,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         setMask = UInt32(spec.sets - 1)
         ways = spec.ways
         pages = Array(repeating: Self.invalid, count: spec.entries)
-        ptes = Array(repeating: 0, count: spec.entries)
+        ptes = Array(repeating: .none, count: spec.entries)
         generations = Array(repeating: 0, count: spec.entries)
         replacement = Replacement(spec, seed: seed)
     }
