@@ -53,7 +53,7 @@ extension Machine {
         }
         let r = processes[Int(processes.current)].regions[ri]
         if pte.isPresent {
-            if kind == .write && pte.has(.cow) { return cowFault(va, pte, instruction: instruction) }
+            if kind == .write && pte.has(.cow) { return cowFault(va, pte) }
             return segv()
         }
         guard r.allows(kind) else { return segv() }
@@ -103,7 +103,7 @@ extension Machine {
 
     /// A write to a read-only COW page: copy the frame unless this mapping is
     /// its only reference, make the PTE writable, `invlpg`.
-    mutating func cowFault(_ va: UInt32, _ pte: PTE, instruction: Bool) {
+    mutating func cowFault(_ va: UInt32, _ pte: PTE) {
         processes.counters.cowFaults += 1
         processes[Int(processes.current)].cowFaults += 1
         let old = pte.frame
@@ -120,7 +120,7 @@ extension Machine {
         }
         tables.write(table, Paging.tableIndex(va), updated)
         invlpg(va)
-        translation.fill(va >> 12, updated, instruction: false)
+        translation.fill(va >> 12, updated, instruction: false)  // a write is never a fetch
         countNodeAccess(updated.frame)
     }
 

@@ -13,6 +13,4 @@ public enum Interruption {
 
     /// The signal that asked to stop, or 0.
     public static var requested: Int32 { flag.load(ordering: .relaxed) }
-
-    public static func reset() { flag.store(0, ordering: .relaxed) }
 }
