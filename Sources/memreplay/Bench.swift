@@ -106,12 +106,7 @@ struct Bench: ParsableCommand {
         }
         let names = reader.symbols
         let t0 = monotonicSeconds()
-        func run<F: FrameAllocator, R: TLBReplacement>(_: F.Type, _: R.Type) throws {
-            var m = Machine<F, R>(config)
-            _ = try Replayer.applyDecoded(&m, events) { names.name(.cache, $0) }
-        }
-        let types = config.machineTypes
-        try run(types.frames, types.replacement)
+        _ = try Replayer.applyDecoded(events, config: config) { names.name(.cache, $0) }
         return monotonicSeconds() - t0
     }
 

@@ -50,11 +50,14 @@ func scriptError<F: FrameAllocator>(_ type: F.Type = StackAllocator.self, _ cfg:
 func anyMachineRun(_ kind: FrameAllocatorKind, _ cfg: MachineConfig, _ body: String) throws -> (Counters, [TickSample]) {
     var cfg = cfg
     cfg.pmm = kind
-    func run<F: FrameAllocator>(_ f: F.Type) throws -> (Counters, [TickSample]) {
-        let s = try script(f, cfg, body)
-        return (s.totals, s.ticks)
+    struct Run: FrameAllocatorVisitor {
+        let cfg: MachineConfig, body: String
+        func visit<F: FrameAllocator>(_ type: F.Type) throws(any Error) -> (Counters, [TickSample]) {
+            let s = try script(type, cfg, body)
+            return (s.totals, s.ticks)
+        }
     }
-    return try run(kind.allocator)
+    return try kind.visit(Run(cfg: cfg, body: body))
 }
 
 /// The repository's `traces/` folder.

@@ -7,14 +7,23 @@ public enum FrameAllocatorKind: String, CaseIterable, Sendable, Codable {
     /// Linux-style binary buddy system, orders 0...10.
     case buddy
 
-    /// The one dispatch from a name to its allocator type.
-    public var allocator: any FrameAllocator.Type {
+    /// The one dispatch from a name to its allocator type: calls `visitor`
+    /// with the concrete type, so the code it runs is specialized for it.
+    @inline(__always)
+    public func visit<V: FrameAllocatorVisitor>(_ visitor: V) throws(V.Failure) -> V.Result {
         switch self {
-        case .bitmap: BitmapAllocator.self
-        case .stack: StackAllocator.self
-        case .buddy: BuddyAllocator.self
+        case .bitmap: try visitor.visit(BitmapAllocator.self)
+        case .stack: try visitor.visit(StackAllocator.self)
+        case .buddy: try visitor.visit(BuddyAllocator.self)
         }
     }
+}
+
+/// Code to run with an allocator variant's concrete type (see ``FrameAllocatorKind/visit(_:)``).
+public protocol FrameAllocatorVisitor {
+    associatedtype Result
+    associatedtype Failure: Error = Never
+    func visit<F: FrameAllocator>(_ type: F.Type) throws(Failure) -> Result
 }
 
 /// A physical frame allocator (`pmm_alloc_page` / `pmm_free_page` and

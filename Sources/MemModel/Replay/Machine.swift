@@ -47,7 +47,8 @@ enum HandleBinding: Sendable, Equatable {
 ///
 /// Generic over the physical allocator and the TLB replacement policy (the
 /// variant axes on the per-event path) so each combination gets a specialized
-/// replay loop; ``MachineConfig/machineTypes`` picks them.
+/// replay loop; ``MachineConfig/withMachineType(_:)`` picks them (or
+/// `Replacement` is ``AnyTLBReplacement``, which follows the configuration).
 ///
 /// The machine composes subsystems that own their state and counters — the
 /// frame table, the process table, address translation, the slab layer, the
@@ -85,9 +86,6 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
     /// Boots the machine: the kernel's page directory (PID 0) is its first frame,
     /// and kswapd's reclaimers are registered, slab first.
     public init(_ config: MachineConfig) {
-        precondition(Replacement.self == AnyTLBReplacement.self
-                     || ObjectIdentifier(Replacement.self) == ObjectIdentifier(config.machineTypes.replacement),
-                     "Machine<_, \(Replacement.self)> for TLB policy \(config.tlb.policy)")
         self.config = config
         frames = FrameTable(config)
         nodeCount = config.nodes

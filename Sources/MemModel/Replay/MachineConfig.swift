@@ -52,14 +52,48 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     }
 }
 
+/// Code to run on a machine of the configuration's concrete types (see
+/// ``MachineConfig/withMachineType(_:)``).
+public protocol MachineBody {
+    associatedtype Result
+    associatedtype Failure: Error = Never
+    func run<F: FrameAllocator, R: TLBReplacement>(_ machine: Machine<F, R>.Type) throws(Failure) -> Result
+}
+
 extension MachineConfig {
-    /// The machine's type parameters for these settings: the allocator, and
-    /// the TLB policy — the one both TLBs share, or ``AnyTLBReplacement``
-    /// when a separate ITLB has a policy of its own. Callers open the pair
-    /// with a generic function once, outside the replay loop.
-    public var machineTypes: (frames: any FrameAllocator.Type, replacement: any TLBReplacement.Type) {
-        let shared = itlb.map { $0.policy == tlb.policy } ?? true
-        return (pmm.allocator, shared ? tlb.policy.policy : AnyTLBReplacement.self)
+    /// Runs `body` with the machine type these settings select: the
+    /// allocator, and the TLB policy both TLBs share — or
+    /// ``AnyTLBReplacement`` when a separate ITLB has a policy of its own.
+    ///
+    /// The kinds' dispatches pass concrete types, so `body` (the replay loop)
+    /// is compiled once per combination with every call inlined; opening the
+    /// types as existential metatypes instead would run it unspecialized,
+    /// twice the instructions per event.
+    @inline(__always)
+    public func withMachineType<B: MachineBody>(_ body: B) throws(B.Failure) -> B.Result {
+        try pmm.visit(WithAllocator(config: self, body: body))
+    }
+}
+
+private struct WithAllocator<B: MachineBody>: FrameAllocatorVisitor {
+    let config: MachineConfig
+    let body: B
+
+    @inline(__always)
+    func visit<F: FrameAllocator>(_ type: F.Type) throws(B.Failure) -> B.Result {
+        if let itlb = config.itlb, itlb.policy != config.tlb.policy {
+            return try body.run(Machine<F, AnyTLBReplacement>.self)
+        }
+        return try config.tlb.policy.visit(WithReplacement<F, B>(body: body))
+    }
+}
+
+private struct WithReplacement<F: FrameAllocator, B: MachineBody>: TLBReplacementVisitor {
+    let body: B
+
+    @inline(__always)
+    func visit<R: TLBReplacement>(_ type: R.Type) throws(B.Failure) -> B.Result {
+        try body.run(Machine<F, R>.self)
     }
 }
 

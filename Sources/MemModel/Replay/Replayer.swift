@@ -120,13 +120,8 @@ public enum Replayer {
         let config = prepared.config, reader = prepared.reader, first = prepared.first
         let box = SinkBox(sink)
         defer { sink = box.sink as! S }
-        // Opened once here; the loop is specialized for each combination.
-        func start<F: FrameAllocator, R: TLBReplacement>(_: F.Type, _: R.Type) throws -> ReplaySummary {
-            var m = Machine<F, R>(config)
-            return try loop(&m, reader, first, box, progress)
-        }
-        let types = config.machineTypes
-        return try start(types.frames, types.replacement)
+        // One dispatch here; the loop is specialized for each combination.
+        return try config.withMachineType(StartReplay(config: config, reader: reader, first: first, box: box, progress: progress))
     }
 
     /// Replays the statements `reader` has left through an existing machine
@@ -285,7 +280,11 @@ extension Replayer {
     /// Applies already-decoded events (the benchmark's model-only pass):
     /// ticks close as in a replay, but no sink is written. Returns the
     /// number of ticks closed.
-    public static func applyDecoded<F: FrameAllocator, R: TLBReplacement>(_ m: inout Machine<F, R>, _ events: [Event], cacheNames: (Symbol) -> String) throws -> Int {
+    public static func applyDecoded(_ events: [Event], config: MachineConfig, cacheNames: @escaping (Symbol) -> String) throws -> Int {
+        return try config.withMachineType(ApplyDecoded(config: config, events: events, cacheNames: cacheNames))
+    }
+
+    static func applyDecoded<F: FrameAllocator, R: TLBReplacement>(_ m: inout Machine<F, R>, _ events: [Event], cacheNames: (Symbol) -> String) throws -> Int {
         var ticks = 0
         for e in events {
             switch e {
@@ -302,5 +301,26 @@ extension Replayer {
         }
         _ = m.closeTick()
         return ticks + 1
+    }
+}
+
+/// The replay loop on the machine type the configuration selects.
+private struct StartReplay: MachineBody {
+    let config: MachineConfig, reader: TraceReader, first: Event?, box: Replayer.SinkBox
+    let progress: ((UInt64, Int) -> Void)?
+
+    func run<F: FrameAllocator, R: TLBReplacement>(_ machine: Machine<F, R>.Type) throws(any Error) -> ReplaySummary {
+        var m = machine.init(config)
+        return try Replayer.loop(&m, reader, first, box, progress)
+    }
+}
+
+/// The benchmark's model-only pass on the machine type the configuration selects.
+private struct ApplyDecoded: MachineBody {
+    let config: MachineConfig, events: [Event], cacheNames: (Symbol) -> String
+
+    func run<F: FrameAllocator, R: TLBReplacement>(_ machine: Machine<F, R>.Type) throws(any Error) -> Int {
+        var m = machine.init(config)
+        return try Replayer.applyDecoded(&m, events, cacheNames: cacheNames)
     }
 }

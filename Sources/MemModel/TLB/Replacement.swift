@@ -33,15 +33,33 @@ extension TLBReplacement {
 public enum TLBReplacementKind: String, CaseIterable, Sendable, Codable {
     case lru, fifo, random, plru
 
-    /// The one dispatch from a name to its policy type.
-    public var policy: any TLBReplacement.Type {
+    /// The one dispatch from a name to its policy type: calls `visitor`
+    /// with the concrete type, so the code it runs is specialized for it.
+    @inline(__always)
+    public func visit<V: TLBReplacementVisitor>(_ visitor: V) throws(V.Failure) -> V.Result {
         switch self {
-        case .lru: LRUReplacement.self
-        case .fifo: FIFOReplacement.self
-        case .random: RandomReplacement.self
-        case .plru: TreePLRUReplacement.self
+        case .lru: try visitor.visit(LRUReplacement.self)
+        case .fifo: try visitor.visit(FIFOReplacement.self)
+        case .random: try visitor.visit(RandomReplacement.self)
+        case .plru: try visitor.visit(TreePLRUReplacement.self)
         }
     }
+
+    /// Why this policy cannot run a TLB of `ways` ways, if it cannot.
+    func unsupported(ways: Int) -> String? {
+        struct Ask: TLBReplacementVisitor {
+            let ways: Int
+            func visit<R: TLBReplacement>(_ type: R.Type) -> String? { R.unsupported(ways: ways) }
+        }
+        return visit(Ask(ways: ways))
+    }
+}
+
+/// Code to run with a TLB policy's concrete type (see ``TLBReplacementKind/visit(_:)``).
+public protocol TLBReplacementVisitor {
+    associatedtype Result
+    associatedtype Failure: Error = Never
+    func visit<R: TLBReplacement>(_ type: R.Type) throws(Failure) -> Result
 }
 
 /// Any policy, chosen when the replay starts: for a machine whose ITLB and
@@ -52,7 +70,11 @@ public struct AnyTLBReplacement: TLBReplacement {
     private var base: any TLBReplacement
 
     public init(_ spec: TLBSpec, seed: UInt64) {
-        base = spec.policy.policy.init(spec, seed: seed)
+        struct Make: TLBReplacementVisitor {
+            let spec: TLBSpec, seed: UInt64
+            func visit<R: TLBReplacement>(_ type: R.Type) -> any TLBReplacement { R(spec, seed: seed) }
+        }
+        base = spec.policy.visit(Make(spec: spec, seed: seed))
     }
 
     public mutating func touched(_ entry: Int) { base.touched(entry) }

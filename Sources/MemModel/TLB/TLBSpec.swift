@@ -51,7 +51,7 @@ public struct TLBSpec: Sendable, Codable, Equatable, CustomStringConvertible {
         guard sets & (sets - 1) == 0 else {
             throw SpecError("TLB of \(e) entries and \(ways) ways has \(sets) sets: the set count must be a power of two (sets are indexed by low page-number bits)")
         }
-        if let why = policy.policy.unsupported(ways: ways) {
+        if let why = policy.unsupported(ways: ways) {
             throw SpecError("TLB policy \(policy.rawValue) in '\(text)': \(why)")
         }
         self.init(entries: e, ways: ways, policy: policy)
