@@ -62,7 +62,7 @@ struct Bench: ParsableCommand {
         let rowSeconds = try best { try writeRows(dir + "/rows.db") }
         print("")
         let width = TickColumns.all.count + 1
-        print("metrics rows: \(rows) in \(format(rowSeconds, 3)) s = \(formatRate(Double(rows) / rowSeconds)) rows/s (\(width) values per row, \(formatRate(Double(rows * width) / rowSeconds)) values/s)")
+        print("metrics rows: \(rows) in \(formatFixed(rowSeconds, 3)) s = \(formatRate(Double(rows) / rowSeconds)) rows/s (\(width) values per row, \(formatRate(Double(rows * width) / rowSeconds)) values/s)")
         // What SQLite itself does here with no model and no memreplay code:
         // the same row width, and the 6-column rows such figures usually quote.
         for columns in [width, 6] {
@@ -234,7 +234,7 @@ struct Bench: ParsableCommand {
             let mib = text.split(separator: "\n").first { $0.contains("peak RSS") }?
                 .split(separator: " ").dropFirst(2).first.flatMap { Double($0) } ?? 0
             let kib = Int(mib * 1024)
-            print("  \(n) events: peak RSS \(format(mib, 1)) MiB\(previous > 0 ? String(format: " (%+.1f %% for 10x the events)", 100 * Double(kib - previous) / Double(previous)) : "")")
+            print("  \(n) events: peak RSS \(formatFixed(mib, 1)) MiB\(previous > 0 ? String(format: " (%+.1f %% for 10x the events)", 100 * Double(kib - previous) / Double(previous)) : "")")
             previous = kib
         }
     }

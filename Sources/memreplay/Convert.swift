@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MemModel
+import MemStore
 import MemTrace
 
 /// `memreplay convert TRACE -o OUT.mtb`: text to memtrace-bin.
@@ -50,7 +51,7 @@ struct Convert: ParsableCommand {
             throw ExitCode(1)
         }
         let inBytes = (try? FileManager.default.attributesOfItem(atPath: trace)[.size] as? Int) ?? 0
-        let summary = "\(trace) -> \(out): \(reader.statements) statements, \(inBytes) -> \(written) bytes, \(format(monotonicSeconds() - started, 2)) s"
+        let summary = "\(trace) -> \(out): \(reader.statements) statements, \(inBytes) -> \(written) bytes, \(formatFixed(monotonicSeconds() - started, 2)) s"
         // With -o -, standard output carries the trace itself.
         if out == "-" { printError(summary) } else { print(summary) }
     }

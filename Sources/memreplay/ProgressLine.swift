@@ -1,5 +1,6 @@
 import Foundation
 import MemModel
+import MemStore
 
 /// A progress line on standard error, redrawn in place while a replay runs:
 /// the share of the trace file read, events, events per second and an
@@ -72,7 +73,7 @@ final class ProgressLine: @unchecked Sendable {
         let n = events.reduce(0, +)
         var line = title + ":"
         let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 0
-        if total > 0 { line += " \(format(100 * fraction, 1)) %," }
+        if total > 0 { line += " \(formatFixed(100 * fraction, 1)) %," }
         line += " \(formatRate(Double(n))) events, \(formatRate(Double(n) / elapsed)) events/s"
         if fraction > 0.001 { line += ", ETA \(clock(elapsed * (1 - fraction) / fraction))" }
         printRaw("\r\u{1B}[K" + line)

@@ -58,8 +58,8 @@ struct Replay: ParsableCommand {
         return """
             run \(o.runID): \(trace) (pmm=\(s.config.pmm.rawValue), mem=\(s.config.memBytes / 1024)K) ok
               \(s.events) events in \(s.ticks) ticks, \(formatRate(s.eventsPerSecond)) events/s
-              peak usage \(format(s.peakUsagePct, 1)) %, max frag_index \(format(s.maxFragIndex, 3)), OOM \(s.oom)
-              peak RSS \(format(Double(peakRSSKiB()) / 1024, 1)) MiB
+              peak usage \(formatFixed(s.peakUsagePct, 1)) %, max frag_index \(formatFixed(s.maxFragIndex, 3)), OOM \(s.oom)
+              peak RSS \(formatFixed(Double(peakRSSKiB()) / 1024, 1)) MiB
             """
     }
 }
@@ -70,24 +70,10 @@ func printError(_ message: String) {
     _ = line.withCString { write(2, $0, strlen($0)) }
 }
 
-func format(_ v: Double, _ decimals: Int) -> String {
-    var p: Double = 1
-    for _ in 0..<decimals { p *= 10 }
-    let r = (v * p).rounded() / p
-    var s = "\(r)"
-    if let dot = s.firstIndex(of: ".") {
-        let have = s.distance(from: dot, to: s.endIndex) - 1
-        if have < decimals { s += String(repeating: "0", count: decimals - have) }
-    } else if decimals > 0 {
-        s += "." + String(repeating: "0", count: decimals)
-    }
-    return s
-}
-
 func formatRate(_ v: Double) -> String {
-    if v >= 1e6 { return format(v / 1e6, 2) + " M" }
-    if v >= 1e3 { return format(v / 1e3, 1) + " k" }
-    return format(v, 0)
+    if v >= 1e6 { return formatFixed(v / 1e6, 2) + " M" }
+    if v >= 1e3 { return formatFixed(v / 1e3, 1) + " k" }
+    return formatFixed(v, 0)
 }
 
 /// SIGINT and SIGTERM stop the replay cleanly: the run is marked failed.
