@@ -25,8 +25,8 @@ import MemTrace
             """)
         let m = r.machine
         let frames = ["a", "b", "c", "d", "e"].map { m.frame(ofHandle: r.symbol(.handle, $0)) }
-        #expect(frames == [1, 5, 6, 7, 2])
-        #expect(m.process(1)!.directory == 4)
+        #expect(frames == [1, 5, 6, 7, 2].map { FrameNumber($0) })
+        #expect(m.process(1)!.directory == FrameNumber(4))
         #expect(m.nodeCounters.map(\.fallbackAllocations) == [1, 0])
         let nodes = r.ticks[0].nodes
         #expect(nodes.map(\.usedPages) == [3, 4])
@@ -45,7 +45,7 @@ import MemTrace
             palloc h6
             """)
         let frames = (1...6).map { r.machine.frame(ofHandle: r.symbol(.handle, "h\($0)")) }
-        #expect(frames == [1, 4, 8, 12, 2, 5])
+        #expect(frames == [1, 4, 8, 12, 2, 5].map { FrameNumber($0) })
         #expect(r.ticks[0].nodes.map(\.usedPages) == [3, 2, 1, 1])
         #expect(r.machine.nodeCounters.allSatisfy { $0.fallbackAllocations == 0 })
     }
@@ -63,11 +63,11 @@ import MemTrace
             r 1 0x10000                  # local
             """)
         let m = r.machine
-        #expect(m.segmentFrames(r.symbol(.segment, "s")) == [10])
+        #expect(m.segmentFrames(r.symbol(.segment, "s")) == [FrameNumber(10)])
         #expect(m.nodeCounters.map(\.localAccesses) == [0, 2])
         #expect(m.nodeCounters.map(\.remoteAccesses) == [2, 0])
-        #expect(m.tables[1, 0].frame == 2)   // PID 2's page table on node 0
-        #expect(m.tables[8, 0].frame == 9)   // PID 1's on node 1
+        #expect(m.tables[FrameNumber(1), 0].frame == FrameNumber(2))   // PID 2's page table on node 0
+        #expect(m.tables[FrameNumber(8), 0].frame == FrameNumber(9))   // PID 1's on node 1
     }
 
     @Test func eachNodesKswapdWatchesItsOwnNode() throws {
@@ -103,7 +103,7 @@ import MemTrace
     @Test func spawnNodeOverrideAndErrors() throws {
         let r = try script(StackAllocator.self, numa(mem: 64 << 10, nodes: 2), "spawn 2 node=1\n")
         #expect(r.machine.process(2)!.node == 1)
-        #expect(r.machine.process(2)!.directory == 8)
+        #expect(r.machine.process(2)!.directory == FrameNumber(8))
         #expect(scriptError(StackAllocator.self, numa(mem: 64 << 10, nodes: 2), "spawn 2 node=2\n")?.message
                 == "spawn: node 2 does not exist (the machine has 2 nodes)")
         var bad = config(mem: 36 << 10)

@@ -25,8 +25,8 @@ import MemTrace
             w 1 0x007FF000
             """)
         let m = r.machine
-        let dir = m.process(1)!.directory
-        #expect(dir == 1)
+        let dir = m.process(1)!.directory!
+        #expect(dir == FrameNumber(1))
         for va: UInt32 in [0x0040_0000, 0x0040_1000, 0x007F_F000] {
             let hit = try #require(m.tables.resolve(dir, Paging.recursivePTEAddress(va)))
             let pde = m.tables[dir, Paging.directoryIndex(va)]
@@ -57,13 +57,13 @@ import MemTrace
         #expect(m.counters.paging.pageFaults == 4)
         #expect(m.counters.paging.segv == 0)
         #expect(m.frames.refcount[3] == 1 && m.frames.refcount[4] == 2 && m.frames.refcount[7] == 1)
-        let parentPTE = m.tables.walk(1, 0x1000)
-        let childPTE = m.tables.walk(5, 0x1000)
-        #expect(parentPTE == PTE.make(3, [.present, .user, .writable]))
-        #expect(childPTE == PTE.make(7, [.present, .user, .writable]))
+        let parentPTE = m.tables.walk(FrameNumber(1), 0x1000)
+        let childPTE = m.tables.walk(FrameNumber(5), 0x1000)
+        #expect(parentPTE == PTE.make(FrameNumber(3), [.present, .user, .writable]))
+        #expect(childPTE == PTE.make(FrameNumber(7), [.present, .user, .writable]))
         // 0x2000 is still shared COW and read-only in both.
-        #expect(m.tables.walk(1, 0x2000) == PTE.make(4, [.present, .user, .cow]))
-        #expect(m.tables.walk(5, 0x2000) == PTE.make(4, [.present, .user, .cow]))
+        #expect(m.tables.walk(FrameNumber(1), 0x2000) == PTE.make(FrameNumber(4), [.present, .user, .cow]))
+        #expect(m.tables.walk(FrameNumber(5), 0x2000) == PTE.make(FrameNumber(4), [.present, .user, .cow]))
         #expect(m.process(1)!.faults == 3 && m.process(1)!.cowFaults == 1)
         #expect(m.process(2)!.faults == 1 && m.process(2)!.cowFaults == 1)
         #expect(m.process(2)!.resident == 2)
@@ -116,13 +116,13 @@ import MemTrace
             """)
         let m = r.machine
         let shm = r.symbol(.segment, "shm")
-        #expect(m.segmentFrames(shm) == [5, 8])
+        #expect(m.segmentFrames(shm) == [FrameNumber(5), FrameNumber(8)])
         #expect(m.frames.refcount[5] == 4)  // the segment + three mappings
         #expect(m.frames.refcount[8] == 2)
         #expect(m.usedFrames == 9)
         #expect(m.counters.paging.segv == 1)
-        #expect(m.tables.walk(2, 0x20000) == PTE.make(5, [.present, .user, .writable]))
-        #expect(m.tables.walk(3, 0x10000) == PTE.make(5, [.present, .user]))
+        #expect(m.tables.walk(FrameNumber(2), 0x20000) == PTE.make(FrameNumber(5), [.present, .user, .writable]))
+        #expect(m.tables.walk(FrameNumber(3), 0x10000) == PTE.make(FrameNumber(5), [.present, .user]))
 
         let after = try script(StackAllocator.self, config(), """
             spawn 1
@@ -200,7 +200,7 @@ import MemTrace
         #expect(r.totals.paging.segv == 1)
         #expect(r.totals.tlb.flushes == 2)
         // The kernel table is shared with the new directory.
-        let dir = r.machine.process(1)!.directory
+        let dir = r.machine.process(1)!.directory!
         #expect(r.machine.tables[dir, 768] == r.machine.tables[r.machine.kernelDirectory, 768])
     }
 
@@ -217,7 +217,7 @@ import MemTrace
         #expect(r.totals.tlb.hits == 1)
         #expect(r.totals.tlb.invlpg == 1)
         #expect(r.totals.paging.segv == 1)
-        #expect(r.machine.frame(ofHandle: r.symbol(.handle, "h")) == 1)
+        #expect(r.machine.frame(ofHandle: r.symbol(.handle, "h")) == FrameNumber(1))
         #expect(r.machine.frames.refcount[1] == 1)
     }
 

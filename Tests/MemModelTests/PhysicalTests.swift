@@ -19,7 +19,7 @@ import MemTrace
         var taken: [FrameNumber] = []
         while let f = a.allocate(count: 1) { taken.append(f) }
         #expect(taken.count == 56)
-        #expect(Set(taken) == Set((8..<64).map(FrameNumber.init)))
+        #expect(Set(taken) == Set((8..<64).map { FrameNumber($0) }))
         #expect(a.freeCount == 0)
         #expect(a.allocate(count: 1) == nil)
         for f in taken { a.free(f, count: 1) }
@@ -34,17 +34,17 @@ import MemTrace
 
     @Test func stackIsLIFOAndStartsLow() {
         var s = StackAllocator(frames: 32, reserved: 4)
-        #expect(s.allocate(count: 1) == 4)
-        #expect(s.allocate(count: 1) == 5)
-        #expect(s.allocate(count: 1) == 6)
-        s.free(4, count: 1)
-        s.free(6, count: 1)
-        #expect(s.allocate(count: 1) == 6)  // last freed, first reused
-        #expect(s.allocate(count: 1) == 4)
-        #expect(s.allocate(count: 1) == 7)
+        #expect(s.allocate(count: 1) == FrameNumber(4))
+        #expect(s.allocate(count: 1) == FrameNumber(5))
+        #expect(s.allocate(count: 1) == FrameNumber(6))
+        s.free(FrameNumber(4), count: 1)
+        s.free(FrameNumber(6), count: 1)
+        #expect(s.allocate(count: 1) == FrameNumber(6))  // last freed, first reused
+        #expect(s.allocate(count: 1) == FrameNumber(4))
+        #expect(s.allocate(count: 1) == FrameNumber(7))
         // A contiguous request comes from the bitmap, first fit.
-        s.free(5, count: 1)
-        #expect(s.allocate(count: 3) == 8)
+        s.free(FrameNumber(5), count: 1)
+        #expect(s.allocate(count: 3) == FrameNumber(8))
         #expect(s.invariantViolation() == nil)
         #expect(s.freeCount == 32 - 4 - 3 - 3)
     }
@@ -52,29 +52,29 @@ import MemTrace
     @Test func bitmapIsFirstFit() {
         var b = BitmapAllocator(frames: 200, reserved: 0)
         for i in 0..<130 { #expect(b.allocate(count: 1) == FrameNumber(i)) }
-        b.free(3, count: 1)
-        b.free(70, count: 2)
-        b.free(100, count: 5)
-        #expect(b.allocate(count: 1) == 3)
-        #expect(b.allocate(count: 3) == 100)  // 70..71 is too short
-        #expect(b.allocate(count: 2) == 70)
+        b.free(FrameNumber(3), count: 1)
+        b.free(FrameNumber(70), count: 2)
+        b.free(FrameNumber(100), count: 5)
+        #expect(b.allocate(count: 1) == FrameNumber(3))
+        #expect(b.allocate(count: 3) == FrameNumber(100))  // 70..71 is too short
+        #expect(b.allocate(count: 2) == FrameNumber(70))
         #expect(b.allocate(count: 80) == nil)  // 130..199 is 70 frames
-        #expect(b.allocate(count: 70) == 130)
+        #expect(b.allocate(count: 70) == FrameNumber(130))
         #expect(b.invariantViolation() == nil)
     }
 
     @Test func buddySplitAndMerge() {
         var b = BuddyAllocator(frames: 16, reserved: 0)
         #expect(b.freeBlocksPerOrder[0...4] == [0, 0, 0, 0, 1])
-        #expect(b.allocate(count: 1) == 0)
+        #expect(b.allocate(count: 1) == FrameNumber(0))
         // 16 split into 8@8, 4@4, 2@2, 1@1: one free block of each order below 4.
         #expect(b.freeBlocksPerOrder[0...4] == [1, 1, 1, 1, 0])
-        #expect(b.allocate(count: 3) == 4)  // rounded up to order 2
+        #expect(b.allocate(count: 3) == FrameNumber(4))  // rounded up to order 2
         #expect(b.freeCount == 16 - 1 - 4)
         #expect(b.freeBlocksPerOrder[0...4] == [1, 1, 0, 1, 0])
-        b.free(0, count: 1)  // merges with 1, then with 2..3: an order-2 block at 0
+        b.free(FrameNumber(0), count: 1)  // merges with 1, then with 2..3: an order-2 block at 0
         #expect(b.freeBlocksPerOrder[0...4] == [0, 0, 1, 1, 0])
-        b.free(4, count: 3)  // 4..7 merges with 0..3, then with 8..15
+        b.free(FrameNumber(4), count: 3)  // 4..7 merges with 0..3, then with 8..15
         #expect(b.freeBlocksPerOrder[0...4] == [0, 0, 0, 0, 1])
         #expect(b.freeCount == 16)
         #expect(b.invariantViolation() == nil)
@@ -93,7 +93,7 @@ import MemTrace
     @Test func buddyLargestOrderIsTen() {
         var b = BuddyAllocator(frames: 4096, reserved: 0)
         #expect(b.freeBlocksPerOrder[10] == 4)
-        #expect(b.allocate(count: 1024) == 0)
+        #expect(b.allocate(count: 1024) == FrameNumber(0))
         #expect(b.allocate(count: 1025) == nil)
     }
 

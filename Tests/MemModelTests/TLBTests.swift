@@ -1,6 +1,9 @@
 import Testing
 @testable import MemModel
 
+/// Page `n`: the textbook runs number pages, not addresses.
+private func page(_ n: UInt32) -> VirtualPage { VirtualPage(number: n) }
+
 /// The TLB as a cache of pages, checked against textbook page-replacement runs.
 @Suite struct TLBTests {
     /// Silberschatz, Galvin & Gagne, "Operating System Concepts", §10.4:
@@ -10,9 +13,9 @@ import Testing
     func misses(_ spec: TLBSpec, _ pages: [UInt32]) -> Int {
         var t = TLB<AnyTLBReplacement>(spec, seed: 1)
         var n = 0
-        for p in pages where t.lookup(p) == nil {
+        for p in pages where t.lookup(page(p)) == nil {
             n += 1
-            t.fill(p, PTE.make(FrameNumber(p), [.present]))
+            t.fill(page(p), PTE.make(FrameNumber(Int(p)), [.present]))
         }
         return n
     }
@@ -48,15 +51,15 @@ import Testing
         var lru = TLB<AnyTLBReplacement>(TLBSpec(entries: 2, ways: 2, policy: .lru), seed: 1)
         var fifo = TLB<AnyTLBReplacement>(TLBSpec(entries: 2, ways: 2, policy: .fifo), seed: 1)
         for p: UInt32 in [1, 2] {
-            lru.fill(p, PTE.make(0, [.present]))
-            fifo.fill(p, PTE.make(0, [.present]))
+            lru.fill(page(p), PTE.make(FrameNumber(0), [.present]))
+            fifo.fill(page(p), PTE.make(FrameNumber(0), [.present]))
         }
-        _ = lru.lookup(1)
-        _ = fifo.lookup(1)
-        lru.fill(3, PTE.make(0, [.present]))
-        fifo.fill(3, PTE.make(0, [.present]))
-        #expect(lru.lookup(1) != nil && lru.lookup(2) == nil)
-        #expect(fifo.lookup(1) == nil && fifo.lookup(2) != nil)
+        _ = lru.lookup(page(1))
+        _ = fifo.lookup(page(1))
+        lru.fill(page(3), PTE.make(FrameNumber(0), [.present]))
+        fifo.fill(page(3), PTE.make(FrameNumber(0), [.present]))
+        #expect(lru.lookup(page(1)) != nil && lru.lookup(page(2)) == nil)
+        #expect(fifo.lookup(page(1)) == nil && fifo.lookup(page(2)) != nil)
     }
 
     @Test func randomPolicyIsReproducible() {
@@ -66,9 +69,9 @@ import Testing
         var a = TLB<AnyTLBReplacement>(spec, seed: 42), b = TLB<AnyTLBReplacement>(spec, seed: 43)
         var differ = false
         for p in pages {
-            let ha = a.lookup(p) == nil, hb = b.lookup(p) == nil
-            if ha { a.fill(p, PTE.make(0, [.present])) }
-            if hb { b.fill(p, PTE.make(0, [.present])) }
+            let ha = a.lookup(page(p)) == nil, hb = b.lookup(page(p)) == nil
+            if ha { a.fill(page(p), PTE.make(FrameNumber(0), [.present])) }
+            if hb { b.fill(page(p), PTE.make(FrameNumber(0), [.present])) }
             differ = differ || ha != hb
         }
         #expect(differ)
@@ -76,14 +79,14 @@ import Testing
 
     @Test func flushKeepsGlobalEntriesAndInvlpgDropsOne() {
         var t = TLB<AnyTLBReplacement>(TLBSpec(entries: 8, ways: 2, policy: .lru), seed: 1)
-        t.fill(1, PTE.make(10, [.present]))
-        t.fill(2, PTE.make(11, [.present, .global]))
-        t.fill(3, PTE.make(12, [.present]))
+        t.fill(page(1), PTE.make(FrameNumber(10), [.present]))
+        t.fill(page(2), PTE.make(FrameNumber(11), [.present, .global]))
+        t.fill(page(3), PTE.make(FrameNumber(12), [.present]))
         t.flushNonGlobal()
-        #expect(t.lookup(1) == nil && t.lookup(3) == nil)
-        #expect(t.lookup(2) == PTE.make(11, [.present, .global]))
-        t.invalidate(2)
-        #expect(t.lookup(2) == nil)
+        #expect(t.lookup(page(1)) == nil && t.lookup(page(3)) == nil)
+        #expect(t.lookup(page(2)) == PTE.make(FrameNumber(11), [.present, .global]))
+        t.invalidate(page(2))
+        #expect(t.lookup(page(2)) == nil)
     }
 
     @Test func specParsing() throws {
@@ -121,19 +124,19 @@ import Testing
         var plru = TLB<TreePLRUReplacement>(spec, seed: 1)
         var lru = TLB<LRUReplacement>(TLBSpec(entries: 4, ways: 4, policy: .lru), seed: 1)
         for p: UInt32 in [10, 11, 12, 13] {
-            plru.fill(p, PTE.make(0, [.present]))
-            lru.fill(p, PTE.make(0, [.present]))
+            plru.fill(page(p), PTE.make(FrameNumber(0), [.present]))
+            lru.fill(page(p), PTE.make(FrameNumber(0), [.present]))
         }
         for p: UInt32 in [12, 10] {
-            #expect(plru.lookup(p) != nil && lru.lookup(p) != nil)
+            #expect(plru.lookup(page(p)) != nil && lru.lookup(page(p)) != nil)
         }
-        plru.fill(14, PTE.make(0, [.present]))
-        lru.fill(14, PTE.make(0, [.present]))
-        #expect(Set(plru.validEntries.map(\.0)) == [10, 11, 12, 14])
-        #expect(Set(lru.validEntries.map(\.0)) == [10, 12, 13, 14])
+        plru.fill(page(14), PTE.make(FrameNumber(0), [.present]))
+        lru.fill(page(14), PTE.make(FrameNumber(0), [.present]))
+        #expect(Set(plru.validEntries.map(\.0.number)) == [10, 11, 12, 14])
+        #expect(Set(lru.validEntries.map(\.0.number)) == [10, 12, 13, 14])
         // Now b1 = 0 (way 3 filled): b2 = 1 → way 1 (page 11) goes next.
-        plru.fill(15, PTE.make(0, [.present]))
-        #expect(Set(plru.validEntries.map(\.0)) == [10, 12, 14, 15])
+        plru.fill(page(15), PTE.make(FrameNumber(0), [.present]))
+        #expect(Set(plru.validEntries.map(\.0.number)) == [10, 12, 14, 15])
         // With 2 ways the tree is exactly LRU.
         #expect(misses(TLBSpec(entries: 2, ways: 2, policy: .plru), Self.referenceString)
                 == misses(TLBSpec(entries: 2, ways: 2, policy: .lru), Self.referenceString))
@@ -153,12 +156,12 @@ import Testing
             var t = TLB<AnyTLBReplacement>(spec, seed: 5)
             let sets = UInt32(entries / ways)
             // Filling a set's ways keeps every page: empty ways go first.
-            for w in 0..<UInt32(ways) { t.fill(w * sets, PTE.make(FrameNumber(w), [.present])) }
-            for w in 0..<UInt32(ways) { #expect(t.lookup(w * sets) == PTE.make(FrameNumber(w), [.present])) }
+            for w in 0..<UInt32(ways) { t.fill(page(w * sets), PTE.make(FrameNumber(Int(w)), [.present])) }
+            for w in 0..<UInt32(ways) { #expect(t.lookup(page(w * sets)) == PTE.make(FrameNumber(Int(w)), [.present])) }
             // One more page of the set evicts exactly one page of that set, and no other set's.
-            if sets > 1 { t.fill(1, PTE.make(99, [.present])) }  // page 1 is set 1's
-            t.fill(UInt32(ways) * sets, PTE.make(77, [.present]))
-            let cached = Set(t.validEntries.map(\.0))
+            if sets > 1 { t.fill(page(1), PTE.make(FrameNumber(99), [.present])) }  // page 1 is set 1's
+            t.fill(page(UInt32(ways) * sets), PTE.make(FrameNumber(77), [.present]))
+            let cached = Set(t.validEntries.map(\.0.number))
             #expect(cached.count == min(entries, ways + (sets > 1 ? 1 : 0)))
             #expect(cached.contains(UInt32(ways) * sets))
             if sets > 1 { #expect(cached.contains(1)) }

@@ -37,7 +37,7 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
     mutating func take(_ count: Int, for purpose: FrameUse, preferred: Int) -> (frame: FrameNumber, node: Int)? {
         guard let (f, k) = physical.allocate(count: count, preferred: preferred) else { return nil }
         let footprint = Allocator.footprint(count)
-        for i in Int(f)..<Int(f) + footprint {
+        for i in f.index..<f.index + footprint {
             use[i] = purpose
             refcount[i] = 0
         }
@@ -49,7 +49,7 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
     @inline(__always)
     mutating func release(_ f: FrameNumber, _ count: Int) {
         let footprint = Allocator.footprint(count)
-        for i in Int(f)..<Int(f) + footprint {
+        for i in f.index..<f.index + footprint {
             use[i] = .free
             refcount[i] = 0
         }
@@ -59,13 +59,13 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
 
     /// Adds an owner to a mapped frame.
     @inline(__always)
-    mutating func addReference(_ f: FrameNumber) { refcount[Int(f)] += 1 }
+    mutating func addReference(_ f: FrameNumber) { refcount[f.index] += 1 }
 
     /// Drops one owner of a mapped frame; frees it with its last owner.
     @inline(__always)
     mutating func dropReference(_ f: FrameNumber) {
-        refcount[Int(f)] -= 1
-        if refcount[Int(f)] == 0 { release(f, 1) }
+        refcount[f.index] -= 1
+        if refcount[f.index] == 0 { release(f, 1) }
     }
 
     /// The allocator's own structures, then the frame table against them.
@@ -76,8 +76,9 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
         var inUse = 0
         for f in 0..<use.count {
             let used = use[f] != .free
-            if used != physical.isUsed(f) {
-                return ("frame \(f) is \(use[f]) in the frame table but \(physical.isUsed(f) ? "used" : "free") in the allocator", framesFor)
+            let allocated = physical.isUsed(FrameNumber(f))
+            if used != allocated {
+                return ("frame \(f) is \(use[f]) in the frame table but \(allocated ? "used" : "free") in the allocator", framesFor)
             }
             if used && use[f] != .reserved { inUse += 1 }
             framesFor[Int(use[f].rawValue)] += 1

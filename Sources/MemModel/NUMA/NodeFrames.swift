@@ -41,7 +41,7 @@ public struct NodeFrames<F: FrameAllocator>: Sendable {
 
     @inline(__always)
     public func node(of f: FrameNumber) -> Int {
-        nodes.count == 1 ? 0 : Int(f) / framesPerNode
+        nodes.count == 1 ? 0 : f.index / framesPerNode
     }
 
     /// Takes `count` contiguous frames, trying `preferred` then the nearest
@@ -56,7 +56,7 @@ public struct NodeFrames<F: FrameAllocator>: Sendable {
         for k in order[preferred] {
             if let f = nodes[k].allocate(count: count) {
                 freeCount -= F.footprint(count)
-                return (f + FrameNumber(k * framesPerNode), k)
+                return (f + k * framesPerNode, k)
             }
         }
         return nil
@@ -66,14 +66,14 @@ public struct NodeFrames<F: FrameAllocator>: Sendable {
     @inline(__always)
     public mutating func free(_ base: FrameNumber, count: Int) {
         let k = node(of: base)
-        nodes[k].free(base - FrameNumber(k * framesPerNode), count: count)
+        nodes[k].free(base - k * framesPerNode, count: count)
         freeCount += F.footprint(count)
     }
 
     @inline(__always)
-    public func isUsed(_ f: Int) -> Bool {
-        let k = node(of: FrameNumber(f))
-        return nodes[k].bitmap.isUsed(f - k * framesPerNode)
+    public func isUsed(_ f: FrameNumber) -> Bool {
+        let k = node(of: f)
+        return nodes[k].bitmap.isUsed(f.index - k * framesPerNode)
     }
 
     /// Allocatable frames of node k.

@@ -11,14 +11,14 @@ extension Machine {
             try switchTo(pid, for: kind)
             if pid != processes.currentPID { return }  // a process whose creation failed
         }
-        let vpn = va >> 12
+        let page = VirtualPage(containing: va)
         let instruction = translation.split && kind == .execute
         var pte: PTE
-        if let cached = translation.lookup(vpn, instruction: instruction) {
+        if let cached = translation.lookup(page, instruction: instruction) {
             pte = cached
         } else {
             pte = tables.walk(currentDirectory, va)
-            if pte.isPresent { translation.fill(vpn, pte, instruction: instruction) }
+            if pte.isPresent { translation.fill(page, pte, instruction: instruction) }
         }
         let userMode = processes.currentPID != 0
         let allowed = pte.isPresent
@@ -74,12 +74,11 @@ extension Machine {
         let frame: FrameNumber
         if r.segment >= 0 {
             let page = Int((va - r.start) >> 12)
-            let existing = segments[Int(r.segment)]!.frames[page]
-            if existing >= 0 {
+            if let existing = segments[Int(r.segment)]!.frames[page] {
                 frame = existing
             } else {
                 guard let f = pmm_alloc_page(for: .segment) else { return }
-                frames.refcount[Int(f)] = 1  // the segment's own reference
+                frames.refcount[f.index] = 1  // the segment's own reference
                 segments[Int(r.segment)]!.frames[page] = f
                 frame = f
             }
@@ -97,7 +96,7 @@ extension Machine {
             processes[Int(processes.current)].peakResident = processes[Int(processes.current)].resident
         }
         // The faulting access is retried: its walk fills the TLB.
-        translation.fill(va >> 12, pte, instruction: instruction)
+        translation.fill(VirtualPage(containing: va), pte, instruction: instruction)
         countNodeAccess(frame)
     }
 
@@ -109,18 +108,18 @@ extension Machine {
         let old = pte.frame
         let table = tables[currentDirectory, Paging.directoryIndex(va)].frame
         let updated: PTE
-        if frames.refcount[Int(old)] == 1 {
+        if frames.refcount[old.index] == 1 {
             updated = pte.with(.writable, without: .cow)
         } else {
             guard let f = pmm_alloc_page(for: .anonymous) else { return }
-            frames.refcount[Int(f)] = 1
+            frames.refcount[f.index] = 1
             frames.dropReference(old)
             processes.counters.cowCopies += 1
             updated = PTE.make(f, [.present, .user, .writable])
         }
         tables.write(table, Paging.tableIndex(va), updated)
         invlpg(va)
-        translation.fill(va >> 12, updated, instruction: false)  // a write is never a fetch
+        translation.fill(VirtualPage(containing: va), updated, instruction: false)  // a write is never a fetch
         countNodeAccess(updated.frame)
     }
 
@@ -136,9 +135,9 @@ extension Machine {
         case .failed: return
         case .frames(let b, _): base = b
         }
-        guard !processes[Int(s)].failed else { return }
+        guard let userDirectory = processes[Int(s)].directory else { return }
         let kernel = va >= Paging.userEnd
-        let dir = kernel ? kernelDirectory : processes[Int(s)].directory
+        let dir = kernel ? kernelDirectory : userDirectory
         if tables.walk(dir, va).isPresent { unmapPage(s, va) }
         var flags: PTEFlags = [.present]
         if perms.contains(.write) { flags.insert(.writable) }
@@ -160,7 +159,7 @@ extension Machine {
 
     mutating func unmapPage(_ s: Int32, _ va: UInt32) {
         let kernel = va >= Paging.userEnd
-        let dir = kernel ? kernelDirectory : processes[Int(s)].directory
+        guard let dir = kernel ? kernelDirectory : processes[Int(s)].directory else { return }
         let pde = tables[dir, Paging.directoryIndex(va)]
         guard pde.isPresent else { return }
         let e = tables[pde.frame, Paging.tableIndex(va)]

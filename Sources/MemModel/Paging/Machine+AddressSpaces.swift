@@ -12,7 +12,7 @@ extension Machine {
 
     /// `invlpg`: drop one page's TLB entries.
     @inline(__always)
-    mutating func invlpg(_ va: UInt32) { translation.invalidate(va >> 12) }
+    mutating func invlpg(_ va: UInt32) { translation.invalidate(VirtualPage(containing: va)) }
 
     /// `map_page_dir(dir, virt, phys, flags)`: sets the PTE of `virt` in
     /// directory `dir`, allocating the page table if the directory entry is
@@ -33,8 +33,8 @@ extension Machine {
         tables.attach(table)
         if virt >= Paging.userEnd {
             let entry = PTE.make(table, [.present, .writable])
-            for p in processes.indices where processes[p].hasAddressSpace {
-                tables.write(processes[p].directory, di, entry)
+            for p in processes.indices where processes[p].alive {
+                if let d = processes[p].directory { tables.write(d, di, entry) }
             }
         } else {
             tables.write(dir, di, PTE.make(table, [.present, .writable, .user]))
@@ -64,11 +64,11 @@ extension Machine {
         if let node, Int(node) >= frames.physical.count {
             throw ModelError("spawn: node \(node) does not exist (the machine has \(frames.physical.count) node\(frames.physical.count == 1 ? "" : "s"))")
         }
-        var p = Process(pid: pid, parent: nil, directory: -1, spawnedTick: tick)
+        var p = Process(pid: pid, parent: nil, directory: nil, spawnedTick: tick)
         p.node = node.map(Int.init) ?? homeNode(pid)
         let running = preferredNode
         preferredNode = p.node
-        if let dir = createDirectory() { p.directory = dir } else { p.failed = true }
+        p.directory = createDirectory()  // nil: the process failed
         preferredNode = running
         processes.add(p)
     }
@@ -78,23 +78,21 @@ extension Machine {
     mutating func fork(_ parentPID: PID, _ childPID: PID) throws(ModelError) {
         let ps = try requireProcess(parentPID, "fork")
         guard processes.slot(of: childPID) == nil else { throw ModelError("fork: child PID \(childPID) already exists") }
-        var child = Process(pid: childPID, parent: parentPID, directory: -1, spawnedTick: tick)
+        var child = Process(pid: childPID, parent: parentPID, directory: nil, spawnedTick: tick)
         child.node = homeNode(childPID)
         let parent = processes[Int(ps)]
         // The child's directory and tables come from the child's node.
         let running = preferredNode
         preferredNode = child.node
         defer { preferredNode = running }
-        let pdir = parent.directory
         var userTables = 0
-        if !parent.failed {
+        if let pdir = parent.directory {
             for di in 0..<768 where tables[pdir, di].isPresent { userTables += 1 }
         }
         // A directory and one table per parent table: take them all or fail whole.
-        guard !parent.failed, reserveFree(1 + userTables) else {
+        guard let pdir = parent.directory, reserveFree(1 + userTables) else {
             if !parent.failed { reclaim.counters.oom += 1 }
-            child.failed = true
-            processes.add(child)
+            processes.add(child)  // failed: no directory
             return
         }
         let cdir = createDirectory()!
@@ -125,7 +123,7 @@ extension Machine {
                     tables.write(ptable, ti, e)
                 }
                 tables.write(ctable, ti, e)
-                frames.refcount[Int(e.frame)] += 1
+                frames.refcount[e.frame.index] += 1
                 child.resident += 1
             }
         }
@@ -143,8 +141,7 @@ extension Machine {
         let s = try requireProcess(pid, "exit")
         let p = processes[Int(s)]
         processes.remove(slot: s)
-        guard !p.failed else { return }
-        let dir = p.directory
+        guard let dir = p.directory else { return }
         for di in 0..<768 {
             let pde = tables[dir, di]
             guard pde.isPresent else { continue }
@@ -186,11 +183,11 @@ extension Machine {
         guard let s = processes.slot(of: pid) else {
             throw ModelError("\(statement?.keyword ?? "switch"): unknown PID \(pid)")
         }
-        guard !processes[Int(s)].failed else { return }
+        guard let dir = processes[Int(s)].directory else { return }
         processes.current = s
         processes.currentPID = pid
         preferredNode = processes[Int(s)].node
-        load_cr3(processes[Int(s)].directory)
+        load_cr3(dir)
         processes.counters.switches += 1
     }
 }

@@ -24,7 +24,7 @@ extension Machine {
                 segments.append(contentsOf: repeatElement(nil, count: id.index + 1 - segments.count))
             }
             if segments[id.index] == nil {
-                segments[id.index] = Segment(pages: pages, frames: Array(repeating: -1, count: pages), regions: 0)
+                segments[id.index] = Segment(pages: pages, frames: Array(repeating: nil, count: pages), regions: 0)
             }
             segments[id.index]!.regions += 1
             segment = id.raw
@@ -46,7 +46,7 @@ extension Machine {
     /// Unmaps every present page of `[start, end)` in process slot `s`; with
     /// `freeEmptyTables`, page tables left empty go back to the allocator.
     mutating func unmapRange(_ s: Int32, _ start: UInt32, _ end: UInt32, freeEmptyTables: Bool) {
-        let dir = processes[Int(s)].directory
+        guard let dir = processes[Int(s)].directory else { return }
         let isCurrent = s == processes.current
         var va = start
         while va < end {
@@ -84,12 +84,12 @@ extension Machine {
     mutating func detachSegment(_ id: Int32) {
         segments[Int(id)]!.regions -= 1
         guard segments[Int(id)]!.regions == 0 else { return }
-        for f in segments[Int(id)]!.frames where f >= 0 { frames.dropReference(f) }
+        for case let f? in segments[Int(id)]!.frames { frames.dropReference(f) }
         segments[Int(id)] = nil
     }
 
-    /// Frames of shared segment `id` (tests): -1 for pages not yet touched.
-    public func segmentFrames(_ id: Symbol) -> [FrameNumber]? {
+    /// Frames of shared segment `id` (tests): `nil` for pages not yet touched.
+    public func segmentFrames(_ id: Symbol) -> [FrameNumber?]? {
         id.index < segments.count ? segments[id.index]?.frames : nil
     }
 }

@@ -58,11 +58,11 @@ public struct PTE: Sendable, Hashable, CustomStringConvertible {
     /// An entry mapping `frame` with `flags`.
     @inline(__always)
     public static func make(_ frame: FrameNumber, _ flags: PTEFlags) -> PTE {
-        PTE(raw: UInt32(bitPattern: frame) << 12 | flags.rawValue)
+        PTE(raw: UInt32(bitPattern: frame.raw) << 12 | flags.rawValue)
     }
 
     @inline(__always) public var isPresent: Bool { raw & PTEFlags.present.rawValue != 0 }
-    @inline(__always) public var frame: FrameNumber { FrameNumber(bitPattern: raw >> 12) }
+    @inline(__always) public var frame: FrameNumber { FrameNumber(raw: Int32(bitPattern: raw >> 12)) }
     @inline(__always) public var flags: PTEFlags { PTEFlags(rawValue: raw & ~PTEFlags.frameMask) }
     @inline(__always) public func has(_ f: PTEFlags) -> Bool { raw & f.rawValue == f.rawValue }
 

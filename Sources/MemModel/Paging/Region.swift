@@ -31,8 +31,8 @@ public struct Region: Sendable, Equatable {
 /// A shared-memory segment: the frames every region naming its ID maps.
 struct Segment: Sendable {
     var pages: Int
-    /// Frame of each page, or -1 until a region first faults it in.
-    var frames: [FrameNumber]
+    /// Frame of each page, `nil` until a region first faults it in.
+    var frames: [FrameNumber?]
     /// Regions (in any process) that name this segment; the frames go with the last.
     var regions: Int
 }
@@ -41,7 +41,8 @@ struct Segment: Sendable {
 public struct Process: Sendable {
     public var pid: PID
     public var parent: PID?
-    var directory: FrameNumber
+    /// The page directory; `nil` when creation failed for want of memory.
+    var directory: FrameNumber?
     public internal(set) var regions: [Region] = []
     /// Present user pages mapped in this address space.
     public internal(set) var resident = 0
@@ -51,11 +52,9 @@ public struct Process: Sendable {
     public internal(set) var segv = 0
     public internal(set) var spawnedTick: UInt64
     /// Creation failed for want of memory: statements naming it are no-ops.
-    public internal(set) var failed = false
+    public var failed: Bool { directory == nil }
     /// The slot holds a process (slots of exited processes are reused).
     var alive = true
-    /// Has an address space: alive and not failed.
-    var hasAddressSpace: Bool { alive && !failed }
     public var node: Int = 0
 }
 

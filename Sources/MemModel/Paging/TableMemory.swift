@@ -30,36 +30,36 @@ struct TableMemory: Sendable {
             entries.append(contentsOf: repeatElement(.none, count: 1024))
             presentCount.append(0)
         }
-        slotOfFrame[Int(frame)] = slot
+        slotOfFrame[frame.index] = slot
         tableFrames += 1
     }
 
     mutating func detach(_ frame: FrameNumber) {
-        let s = slotOfFrame[Int(frame)]
-        slotOfFrame[Int(frame)] = -1
+        let s = slotOfFrame[frame.index]
+        slotOfFrame[frame.index] = -1
         freeSlots.append(s)
         tableFrames -= 1
     }
 
     @inline(__always)
-    func isTable(_ frame: FrameNumber) -> Bool { slotOfFrame[Int(frame)] >= 0 }
+    func isTable(_ frame: FrameNumber) -> Bool { slotOfFrame[frame.index] >= 0 }
 
     /// Entry `index` of the table in `frame` (a physical memory read).
     @inline(__always)
     subscript(frame: FrameNumber, index: Int) -> PTE {
-        entries[Int(slotOfFrame[Int(frame)]) << 10 | index]
+        entries[Int(slotOfFrame[frame.index]) << 10 | index]
     }
 
     @inline(__always)
     mutating func write(_ frame: FrameNumber, _ index: Int, _ value: PTE) {
-        let slot = Int(slotOfFrame[Int(frame)])
+        let slot = Int(slotOfFrame[frame.index])
         let i = slot << 10 | index
         let was = entries[i].raw & 1
         entries[i] = value
         presentCount[slot] += Int32(value.raw & 1) - Int32(was)
     }
 
-    func present(in frame: FrameNumber) -> Int { Int(presentCount[Int(slotOfFrame[Int(frame)])]) }
+    func present(in frame: FrameNumber) -> Int { Int(presentCount[Int(slotOfFrame[frame.index])]) }
 
     /// Two-level walk of `v` from directory `dir`: the entry the MMU would use, or `.none`.
     @inline(__always)

@@ -27,7 +27,7 @@ public struct BitmapAllocator: FrameAllocator {
     }
 
     public mutating func free(_ base: FrameNumber, count: Int) {
-        bitmap.setFree(Int(base), count: count)
+        bitmap.setFree(base.index, count: count)
         freeCount += count
     }
 

@@ -83,7 +83,7 @@ public struct BuddyAllocator: FrameAllocator {
 
     public mutating func free(_ base: FrameNumber, count: Int) {
         var o = Self.orderFor(count)
-        var block = Int(base)
+        var block = base.index
         bitmap.setFree(block, count: 1 << o)
         freeCount += 1 << o
         while o < maxOrder {

@@ -1,6 +1,3 @@
-/// Physical frame numbers (4 KiB frames; frame f covers bytes f·4096 ..< (f+1)·4096).
-public typealias FrameNumber = Int32
-
 /// The largest buddy order: blocks of 2^10 frames (4 MiB), as Linux's `MAX_ORDER - 1`.
 public let maxOrder = 10
 

@@ -20,7 +20,7 @@ extension Machine {
             handles[h.index] = .failed
             return
         }
-        for i in Int(f)..<Int(f) + Frames.footprint(count) { frames.refcount[i] = 1 }
+        for i in f.index..<f.index + Frames.footprint(count) { frames.refcount[i] = 1 }
         handles[h.index] = .frames(base: f, count: Int32(count))
     }
 
@@ -32,8 +32,8 @@ extension Machine {
         case .failed:
             handles[h.index] = .unbound
         case let .frames(base, count):
-            if frames.refcount[Int(base)] > 1 {
-                throw ModelError("pfree: handle %s is still mapped (\(frames.refcount[Int(base)] - 1) page-table entries point at frame \(base)); unmap it first", (.handle, h))
+            if frames.refcount[base.index] > 1 {
+                throw ModelError("pfree: handle %s is still mapped (\(frames.refcount[base.index] - 1) page-table entries point at frame \(base)); unmap it first", (.handle, h))
             }
             handles[h.index] = .unbound
             release(base, Int(count))

@@ -30,8 +30,8 @@ public struct StackAllocator: FrameAllocator {
     public mutating func allocate(count: Int) -> FrameNumber? {
         if count == 1 {
             guard let f = stack.popLast() else { return nil }
-            position[Int(f)] = -1
-            bitmap.setUsed(Int(f))
+            position[f.index] = -1
+            bitmap.setUsed(f.index)
             return f
         }
         guard count <= stack.count, let f = bitmap.firstFit(count: count) else { return nil }
@@ -43,28 +43,28 @@ public struct StackAllocator: FrameAllocator {
     private mutating func remove(_ f: Int) {
         let slot = Int(position[f])
         let top = stack.removeLast()
-        if Int(top) != f {
+        if top.index != f {
             stack[slot] = top
-            position[Int(top)] = Int32(slot)
+            position[top.index] = Int32(slot)
         }
         position[f] = -1
     }
 
     /// The lowest frame of a freed run ends on top of the stack.
     public mutating func free(_ base: FrameNumber, count: Int) {
-        for f in stride(from: Int(base) + count - 1, through: Int(base), by: -1) {
+        for f in stride(from: base.index + count - 1, through: base.index, by: -1) {
             position[f] = Int32(stack.count)
             stack.append(FrameNumber(f))
         }
-        bitmap.setFree(Int(base), count: count)
+        bitmap.setFree(base.index, count: count)
     }
 
     public func invariantViolation() -> String? {
         let counted = bitmap.freeCount
         if counted != stack.count { return "stack allocator: \(stack.count) frames on the free stack but \(counted) free in the bitmap" }
         for (slot, f) in stack.enumerated() {
-            if bitmap.isUsed(Int(f)) { return "stack allocator: frame \(f) is on the free stack but marked used" }
-            if position[Int(f)] != Int32(slot) { return "stack allocator: position of frame \(f) is \(position[Int(f)]), not \(slot)" }
+            if bitmap.isUsed(f.index) { return "stack allocator: frame \(f) is on the free stack but marked used" }
+            if position[f.index] != Int32(slot) { return "stack allocator: position of frame \(f) is \(position[f.index]), not \(slot)" }
         }
         return nil
     }

@@ -14,10 +14,10 @@ extension Machine {
         var owners = [UInt32](repeating: 0, count: use.count)
         var tableFrames = 0
         var directories: [FrameNumber] = []
-        for (s, p) in processes.all.enumerated() where p.hasAddressSpace {
-            let dir = p.directory
+        for (s, p) in processes.all.enumerated() where p.alive {
+            guard let dir = p.directory else { continue }
             directories.append(dir)
-            guard use[Int(dir)] == .directory, tables.isTable(dir) else { return "PID \(p.pid): directory frame \(dir) is not an allocated directory" }
+            guard use[dir.index] == .directory, tables.isTable(dir) else { return "PID \(p.pid): directory frame \(dir) is not an allocated directory" }
             guard tables[dir, Paging.recursiveSlot] == PTE.make(dir, [.present, .writable]) else {
                 return "PID \(p.pid): directory entry 1023 does not point at the directory itself"
             }
@@ -27,7 +27,7 @@ extension Machine {
                 let pde = tables[dir, di]
                 guard pde.isPresent else { continue }
                 let table = pde.frame
-                guard use[Int(table)] == .pageTable, tables.isTable(table) else {
+                guard use[table.index] == .pageTable, tables.isTable(table) else {
                     return "PID \(p.pid): directory entry \(di) points at frame \(table), which is not an allocated page table"
                 }
                 tableFrames += 1
@@ -36,10 +36,10 @@ extension Machine {
                     guard e.isPresent else { continue }
                     let va = UInt32(di) << 22 | UInt32(ti) << 12
                     let f = e.frame
-                    guard [.anonymous, .handle, .segment].contains(use[Int(f)]) else {
-                        return "PID \(p.pid): 0x\(hex(va)) maps frame \(f), which is \(use[Int(f)])"
+                    guard [.anonymous, .handle, .segment].contains(use[f.index]) else {
+                        return "PID \(p.pid): 0x\(hex(va)) maps frame \(f), which is \(use[f.index])"
                     }
-                    owners[Int(f)] += 1
+                    owners[f.index] += 1
                     resident += 1
                     if s == Int(processes.current) {
                         // The recursive window must land on this very entry.
@@ -59,25 +59,25 @@ extension Machine {
             let pde = tables[kernelDirectory, di]
             guard pde.isPresent else { continue }
             let table = pde.frame
-            guard use[Int(table)] == .pageTable, tables.isTable(table) else { return "kernel directory entry \(di) points at a frame that is not a page table" }
+            guard use[table.index] == .pageTable, tables.isTable(table) else { return "kernel directory entry \(di) points at a frame that is not a page table" }
             tableFrames += 1
             for ti in 0..<1024 {
                 let e = tables[table, ti]
-                if e.isPresent { owners[Int(e.frame)] += 1 }
+                if e.isPresent { owners[e.frame.index] += 1 }
             }
         }
         if directories.count != processes.live { return "\(processes.live) live processes counted, \(directories.count) address spaces" }
         if tableFrames != tables.tableFrames { return "\(tables.tableFrames) table frames counted, \(tableFrames) reachable" }
         for (h, b) in handles.enumerated() {
             guard case let .frames(base, count) = b else { continue }
-            for f in Int(base)..<Int(base) + Frames.footprint(Int(count)) {
+            for f in base.index..<base.index + Frames.footprint(Int(count)) {
                 guard use[f] == .handle else { return "handle #\(h): frame \(f) is \(use[f])" }
                 owners[f] += 1
             }
         }
         for seg in segments {
             guard let seg else { continue }
-            for f in seg.frames where f >= 0 { owners[Int(f)] += 1 }
+            for case let f? in seg.frames { owners[f.index] += 1 }
         }
         for f in 0..<use.count where [.anonymous, .handle, .segment].contains(use[f]) {
             if owners[f] != refcount[f] {
@@ -89,10 +89,10 @@ extension Machine {
         // Every cached translation must be what a walk finds now.
         for (name, t) in translation.named {
             if let v = t.invariantViolation() { return "\(name) replacement: \(v)" }
-            for (vpn, cached) in t.validEntries {
-                let now = tables.walk(currentDirectory, vpn << 12)
+            for (page, cached) in t.validEntries {
+                let now = tables.walk(currentDirectory, page.address)
                 if now != cached {
-                    return "\(name) entry for page 0x\(hex(vpn << 12)) caches PTE 0x\(hex(cached.raw)) but the tables hold 0x\(hex(now.raw)) (a missing invlpg or flush)"
+                    return "\(name) entry for page 0x\(hex(page.address)) caches PTE 0x\(hex(cached.raw)) but the tables hold 0x\(hex(now.raw)) (a missing invlpg or flush)"
                 }
             }
         }
@@ -112,7 +112,7 @@ extension Machine {
         // Page cache.
         if let v = pageCache.invariantViolation() { return v }
         let cacheFrames = pageCache.frames
-        for f in cacheFrames where use[Int(f)] != .pageCache { return "page cache holds frame \(f), which is \(use[Int(f)])" }
+        for f in cacheFrames where use[f.index] != .pageCache { return "page cache holds frame \(f), which is \(use[f.index])" }
         let pcUse = framesFor[Int(FrameUse.pageCache.rawValue)]
         if pcUse != cacheFrames.count { return "\(pcUse) frames belong to the page cache, it holds \(cacheFrames.count)" }
 

@@ -21,7 +21,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     public let spec: TLBSpec
     private let setMask: UInt32
     private let ways: Int
-    /// Virtual page number per entry; `invalid` when empty.
+    /// Virtual page number per entry (``VirtualPage/number``); `invalid` when empty.
     private var pages: [UInt32]
     private var ptes: [PTE]
     private var generations: [UInt32]
@@ -45,9 +45,10 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         generations[i] == generation || ptes[i].has(.global)
     }
 
-    /// The cached PTE of page `vpn`, or `nil` on a miss.
+    /// The cached PTE of `page`, or `nil` on a miss.
     @inline(__always)
-    public mutating func lookup(_ vpn: UInt32) -> PTE? {
+    public mutating func lookup(_ page: VirtualPage) -> PTE? {
+        let vpn = page.number
         let base = Int(vpn & setMask) &* ways
         for i in base..<base &+ ways where pages[i] == vpn && live(i) {
             replacement.touched(i)
@@ -56,10 +57,11 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         return nil
     }
 
-    /// Caches `pte` for page `vpn` after a walk: in the set's first empty
+    /// Caches `pte` for `page` after a walk: in the set's first empty
     /// (or stale) way, else in the policy's victim.
     @inline(__always)
-    public mutating func fill(_ vpn: UInt32, _ pte: PTE) {
+    public mutating func fill(_ page: VirtualPage, _ pte: PTE) {
+        let vpn = page.number
         let set = Int(vpn & setMask)
         let base = set &* ways
         var slot = -1
@@ -74,9 +76,10 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         replacement.inserted(slot)
     }
 
-    /// `invlpg`: drops the entry of page `vpn` if cached.
+    /// `invlpg`: drops the entry of `page` if cached.
     @inline(__always)
-    public mutating func invalidate(_ vpn: UInt32) {
+    public mutating func invalidate(_ page: VirtualPage) {
+        let vpn = page.number
         let base = Int(vpn & setMask) &* ways
         for i in base..<base &+ ways where pages[i] == vpn {
             pages[i] = Self.invalid
@@ -93,8 +96,8 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     }
 
     /// Valid entries as (page, pte), for invariant checks.
-    public var validEntries: [(UInt32, PTE)] {
-        (0..<pages.count).compactMap { pages[$0] == Self.invalid || !live($0) ? nil : (pages[$0], ptes[$0]) }
+    public var validEntries: [(VirtualPage, PTE)] {
+        (0..<pages.count).compactMap { pages[$0] == Self.invalid || !live($0) ? nil : (VirtualPage(number: pages[$0]), ptes[$0]) }
     }
 
     /// The policy's own consistency, for `--check`.

@@ -15,12 +15,12 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         split = config.itlb != nil
     }
 
-    /// The cached PTE of page `vpn`, from the ITLB for an instruction fetch
+    /// The cached PTE of `page`, from the ITLB for an instruction fetch
     /// when there is one; counts the lookup, hit or miss.
     @inline(__always)
-    mutating func lookup(_ vpn: UInt32, instruction: Bool) -> PTE? {
+    mutating func lookup(_ page: VirtualPage, instruction: Bool) -> PTE? {
         counters.lookups &+= 1
-        if let cached = instruction ? itlb.lookup(vpn) : tlb.lookup(vpn) {
+        if let cached = instruction ? itlb.lookup(page) : tlb.lookup(page) {
             counters.hits &+= 1
             return cached
         }
@@ -30,8 +30,8 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
 
     /// Caches a walk's PTE in the TLB the access went through.
     @inline(__always)
-    mutating func fill(_ vpn: UInt32, _ pte: PTE, instruction: Bool) {
-        if instruction { itlb.fill(vpn, pte) } else { tlb.fill(vpn, pte) }
+    mutating func fill(_ page: VirtualPage, _ pte: PTE, instruction: Bool) {
+        if instruction { itlb.fill(page, pte) } else { tlb.fill(page, pte) }
     }
 
     /// A CR3 load: every TLB keeps only its global entries.
@@ -43,9 +43,9 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
 
     /// `invlpg`: one page's entries, in every TLB.
     @inline(__always)
-    mutating func invalidate(_ vpn: UInt32) {
-        tlb.invalidate(vpn)
-        if split { itlb.invalidate(vpn) }
+    mutating func invalidate(_ page: VirtualPage) {
+        tlb.invalidate(page)
+        if split { itlb.invalidate(page) }
         counters.invlpg += 1
     }
 
