@@ -22,8 +22,7 @@ public struct PageCache: Sendable {
         var fileNext: Int32, filePrevious: Int32
     }
 
-    private(set) var pages: [Page] = []
-    private var freeSlots: [Int32] = []
+    private(set) var pages = Slots<Page>()
     private var index = PageIndex()
     private var fileHeads: [Int32] = []
     private var ages = AgeList()
@@ -59,14 +58,7 @@ public struct PageCache: Sendable {
     /// Inserts a page held in `frame` at the young end.
     mutating func insert(_ file: Symbol, _ page: UInt32, frame: FrameNumber, dirty: Bool) {
         let p = Page(file: file.raw, page: page, frame: frame, dirty: dirty, fileNext: -1, filePrevious: -1)
-        let s: Int32
-        if let reused = freeSlots.popLast() {
-            s = reused
-            pages[Int(s)] = p
-        } else {
-            s = Int32(pages.count)
-            pages.append(p)
-        }
+        let s = pages.insert(p)
         index.set(Self.key(file, page), s)
         ages.pushYoung(s)
         eviction.inserted(s)
@@ -114,7 +106,7 @@ public struct PageCache: Sendable {
         index.remove(UInt64(UInt32(bitPattern: p.file)) << 32 | UInt64(p.page))
         if p.dirty { dirtyCount -= 1 }
         count -= 1
-        freeSlots.append(s)
+        pages.remove(s)
         return p.frame
     }
 

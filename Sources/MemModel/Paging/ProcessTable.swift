@@ -10,9 +10,8 @@ import MemTrace
 /// Invariants: `slot(of:)` maps exactly the live PIDs; `live` counts the
 /// processes that have an address space (alive and not failed).
 public struct ProcessTable: Sendable {
-    private var slots: [Process]
+    private var slots = Slots<Process>()
     private var slotOfPID: [PID: Int32]
-    private var freeSlots: [Int32] = []
     /// Processes with an address space, the kernel included.
     public private(set) var live = 1
     /// The running process's slot and PID.
@@ -23,8 +22,7 @@ public struct ProcessTable: Sendable {
     public internal(set) var counters = PagingCounters()
 
     init(kernel: Process) {
-        slots = [kernel]
-        slotOfPID = [kernel.pid: 0]
+        slotOfPID = [kernel.pid: slots.insert(kernel)]
     }
 
     @inline(__always)
@@ -37,7 +35,7 @@ public struct ProcessTable: Sendable {
     func slot(of pid: PID) -> Int32? { slotOfPID[pid] }
 
     /// Every slot, exited ones included (their `alive` is false).
-    var all: [Process] { slots }
+    var all: [Process] { slots.elements }
     var indices: Range<Int> { slots.indices }
 
     /// Live slots in slot order.
@@ -45,22 +43,14 @@ public struct ProcessTable: Sendable {
 
     /// Enters `p` in a free slot.
     mutating func add(_ p: Process) {
-        let s: Int32
-        if let reused = freeSlots.popLast() {
-            s = reused
-            slots[Int(s)] = p
-        } else {
-            s = Int32(slots.count)
-            slots.append(p)
-        }
-        slotOfPID[p.pid] = s
+        slotOfPID[p.pid] = slots.insert(p)
         if !p.failed { live += 1 }
     }
 
     /// Takes the process in slot `s` out of the table (its record stays in the slot until reused).
     mutating func remove(slot s: Int32) {
         slotOfPID[slots[Int(s)].pid] = nil
-        freeSlots.append(s)
+        slots.remove(s)
         slots[Int(s)].alive = false
         if !slots[Int(s)].failed { live -= 1 }
     }

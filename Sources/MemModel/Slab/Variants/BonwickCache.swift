@@ -38,8 +38,7 @@ public struct BonwickCache: Sendable {
 
     enum SlabList: UInt8, Sendable { case none, partial, full, empty }
 
-    private(set) var slabs: [Slab] = []
-    private var freeSlots: [Int32] = []
+    private(set) var slabs = Slots<Slab>()
     private(set) var links: [Int32] = []
     private var heads: [Int32] = [-1, -1, -1, -1]
     public private(set) var slabCount = 0
@@ -149,13 +148,8 @@ public struct BonwickCache: Sendable {
 
     /// Adds a fresh slab at `base` to the empty list; its chain runs 0, 1, 2, … in address order.
     mutating func grow(base: FrameNumber) {
-        let s: Int32
-        if let reused = freeSlots.popLast() {
-            s = reused
-            slabs[Int(s)] = Slab(base: base, inUse: 0, freeHead: 0, next: -1, previous: -1, list: .none)
-        } else {
-            s = Int32(slabs.count)
-            slabs.append(Slab(base: base, inUse: 0, freeHead: 0, next: -1, previous: -1, list: .none))
+        let s = slabs.insert(Slab(base: base, inUse: 0, freeHead: 0, next: -1, previous: -1, list: .none))
+        if links.count < slabs.endIndex * objectsPerSlab {
             links.append(contentsOf: repeatElement(-1, count: objectsPerSlab))
         }
         let b = Int(s) * objectsPerSlab
@@ -171,7 +165,7 @@ public struct BonwickCache: Sendable {
         while s >= 0 && !accept(slabs[Int(s)].base) { s = slabs[Int(s)].next }
         guard s >= 0 else { return nil }
         unlink(s)
-        freeSlots.append(s)
+        slabs.remove(s)
         slabCount -= 1
         return slabs[Int(s)].base
     }
@@ -180,7 +174,7 @@ public struct BonwickCache: Sendable {
     /// Describes the first broken invariant, if any.
     func invariantViolation() -> String? {
         var active = 0, count = 0, empty = 0
-        let live = Set(0..<slabs.count).subtracting(freeSlots.map(Int.init))
+        let live = Set(slabs.indices).subtracting(slabs.freeSlots.map(Int.init))
         for s in live.sorted() {
             let slab = slabs[s]
             count += 1
