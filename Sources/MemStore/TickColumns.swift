@@ -3,8 +3,9 @@ import MemModel
 /// The columns of `tick_metrics` after `run_id`, each with how its value is
 /// read from a closed tick. They come from the model's declarations — each
 /// subsystem's ``CounterSet/visit(_:)`` and ``Gauges/visit(_:)`` — so adding a
-/// metric is its declaration there and its column in `schema.sql` (a test
-/// checks the two agree). The writer names the columns in its INSERT, so
+/// metric is its declaration there and its column in `schema.sql` with the
+/// migration step that adds it to existing databases (tests check that the
+/// declarations and the schema agree, and that an old database upgrades). The writer names the columns in its INSERT, so
 /// their order here need not be the table's.
 public enum TickColumns {
     /// A column: its name and whether it is REAL.
