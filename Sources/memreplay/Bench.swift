@@ -104,18 +104,17 @@ struct Bench: ParsableCommand {
             if case .mem(let b) = e { config.memBytes = b }
             events.append(e)
         }
-        let names = reader.symbols
         let t0 = monotonicSeconds()
         switch pmm {
         case .bitmap:
             var m = Machine<BitmapAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events) { names.name(.cache, $0) }
+            _ = try Replayer.applyDecoded(&m, events)
         case .stack:
             var m = Machine<StackAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events) { names.name(.cache, $0) }
+            _ = try Replayer.applyDecoded(&m, events)
         case .buddy:
             var m = Machine<BuddyAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events) { names.name(.cache, $0) }
+            _ = try Replayer.applyDecoded(&m, events)
         }
         return monotonicSeconds() - t0
     }

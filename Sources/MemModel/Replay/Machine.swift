@@ -276,11 +276,11 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
     // MARK: Events
 
     /// Applies one event (not a directive or tick: the replay loop handles those).
-    /// `cacheName` gives a cache symbol's trace name: `cache` stores it (for
-    /// slabinfo), and `salloc`/`sfree` of an unseen symbol may name a
-    /// boot-time `kmalloc-N` cache. It is called only for those statements.
+    /// A `cache` event brings its name (kept for slabinfo); `salloc`/`sfree`
+    /// of a cache symbol not seen yet may name a boot-time `kmalloc-N` cache,
+    /// which the symbol alone tells (see ``KmallocCaches``).
     @inline(__always)
-    public mutating func apply(_ event: Event, cacheName: (Symbol) -> String) throws(ModelError) {
+    public mutating func apply(_ event: Event) throws(ModelError) {
         switch event {
         case let .access(kind, pid, va): try access(kind, pid, va)
         case let .palloc(h, count): try palloc(h, count: Int(count))
@@ -293,13 +293,13 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
         case let .munmap(pid, start): try munmap(pid, start: start)
         case let .map(pid, va, h, perms): try map(pid, va, h, perms)
         case let .unmap(pid, va): try unmap(pid, va)
-        case let .cache(name, size, align):
-            try kmem_cache_create(name, name: cacheName(name), size: Int(size), align: Int(align))
+        case let .cache(symbol, name, size, align):
+            try kmem_cache_create(symbol, name: name, size: Int(size), align: Int(align))
         case let .salloc(cache, object):
-            if slab.cacheIndex(cache) == nil { resolveCacheName(cache, name: cacheName(cache)) }
+            if slab.cacheIndex(cache) == nil, let name = KmallocCaches.name(of: cache) { resolveCacheName(cache, name: name) }
             try salloc(cache, object)
         case let .sfree(cache, object):
-            if slab.cacheIndex(cache) == nil { resolveCacheName(cache, name: cacheName(cache)) }
+            if slab.cacheIndex(cache) == nil, let name = KmallocCaches.name(of: cache) { resolveCacheName(cache, name: name) }
             try sfree(cache, object)
         case let .kmalloc(object, size): try kmalloc(object, size: Int(size))
         case let .kfree(object): try kfree(object)

@@ -175,10 +175,7 @@ public enum Replayer {
                     autoOpened = false
                     continue
                 default:
-                    // `unowned(unsafe)`: a strong capture made every call
-                    // retain and release the reader (8 % of a mixed replay);
-                    // the reader outlives the loop.
-                    try m.apply(event) { [unowned(unsafe) reader] in reader.symbols.name(.cache, $0) }
+                    try m.apply(event)
                 }
             } catch let error as ModelError {
                 throw TraceError(file: reader.path, line: reader.line, message: error.rendered(reader.symbols))
@@ -255,7 +252,7 @@ extension Replayer {
     /// Applies already-decoded events (the benchmark's model-only pass):
     /// ticks close as in a replay, but no sink is written. Returns the
     /// number of ticks closed.
-    public static func applyDecoded<F: FrameAllocator>(_ m: inout Machine<F>, _ events: [Event], cacheNames: (Symbol) -> String) throws -> Int {
+    public static func applyDecoded<F: FrameAllocator>(_ m: inout Machine<F>, _ events: [Event]) throws -> Int {
         var ticks = 0
         for e in events {
             switch e {
@@ -266,7 +263,7 @@ extension Replayer {
             case .mem, .reserve, .nodes:
                 continue
             default:
-                try m.apply(e, cacheName: cacheNames)
+                try m.apply(e)
             }
             m.counters.events &+= 1
         }
