@@ -70,7 +70,7 @@ extension TraceReader {
             return .unmap(pid, vaddr: u32(va))
         case .cache:
             let c = try symbol(&f)
-            return .cache(c, name: symbols.name(.cache, c), size: u32(try number(&f)), align: u32(try number(&f)))
+            return .cache(c, size: u32(try number(&f)), align: u32(try number(&f)))
         case .salloc: return .salloc(cache: try symbol(&f), object: try symbol(&f))
         case .sfree: return .sfree(cache: try symbol(&f), object: try symbol(&f))
         case .kmalloc: return .kmalloc(object: try symbol(&f), size: u32(try number(&f)))
@@ -104,7 +104,7 @@ extension Event {
         case let .access(kind, pid, va): s.begin(Statement(kind)); s.number(UInt64(pid)); s.number(UInt64(va))
         case let .map(pid, va, h, perms): s.begin(.map); s.number(UInt64(pid)); s.number(UInt64(va)); s.symbol(h); s.perms(perms)
         case let .unmap(pid, va): s.begin(.unmap); s.number(UInt64(pid)); s.number(UInt64(va))
-        case let .cache(c, _, size, align): s.begin(.cache); s.symbol(c); s.number(UInt64(size)); s.number(UInt64(align))
+        case let .cache(c, size, align): s.begin(.cache); s.symbol(c); s.number(UInt64(size)); s.number(UInt64(align))
         case let .salloc(c, o): s.begin(.salloc); s.symbol(c); s.symbol(o)
         case let .sfree(c, o): s.begin(.sfree); s.symbol(c); s.symbol(o)
         case let .kmalloc(o, size): s.begin(.kmalloc); s.symbol(o); s.number(UInt64(size))

@@ -43,8 +43,9 @@ struct StatementRules: @unchecked Sendable {
     /// Per statement: index of its first rule in `rules` (one more entry at the end).
     let firstRule: UnsafePointer<Int32>
     let rules: UnsafePointer<FieldRule>
-    /// Per statement: fields that must be given.
+    /// Per statement: fields that must be given, and fields in all.
     let requiredCount: UnsafePointer<Int8>
+    let totalCount: UnsafePointer<Int8>
     let isDirective: UnsafePointer<Bool>
     /// Per statement: its op and bare op (-1: none).
     let op: UnsafePointer<Int32>
@@ -65,6 +66,7 @@ struct StatementRules: @unchecked Sendable {
         precondition(table.map(\.statement) == Statement.allCases, "Statement.table rows must follow Statement's order")
         let firstRule = UnsafeMutablePointer<Int32>.allocate(capacity: n + 1)
         let requiredCount = UnsafeMutablePointer<Int8>.allocate(capacity: n)
+        let totalCount = UnsafeMutablePointer<Int8>.allocate(capacity: n)
         let isDirective = UnsafeMutablePointer<Bool>.allocate(capacity: n)
         let op = UnsafeMutablePointer<Int32>.allocate(capacity: n)
         let bareOp = UnsafeMutablePointer<Int32>.allocate(capacity: n)
@@ -80,6 +82,7 @@ struct StatementRules: @unchecked Sendable {
         for (s, spec) in table.enumerated() {
             firstRule[s] = Int32(r)
             requiredCount[s] = Int8(spec.requiredCount)
+            totalCount[s] = Int8(spec.fields.count)
             isDirective[s] = spec.isDirective
             precondition(spec.fields.drop { $0.presence == .required }.allSatisfy { $0.presence != .required },
                          "\(spec.keyword): optional fields must come last")
@@ -108,8 +111,9 @@ struct StatementRules: @unchecked Sendable {
             keywordStatements[slot] = spec.statement
         }
         firstRule[n] = Int32(r)
-        (self.firstRule, self.requiredCount, self.isDirective, self.op, self.bareOp) =
-            (UnsafePointer(firstRule), UnsafePointer(requiredCount), UnsafePointer(isDirective), UnsafePointer(op), UnsafePointer(bareOp))
+        (self.firstRule, self.requiredCount, self.totalCount, self.isDirective, self.op, self.bareOp) =
+            (UnsafePointer(firstRule), UnsafePointer(requiredCount), UnsafePointer(totalCount), UnsafePointer(isDirective),
+             UnsafePointer(op), UnsafePointer(bareOp))
         (self.rules, self.statementOfOp, self.keywordKeys, self.keywordStatements) =
             (UnsafePointer(rules), UnsafePointer(statementOfOp), UnsafePointer(keywordKeys), UnsafePointer(keywordStatements))
     }
@@ -149,6 +153,4 @@ struct StatementRules: @unchecked Sendable {
     @inline(always)
     func fieldRules(_ s: Statement) -> UnsafePointer<FieldRule> { rules + Int(firstRule[s.index]) }
 
-    @inline(always)
-    func fieldCount(_ s: Statement) -> Int { Int(firstRule[s.index + 1] - firstRule[s.index]) }
 }

@@ -72,8 +72,8 @@ public struct SymbolTable: Sendable {
             i = (i + 1) & mask
         }
         let id: Int32
-        if let reused = freeIDs.popLast() {
-            id = reused
+        if !freeIDs.isEmpty {
+            id = freeIDs.removeLast()
         } else {
             id = Int32(lengths.count)
             lengths.append(0)

@@ -118,13 +118,16 @@ public final class TraceReader {
             let ts = i
             while i < e {
                 let c = buffer[i]
-                if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x23 { break }
-                if c < 0x21 || c > 0x7E {
-                    throw fail(c >= 0x80
-                        ? "non-ASCII byte 0x\(hex(c)) outside a comment"
-                        : "binary data: control byte 0x\(hex(c))")
+                // Printable ASCII but `#`: the token goes on (one range
+                // check for the common byte, the rest sorted out after).
+                if c &- 0x21 < 0x5E && c != 0x23 {
+                    i += 1
+                    continue
                 }
-                i += 1
+                if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x23 { break }
+                throw fail(c >= 0x80
+                    ? "non-ASCII byte 0x\(hex(c)) outside a comment"
+                    : "binary data: control byte 0x\(hex(c))")
             }
             if ntok <= Self.maxTokens {
                 tokStart[ntok] = ts
@@ -250,11 +253,12 @@ public final class TraceReader {
         }
         guard let s = found else { throw fail("unknown statement '\(text(0))'") }
         if s == .header { throw fail("memtrace: the header may appear only once, as the first statement") }
-        if rules.isDirective[s.index] { try directive(s) }
+        let isDirective = rules.isDirective[s.index]
+        if isDirective { try directive(s) }
         try arity(s)
         var fields = FieldCursor(text: s, rules: rules.fieldRules(s))
         let event = try decode(&fields)
-        if !rules.isDirective[s.index] { eventSeen = true }
+        if !isDirective { eventSeen = true }
         return event
     }
 
@@ -274,7 +278,7 @@ public final class TraceReader {
     @inline(__always)
     private func arity(_ s: Statement) throws(TraceError) {
         let args = ntok - 1
-        if args < Int(rules.requiredCount[s.index]) || args > rules.fieldCount(s) { throw arityError(s) }
+        if args < Int(rules.requiredCount[s.index]) || args > Int(rules.totalCount[s.index]) { throw arityError(s) }
     }
 
     @inline(never)

@@ -108,13 +108,13 @@ struct Bench: ParsableCommand {
         switch pmm {
         case .bitmap:
             var m = Machine<BitmapAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events)
+            _ = try Replayer.applyDecoded(&m, events, names: reader.symbols)
         case .stack:
             var m = Machine<StackAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events)
+            _ = try Replayer.applyDecoded(&m, events, names: reader.symbols)
         case .buddy:
             var m = Machine<BuddyAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events)
+            _ = try Replayer.applyDecoded(&m, events, names: reader.symbols)
         }
         return monotonicSeconds() - t0
     }

@@ -181,18 +181,19 @@ import MemModel
         #expect(reader.symbols[.handle].count == 0 && reader.symbols[.object].count == 0)
     }
 
-    /// The model takes events alone: a boot-time cache by its symbol, a
-    /// declared one with the name its event carries.
+    /// The model takes events alone: a boot-time cache by its symbol; a
+    /// declared one is created with the name the replay loop hands over.
     @Test func theModelNeedsNoReader() throws {
         var m = Machine<StackAllocator>(MachineConfig())
         try m.apply(.salloc(cache: KmallocCaches.symbol(3), object: Symbol(0)))
-        try m.apply(.cache(Symbol(10), name: "dentry", size: 192, align: 8))
+        try m.kmem_cache_create(Symbol(10), name: "dentry", size: 192, align: 8)
         try m.apply(.salloc(cache: Symbol(10), object: Symbol(1)))
         try m.apply(.sfree(cache: KmallocCaches.symbol(3), object: Symbol(0)))
         let rows = Dictionary(uniqueKeysWithValues: m.slabinfo().map { ($0.name, $0) })
         #expect(rows["kmalloc-64"]?.activeObjects == 0)
         #expect(rows["kmalloc-64"]?.slabs == 1)
         #expect(rows["dentry"]?.activeObjects == 1)
-        #expect(throws: ModelError.self) { try m.apply(.cache(KmallocCaches.symbol(5), name: "kmalloc-256", size: 256, align: 8)) }
+        #expect(throws: ModelError.self) { try m.kmem_cache_create(KmallocCaches.symbol(5), name: "kmalloc-256", size: 256, align: 8) }
+        #expect(throws: ModelError.self) { try m.apply(.salloc(cache: Symbol(11), object: Symbol(2))) }
     }
 }

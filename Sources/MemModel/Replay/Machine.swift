@@ -275,10 +275,12 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
 
     // MARK: Events
 
-    /// Applies one event (not a directive or tick: the replay loop handles those).
-    /// A `cache` event brings its name (kept for slabinfo); `salloc`/`sfree`
-    /// of a cache symbol not seen yet may name a boot-time `kmalloc-N` cache,
-    /// which the symbol alone tells (see ``KmallocCaches``).
+    /// Applies one event (not a directive or tick, nor a `cache` declaration:
+    /// the replay loop handles those, and declares a cache with
+    /// `kmem_cache_create`, handing over the name the model keeps for
+    /// slabinfo). `salloc`/`sfree` of a cache symbol not seen yet may name a
+    /// boot-time `kmalloc-N` cache, which the symbol alone tells (see
+    /// ``KmallocCaches``): the model never asks the reader for a name.
     @inline(__always)
     public mutating func apply(_ event: Event) throws(ModelError) {
         switch event {
@@ -293,8 +295,6 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
         case let .munmap(pid, start): try munmap(pid, start: start)
         case let .map(pid, va, h, perms): try map(pid, va, h, perms)
         case let .unmap(pid, va): try unmap(pid, va)
-        case let .cache(symbol, name, size, align):
-            try kmem_cache_create(symbol, name: name, size: Int(size), align: Int(align))
         case let .salloc(cache, object):
             if slab.cacheIndex(cache) == nil, let name = KmallocCaches.name(of: cache) { resolveCacheName(cache, name: name) }
             try salloc(cache, object)
@@ -307,7 +307,7 @@ public struct Machine<Frames: FrameAllocator>: Sendable {
         case let .fwrite(file, page): try pageCacheAccess(file, page, write: true)
         case let .fsync(file): try fsync(file)
         case let .fdrop(file): try fdrop(file)
-        case .mem, .reserve, .nodes, .tick:
+        case .mem, .reserve, .nodes, .tick, .cache:
             throw ModelError("\(event.keyword): not an event the machine applies")
         }
     }

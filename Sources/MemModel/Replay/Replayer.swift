@@ -174,6 +174,10 @@ public enum Replayer {
                     m.beginTick(next)
                     autoOpened = false
                     continue
+                case let .cache(symbol, size, align):
+                    // The one name the model keeps (for slabinfo): handed
+                    // over here, at the edge, so the model never asks.
+                    try m.kmem_cache_create(symbol, name: reader.symbols.name(.cache, symbol), size: Int(size), align: Int(align))
                 default:
                     try m.apply(event)
                 }
@@ -250,9 +254,10 @@ public struct RecordingSink: ReplaySink {
 
 extension Replayer {
     /// Applies already-decoded events (the benchmark's model-only pass):
-    /// ticks close as in a replay, but no sink is written. Returns the
-    /// number of ticks closed.
-    public static func applyDecoded<F: FrameAllocator>(_ m: inout Machine<F>, _ events: [Event]) throws -> Int {
+    /// ticks close as in a replay, but no sink is written; `names` are the
+    /// reader's, for the caches the events declare. Returns the number of
+    /// ticks closed.
+    public static func applyDecoded<F: FrameAllocator>(_ m: inout Machine<F>, _ events: [Event], names: SymbolTables) throws -> Int {
         var ticks = 0
         for e in events {
             switch e {
@@ -262,6 +267,8 @@ extension Replayer {
                 ticks += 1
             case .mem, .reserve, .nodes:
                 continue
+            case let .cache(symbol, size, align):
+                try m.kmem_cache_create(symbol, name: names.name(.cache, symbol), size: Int(size), align: Int(align))
             default:
                 try m.apply(e)
             }
