@@ -40,7 +40,7 @@ struct StatementRules: @unchecked Sendable {
 
     enum Problem { case range, pageAligned, pageMultiple, powerOfTwo }
 
-    /// Per statement: index of its first rule in `rules` (one more entry at the end).
+    /// Per statement: index of its first rule in `rules`.
     let firstRule: UnsafePointer<Int32>
     let rules: UnsafePointer<FieldRule>
     /// Per statement: fields that must be given, and fields in all.
@@ -64,7 +64,7 @@ struct StatementRules: @unchecked Sendable {
         let table = Statement.table
         let n = table.count
         precondition(table.map(\.statement) == Statement.allCases, "Statement.table rows must follow Statement's order")
-        let firstRule = UnsafeMutablePointer<Int32>.allocate(capacity: n + 1)
+        let firstRule = UnsafeMutablePointer<Int32>.allocate(capacity: n)
         let requiredCount = UnsafeMutablePointer<Int8>.allocate(capacity: n)
         let totalCount = UnsafeMutablePointer<Int8>.allocate(capacity: n)
         let isDirective = UnsafeMutablePointer<Bool>.allocate(capacity: n)
@@ -110,7 +110,6 @@ struct StatementRules: @unchecked Sendable {
             keywordKeys[slot] = key
             keywordStatements[slot] = spec.statement
         }
-        firstRule[n] = Int32(r)
         (self.firstRule, self.requiredCount, self.totalCount, self.isDirective, self.op, self.bareOp) =
             (UnsafePointer(firstRule), UnsafePointer(requiredCount), UnsafePointer(totalCount), UnsafePointer(isDirective),
              UnsafePointer(op), UnsafePointer(bareOp))

@@ -104,17 +104,18 @@ struct Bench: ParsableCommand {
             if case .mem(let b) = e { config.memBytes = b }
             events.append(e)
         }
+        let names = reader.symbols
         let t0 = monotonicSeconds()
         switch pmm {
         case .bitmap:
             var m = Machine<BitmapAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events, names: reader.symbols)
+            _ = try Replayer.applyDecoded(&m, events, names: names)
         case .stack:
             var m = Machine<StackAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events, names: reader.symbols)
+            _ = try Replayer.applyDecoded(&m, events, names: names)
         case .buddy:
             var m = Machine<BuddyAllocator>(config)
-            _ = try Replayer.applyDecoded(&m, events, names: reader.symbols)
+            _ = try Replayer.applyDecoded(&m, events, names: names)
         }
         return monotonicSeconds() - t0
     }

@@ -7,11 +7,7 @@ import MemModel
 /// text's statements and lines, replay identically, and fail cleanly when
 /// damaged.
 @Suite struct BinaryTraceTests {
-    static let root: String = {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        return parts.joined(separator: "/")
-    }()
+    static let root = repositoryRoot
 
     func temp(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("mtb-\(UUID().uuidString)-\(name)").path

@@ -500,7 +500,7 @@ struct SymbolTests {
 }
 
 @Suite struct KeywordKeyTests {
-    /// The packed keyword literals in TraceReader must be the packing of their text.
+    /// Every keyword reaches its statement through the reader's packed-key lookup.
     @Test func everyKeywordDecodes() throws {
         for k in Event.allKeywords where k != "memtrace" {
             var line = k

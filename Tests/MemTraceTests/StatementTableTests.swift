@@ -7,12 +7,6 @@ import MemModel
 /// hold the readers, the encoder, the arms that build events and the README
 /// to it.
 @Suite struct StatementTableTests {
-    static let root: String = {
-        var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        return parts.joined(separator: "/")
-    }()
-
     @Test func rowsFollowTheEnum() {
         #expect(Statement.table.map(\.statement) == Statement.allCases)
         #expect(StatementRules.checkIndexes())
@@ -56,7 +50,7 @@ import MemModel
 
     /// The README's statement table is the table's own rendering.
     @Test func readmeListsTheTable() throws {
-        let readme = try String(contentsOfFile: Self.root + "/README.md", encoding: .utf8)
+        let readme = try String(contentsOfFile: repositoryRoot + "/README.md", encoding: .utf8)
         let begin = "<!-- statements: generated from Statement.table; StatementTableTests checks it -->\n"
         let end = "\n<!-- end of statements -->"
         guard let a = readme.range(of: begin), let b = readme.range(of: end, range: a.upperBound..<readme.endIndex) else {
