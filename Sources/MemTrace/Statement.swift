@@ -123,9 +123,10 @@ public struct StatementSpec: Sendable {
     public var fields: [Field]
     /// The memtrace-bin op; nil for the header, which the magic replaces.
     public var op: Int?
-    /// An op that stands for the statement with every optional field absent
-    /// and carries no fields (`tick` without N). A statement without one
-    /// writes an optional field as value + 1, 0 meaning absent.
+    /// An op that stands for the statement with its one optional field left
+    /// out (`tick` without N); under `op` that field is then written as it
+    /// is. A statement without a bare op writes an optional field without a
+    /// default as value + 1, 0 meaning absent.
     public var bareOp: Int?
     /// A machine directive: it comes before every event, and once.
     public var isDirective: Bool

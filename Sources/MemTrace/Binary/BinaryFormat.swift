@@ -10,11 +10,12 @@
 ///
 /// The step is the line delta from the previous record: 1...7 in the op
 /// byte, or 0 there and LEB128 after it. The kind is the statement's op in
-/// ``Statement/table`` (0 is a `name` record). Kinds from 31 up do not fit
-/// in 5 bits: the op byte then holds 31, the escape, and the kind follows
-/// the step as LEB128 (a reader takes any kind written so). The fields
-/// follow in text order, each as unsigned LEB128, encoded as the table
-/// declares them (see ``BinaryTraceEncoder``).
+/// ``Statement/table`` (0 is a `name` record). 31 is the escape: the op
+/// byte holds it for kinds 31 and up, which follow the step as LEB128, so
+/// the format is not capped at the 5 bits' 32 kinds (a reader takes any
+/// kind written so). The fields follow in text order, each as unsigned
+/// LEB128, encoded as the table declares them (see ``BinaryTraceEncoder``).
+///
 /// Names travel once: a `name` record gives the text of a symbol id before
 /// its first use (again after the id is released and reused), so ids decode
 /// to exactly what the text reader interns. Line numbers are those of the
