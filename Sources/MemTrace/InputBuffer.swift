@@ -28,6 +28,8 @@ struct InputBuffer {
         self.source = source
         self.capacity = capacity
         bytes = .allocate(capacity: capacity)
+        // Readers may load a whole word past a short token (see `keywordKey`).
+        bytes.initialize(repeating: 0, count: capacity)
     }
 
     func deallocate() { bytes.deallocate() }

@@ -52,9 +52,7 @@ public struct SymbolTable: Sendable {
 
     @inline(__always)
     static func hash(_ p: UnsafeRawBufferPointer) -> UInt32 {
-        var h: UInt32 = 2_166_136_261
-        for b in p { h = (h ^ UInt32(b)) &* 16_777_619 }
-        return h
+        UInt32(truncatingIfNeeded: fnv1a(p))
     }
 
     /// The id of `token`, interning it if it is new.
@@ -74,8 +72,8 @@ public struct SymbolTable: Sendable {
             i = (i + 1) & mask
         }
         let id: Int32
-        if let reused = freeIDs.popLast() {
-            id = reused
+        if !freeIDs.isEmpty {
+            id = freeIDs.removeLast()
         } else {
             id = Int32(lengths.count)
             lengths.append(0)
@@ -176,13 +174,40 @@ public struct SymbolTable: Sendable {
     }
 }
 
+/// Whether `c` may appear in a handle or name: `[A-Za-z0-9_.:-]`. The text
+/// reader, the binary reader's name records and the importers all ask this.
+@inline(__always)
+func isNameByte(_ c: UInt8) -> Bool {
+    (c &- 48 <= 10) || ((c | 0x20) &- 97 < 26) || c == 95 || c == 46 || c == 45
+}
+
 /// One symbol table per namespace.
 public struct SymbolTables: Sendable {
     public var tables = Array(repeating: SymbolTable(), count: Namespace.allCases.count)
+
+    /// Empty tables.
     public init() {}
+
+    /// The tables a trace starts with: the boot-time cache names interned
+    /// first, so they have the same ids in every trace (see ``KmallocCaches``).
+    public static var atBoot: SymbolTables {
+        var t = SymbolTables()
+        for k in 0..<KmallocCaches.count {
+            let s = t[.cache].intern(KmallocCaches.name(k))
+            assert(s == KmallocCaches.symbol(k))
+        }
+        return t
+    }
     public subscript(_ ns: Namespace) -> SymbolTable {
         get { tables[ns.rawValue] }
         _modify { yield &tables[ns.rawValue] }
     }
     public func name(_ ns: Namespace, _ s: Symbol) -> String { tables[ns.rawValue].name(s) }
+
+    /// Whether `raw` is a live id in `ns`. Reads the table in place: a
+    /// subscript that copied the table out would retain its five arrays.
+    @inline(always)
+    func isLive(_ table: Int, _ raw: UInt64) -> Bool {
+        tables.withUnsafeBufferPointer { ($0.baseAddress! + table).pointee.isLive(raw) }
+    }
 }

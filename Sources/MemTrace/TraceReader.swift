@@ -17,7 +17,9 @@ public final class TraceReader {
 
     /// The bytes of the trace, and the line count.
     var input: InputBuffer
-    var buffer: UnsafeMutablePointer<UInt8> { input.bytes }
+    var buffer: UnsafeMutablePointer<UInt8> {
+        @inline(always) get { input.bytes }
+    }
     /// Text or memtrace-bin, known once the first bytes are read.
     var format = Format.unknown
     enum Format { case unknown, text, binary }
@@ -26,29 +28,30 @@ public final class TraceReader {
     private var ntok = 0
     private var headerSeen = false
     var eventSeen = false
-    var directivesSeen: Set<String> = []
+    /// Directives given so far, one bit per `Statement` raw value.
+    var directivesSeen: UInt64 = 0
+    /// The statement table, laid out for these loops.
+    let rules = StatementRules.shared
 
     /// Line number of the statement returned last (1-based).
-    public var line: Int { input.line }
-    /// Handle and name tables. A symbol whose binding a statement ends (the
+    public var line: Int {
+        @inline(__always) get { input.line }
+    }
+    /// Handle and name tables, the boot-time cache names already in (see
+    /// ``KmallocCaches``). A symbol whose binding a statement ends (the
     /// handle of `pfree`, the object of `sfree`/`kfree`, the file of
     /// `fdrop`) is released before a later statement can name a symbol: its
     /// name still serves the statement's own error messages, and a trace that
     /// keeps making fresh names reads in constant memory.
-    public var symbols = SymbolTables()
+    public var symbols = SymbolTables.atBoot
     /// The namespace (raw value) of a symbol waiting to be released, or -1;
     /// plain integers, so the per-statement check is one compare.
     var releaseNamespace = -1
     var releaseSymbol = Symbol(0)
-
-    /// Remembers the symbol `event` releases, if any.
-    @inline(__always)
-    func noteRelease(_ event: Event) {
-        if let (ns, s) = event.releasedSymbol {
-            releaseNamespace = ns.rawValue
-            releaseSymbol = s
-        }
-    }
+    /// memtrace-bin numbers caches in the order the file names them (see
+    /// `BinaryTraceEncoder`): the symbol of each file id, and back.
+    var cacheOfFileID: [Symbol] = []
+    var fileIDOfCache: [Int32] = []
 
     @inline(__always)
     func releasePending() {
@@ -115,13 +118,16 @@ public final class TraceReader {
             let ts = i
             while i < e {
                 let c = buffer[i]
-                if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x23 { break }
-                if c < 0x21 || c > 0x7E {
-                    throw fail(c >= 0x80
-                        ? "non-ASCII byte 0x\(hex(c)) outside a comment"
-                        : "binary data: control byte 0x\(hex(c))")
+                // Printable ASCII but `#`: the token goes on (one range
+                // check for the common byte, the rest sorted out after).
+                if c &- 0x21 < 0x5E && c != 0x23 {
+                    i += 1
+                    continue
                 }
-                i += 1
+                if c == 0x20 || c == 0x09 || c == 0x0D || c == 0x23 { break }
+                throw fail(c >= 0x80
+                    ? "non-ASCII byte 0x\(hex(c)) outside a comment"
+                    : "binary data: control byte 0x\(hex(c))")
             }
             if ntok <= Self.maxTokens {
                 tokStart[ntok] = ts
@@ -146,14 +152,14 @@ public final class TraceReader {
         let n = tokLen[0]
         if n > 8 { return 0 }
         let p = buffer + tokStart[0]
+        // One load, the bytes after the keyword masked off; the buffer is
+        // initialized, so a keyword near its end is the only exception.
+        if tokStart[0] + 8 <= input.capacity {
+            let word = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+            return n == 8 ? word : word & (1 << (8 * UInt64(n)) &- 1)
+        }
         var key: UInt64 = 0
         for k in 0..<n { key |= UInt64(p[k]) << (8 * UInt64(k)) }
-        return key
-    }
-
-    static func key(_ s: StaticString) -> UInt64 {
-        var key: UInt64 = 0
-        s.withUTF8Buffer { b in for (k, c) in b.enumerated() { key |= UInt64(c) << (8 * UInt64(k)) } }
         return key
     }
 
@@ -180,10 +186,8 @@ public final class TraceReader {
             releasePending()
             try tokenize(s, e)
             if ntok == 0 { continue }
-            let event = try statement()
-            if let event {
+            if let event = try statement() {
                 statements += 1
-                noteRelease(event)
                 return event
             }
         }
@@ -234,327 +238,168 @@ public final class TraceReader {
         return .access(kind, pid, UInt32(addr))
     }
 
-    // Keywords packed little-endian into a UInt64 (see `keywordKey`), as
-    // literals so the hot path needs no lazy initialization.
-    private static var kR: UInt64 { 0x72 }  // "r"
-    private static var kW: UInt64 { 0x77 }  // "w"
-    private static var kX: UInt64 { 0x78 }  // "x"
-    private static var kTick: UInt64 { 0x6b636974 }  // "tick"
-    private static var kPalloc: UInt64 { 0x636f6c6c6170 }  // "palloc"
-    private static var kPfree: UInt64 { 0x6565726670 }  // "pfree"
-    private static var kSpawn: UInt64 { 0x6e77617073 }  // "spawn"
-    private static var kFork: UInt64 { 0x6b726f66 }  // "fork"
-    private static var kExit: UInt64 { 0x74697865 }  // "exit"
-    private static var kSwitch: UInt64 { 0x686374697773 }  // "switch"
-    private static var kMmap: UInt64 { 0x70616d6d }  // "mmap"
-    private static var kMunmap: UInt64 { 0x70616d6e756d }  // "munmap"
-    private static var kMap: UInt64 { 0x70616d }  // "map"
-    private static var kUnmap: UInt64 { 0x70616d6e75 }  // "unmap"
-    private static var kCache: UInt64 { 0x6568636163 }  // "cache"
-    private static var kSalloc: UInt64 { 0x636f6c6c6173 }  // "salloc"
-    private static var kSfree: UInt64 { 0x6565726673 }  // "sfree"
-    private static var kKmalloc: UInt64 { 0x636f6c6c616d6b }  // "kmalloc"
-    private static var kKfree: UInt64 { 0x656572666b }  // "kfree"
-    private static var kFread: UInt64 { 0x6461657266 }  // "fread"
-    private static var kFwrite: UInt64 { 0x657469727766 }  // "fwrite"
-    private static var kFsync: UInt64 { 0x636e797366 }  // "fsync"
-    private static var kFdrop: UInt64 { 0x706f726466 }  // "fdrop"
-    private static var kMem: UInt64 { 0x6d656d }  // "mem"
-    private static var kReserve: UInt64 { 0x65767265736572 }  // "reserve"
-    private static var kNodes: UInt64 { 0x7365646f6e }  // "nodes"
-    private static var kHeader: UInt64 { 0x65636172746d656d }  // "memtrace"
-
     private func statement() throws(TraceError) -> Event? {
-        let key = keywordKey()
+        let found = rules.statement(forKey: keywordKey())
         if !headerSeen {
-            guard key == Self.kHeader else {
+            guard found == .header else {
                 throw fail("missing header: the first statement must be 'memtrace 1', not '\(text(0))'")
             }
-            try arity("memtrace", 1, 1)
+            try arity(.header)
             guard tokLen[1] == 1 && buffer[tokStart[1]] == UInt8(ascii: "1") else {
                 throw fail("memtrace: unsupported version '\(text(1))' (this replayer reads version 1)")
             }
             headerSeen = true
             return nil
         }
-        let event: Event
-        switch key {
-        case Self.kR: event = try access(.read)
-        case Self.kW: event = try access(.write)
-        case Self.kX: event = try access(.execute)
-        case Self.kTick:
-            try arity("tick", 0, 1)
-            event = .tick(ntok == 2 ? try number("tick", 1, "tick number", max: 1 << 62) : nil)
-        case Self.kPalloc:
-            try arity("palloc", 1, 2)
-            let h = try symbol("palloc", 1, .handle)
-            let n = ntok == 3 ? try number("palloc", 2, "frame count", min: 1, max: 1 << 20) : 1
-            event = .palloc(h, count: UInt32(n))
-        case Self.kPfree:
-            try arity("pfree", 1, 1)
-            event = .pfree(try symbol("pfree", 1, .handle))
-        case Self.kSpawn:
-            try arity("spawn", 1, 2)
-            let pid = try pid("spawn", 1)
-            var node: Int32? = nil
-            if ntok == 3 {
-                node = Int32(try option("spawn", 2, "node", max: 63))
-            }
-            event = .spawn(pid, node: node)
-        case Self.kFork:
-            try arity("fork", 2, 2)
-            event = .fork(parent: try pid("fork", 1), child: try pid("fork", 2))
-        case Self.kExit:
-            try arity("exit", 1, 1)
-            event = .exit(try pid("exit", 1))
-        case Self.kSwitch:
-            try arity("switch", 1, 1)
-            event = .switchTo(try pid("switch", 1))
-        case Self.kMmap:
-            try arity("mmap", 4, 5)
-            let pid = try pid("mmap", 1)
-            let start = try address("mmap", 2, "start", aligned: true)
-            let endValue = try number("mmap", 3, "end", max: 1 << 32)
-            guard endValue & 0xFFF == 0 else {
-                throw fail("mmap: end \(text(3)) is not page aligned (a multiple of 0x1000)")
-            }
-            guard endValue > UInt64(start) else {
-                throw fail("mmap: empty or inverted region [\(text(2)), \(text(3)))")
-            }
-            guard endValue <= 0xC000_0000 else {
-                throw fail("mmap: region [\(text(2)), \(text(3))) reaches into kernel space (0xC0000000 and above)")
-            }
-            let perms = try perms("mmap", 4)
-            var shared: Symbol? = nil
-            if ntok == 6 { shared = try sharedOption() }
-            event = .mmap(pid, start: start, end: UInt32(endValue), perms: perms, shared: shared)
-        case Self.kMunmap:
-            try arity("munmap", 2, 2)
-            event = .munmap(try pid("munmap", 1), start: try address("munmap", 2, "start", aligned: true))
-        case Self.kMap:
-            try arity("map", 4, 4)
-            let pid = try pid("map", 1)
-            let va = try address("map", 2, "virtual address", aligned: true)
-            guard va < 0xFFC0_0000 else {
-                throw fail("map: \(text(2)) is in the recursive page-table window (0xFFC00000 and above), which cannot be mapped")
-            }
-            event = .map(pid, vaddr: va, try symbol("map", 3, .handle), try perms("map", 4))
-        case Self.kUnmap:
-            try arity("unmap", 2, 2)
-            let pid = try pid("unmap", 1)
-            let va = try address("unmap", 2, "virtual address", aligned: true)
-            guard va < 0xFFC0_0000 else {
-                throw fail("unmap: \(text(2)) is in the recursive page-table window (0xFFC00000 and above)")
-            }
-            event = .unmap(pid, vaddr: va)
-        case Self.kCache:
-            try arity("cache", 2, 3)
-            let name = try symbol("cache", 1, .cache)
-            let size = try number("cache", 2, "object size", min: 1, max: 4 << 20, suffix: true)
-            var align: UInt64 = 8
-            if ntok == 4 {
-                align = try number("cache", 3, "alignment", min: 1, max: 4096, suffix: true)
-                guard align & (align - 1) == 0 else {
-                    throw fail("cache: alignment \(text(3)) is not a power of two")
-                }
-            }
-            event = .cache(name, size: UInt32(size), align: UInt32(align))
-        case Self.kSalloc:
-            try arity("salloc", 2, 2)
-            event = .salloc(cache: try symbol("salloc", 1, .cache), object: try symbol("salloc", 2, .object))
-        case Self.kSfree:
-            try arity("sfree", 2, 2)
-            event = .sfree(cache: try symbol("sfree", 1, .cache), object: try symbol("sfree", 2, .object))
-        case Self.kKmalloc:
-            try arity("kmalloc", 2, 2)
-            let id = try symbol("kmalloc", 1, .object)
-            let size = try number("kmalloc", 2, "size", min: 1, max: 1 << 30, suffix: true)
-            event = .kmalloc(object: id, size: UInt32(size))
-        case Self.kKfree:
-            try arity("kfree", 1, 1)
-            event = .kfree(object: try symbol("kfree", 1, .object))
-        case Self.kFread:
-            try arity("fread", 2, 2)
-            event = .fread(file: try symbol("fread", 1, .file), page: UInt32(try number("fread", 2, "page index", max: 0xFFFF_FFFF)))
-        case Self.kFwrite:
-            try arity("fwrite", 2, 2)
-            event = .fwrite(file: try symbol("fwrite", 1, .file), page: UInt32(try number("fwrite", 2, "page index", max: 0xFFFF_FFFF)))
-        case Self.kFsync:
-            try arity("fsync", 1, 1)
-            event = .fsync(file: try symbol("fsync", 1, .file))
-        case Self.kFdrop:
-            try arity("fdrop", 1, 1)
-            event = .fdrop(file: try symbol("fdrop", 1, .file))
-        case Self.kMem, Self.kReserve, Self.kNodes:
-            return try directive(key)
-        case Self.kHeader:
-            throw fail("memtrace: the header may appear only once, as the first statement")
-        default:
-            throw fail("unknown statement '\(text(0))'")
-        }
-        eventSeen = true
+        guard let s = found else { throw fail("unknown statement '\(text(0))'") }
+        if s == .header { throw fail("memtrace: the header may appear only once, as the first statement") }
+        let isDirective = rules.isDirective[s.index]
+        if isDirective { try directive(s) }
+        try arity(s)
+        var fields = FieldCursor(text: s, rules: rules.fieldRules(s))
+        let event = try decode(&fields)
+        if !isDirective { eventSeen = true }
         return event
     }
 
-    private func directive(_ key: UInt64) throws(TraceError) -> Event {
-        let name = text(0)
+    /// Directives come before every event, each once; the binary reader
+    /// holds its records to the same rule.
+    func directive(_ s: Statement) throws(TraceError) {
         guard !eventSeen else {
-            throw fail("\(name): machine directive after the first event (directives must come first)")
+            throw fail("\(s.keyword): machine directive after the first event (directives must come first)")
         }
-        guard !directivesSeen.contains(name) else { throw fail("\(name): directive given twice") }
-        directivesSeen.insert(name)
-        try arity(name, 1, 1)
-        switch key {
-        case Self.kMem:
-            let bytes = try number("mem", 1, "memory size", min: 4096, max: 1 << 32, suffix: true)
-            guard bytes & 0xFFF == 0 else { throw fail("mem: \(text(1)) is not a multiple of 4096") }
-            return .mem(bytes: bytes)
-        case Self.kReserve:
-            let bytes = try number("reserve", 1, "reserved size", max: 1 << 32, suffix: true)
-            guard bytes & 0xFFF == 0 else { throw fail("reserve: \(text(1)) is not a multiple of 4096") }
-            return .reserve(bytes: bytes)
-        default:
-            return .nodes(Int(try number("nodes", 1, "node count", min: 1, max: 64)))
-        }
+        let bit: UInt64 = 1 << UInt64(s.index)
+        guard directivesSeen & bit == 0 else { throw fail("\(s.keyword): directive given twice") }
+        directivesSeen |= bit
     }
 
     // MARK: Arguments
 
     @inline(__always)
-    private func arity(_ stmt: String, _ minArgs: Int, _ maxArgs: Int) throws(TraceError) {
+    private func arity(_ s: Statement) throws(TraceError) {
         let args = ntok - 1
-        if args < minArgs {
-            throw fail("\(stmt): missing argument (expected \(minArgs == maxArgs ? "\(minArgs)" : "\(minArgs) to \(maxArgs)"), got \(args)); usage: \(Self.usage[stmt] ?? stmt)")
-        }
-        if args > maxArgs {
-            throw fail("\(stmt): unexpected extra argument '\(text(maxArgs + 1))'; usage: \(Self.usage[stmt] ?? stmt)")
-        }
+        if args < Int(rules.requiredCount[s.index]) || args > Int(rules.totalCount[s.index]) { throw arityError(s) }
     }
 
-    static let usage: [String: String] = [
-        "memtrace": "memtrace 1", "mem": "mem SIZE", "reserve": "reserve SIZE", "nodes": "nodes N",
-        "tick": "tick [N]", "palloc": "palloc H [N]", "pfree": "pfree H",
-        "spawn": "spawn PID [node=K]", "fork": "fork PARENT CHILD", "exit": "exit PID",
-        "switch": "switch PID", "mmap": "mmap PID START END PERMS [shared=ID]",
-        "munmap": "munmap PID START", "r": "r PID ADDR", "w": "w PID ADDR", "x": "x PID ADDR",
-        "map": "map PID VADDR H PERMS", "unmap": "unmap PID VADDR",
-        "cache": "cache NAME SIZE [ALIGN]", "salloc": "salloc NAME ID", "sfree": "sfree NAME ID",
-        "kmalloc": "kmalloc ID SIZE", "kfree": "kfree ID", "fread": "fread FILE PAGE",
-        "fwrite": "fwrite FILE PAGE", "fsync": "fsync FILE", "fdrop": "fdrop FILE",
-    ]
+    @inline(never)
+    private func arityError(_ s: Statement) -> TraceError {
+        let spec = s.spec
+        let args = ntok - 1
+        let (least, most) = (spec.requiredCount, spec.fields.count)
+        if args < least {
+            return fail("\(spec.keyword): missing argument (expected \(least == most ? "\(least)" : "\(least) to \(most)"), got \(args)); usage: \(spec.usage)")
+        }
+        return fail("\(spec.keyword): unexpected extra argument '\(text(most + 1))'; usage: \(spec.usage)")
+    }
 
-    @inline(__always)
-    private func number(_ stmt: String, _ k: Int, _ what: String, min: UInt64 = 0, max: UInt64, suffix: Bool = false) throws(TraceError) -> UInt64 {
+    // MARK: Fields (see TraceReader+Fields.swift)
+
+    /// Whether field `k`, if optional, was given: field `k` is token `k + 1`.
+    @inline(always)
+    func textPresent(_ k: Int) -> Bool { k + 1 < ntok }
+
+    /// Field `k` of `s`, whose rule is `r`: a number (the default when absent).
+    @inline(never)
+    func textNumber(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> UInt64 {
+        if r.pointee.optional && !textPresent(k) { return r.pointee.defaultValue }
+        if r.pointee.isOption { return try optionNumber(s, k, r) }
+        let t = k + 1
         let v: UInt64
         do {
-            v = try NumberSyntax.parse(buffer + tokStart[k], tokLen[k], allowSuffix: suffix)
+            v = try NumberSyntax.parse(buffer + tokStart[t], tokLen[t], allowSuffix: r.pointee.kind == .size)
         } catch {
-            switch error {
-            case .notANumber: throw fail("\(stmt): bad \(what) '\(text(k))': not a decimal or 0x hexadecimal number")
-            case .tooLarge: throw fail("\(stmt): \(what) '\(text(k))' is too large (more than 64 bits)")
-            case .badSuffix(let c):
-                if suffix {
-                    throw fail("\(stmt): bad size suffix '\(String(UnicodeScalar(c)))' in '\(text(k))' (use K, M or G)")
-                }
-                if c == UInt8(ascii: "K") || c == UInt8(ascii: "M") || c == UInt8(ascii: "G") {
-                    throw fail("\(stmt): bad \(what) '\(text(k))': size suffixes are allowed only on sizes")
-                }
-                throw fail("\(stmt): bad \(what) '\(text(k))': not a decimal or 0x hexadecimal number")
+            throw numberError(s, k, error)
+        }
+        return try checked(s, k, r, v, binary: false)
+    }
+
+    @inline(never)
+    private func numberError(_ s: Statement, _ k: Int, _ error: NumberSyntax.Failure) -> TraceError {
+        let stmt = s.keyword
+        let field = s.spec.fields[k]
+        let token = text(k + 1)
+        switch error {
+        case .notANumber: break
+        case .tooLarge: return fail("\(stmt): \(field.what) '\(token)' is too large (more than 64 bits)")
+        case .badSuffix(let c):
+            if field.kind == .size {
+                return fail("\(stmt): bad size suffix '\(String(UnicodeScalar(c)))' in '\(token)' (use K, M or G)")
+            }
+            if c == UInt8(ascii: "K") || c == UInt8(ascii: "M") || c == UInt8(ascii: "G") {
+                return fail("\(stmt): bad \(field.what) '\(token)': size suffixes are allowed only on sizes")
             }
         }
-        guard v >= min && v <= max else {
-            throw fail("\(stmt): \(what) \(text(k)) is out of range (\(min) to \(max))")
+        return fail("\(stmt): bad \(field.what) '\(token)': not a decimal or 0x hexadecimal number")
+    }
+
+    /// `KEY=NUMBER` options such as `node=1`; messages show the value, not the token.
+    private func optionNumber(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> UInt64 {
+        let t = k + 1
+        let field = s.spec.fields[k]
+        let offset = try optionValue(s, k, field)
+        let v: UInt64
+        do {
+            v = try NumberSyntax.parse(buffer + tokStart[t] + offset, tokLen[t] - offset, allowSuffix: false)
+        } catch {
+            throw fail("\(s.keyword): bad \(field.what) in '\(text(t))': not a number")
+        }
+        guard r.pointee.problem(v) == nil else {
+            throw fail("\(s.keyword): \(field.what) \(v) is out of range (\(field.min) to \(field.max))")
         }
         return v
     }
 
-    @inline(__always)
-    private func pid(_ stmt: String, _ k: Int) throws(TraceError) -> PID {
-        PID(try number(stmt, k, "PID", max: UInt64(maxPID)))
-    }
-
-    @inline(__always)
-    private func address(_ stmt: String, _ k: Int, _ what: String, aligned: Bool) throws(TraceError) -> UInt32 {
-        let v = try number(stmt, k, what, max: 0xFFFF_FFFF)
-        if aligned && v & 0xFFF != 0 {
-            throw fail("\(stmt): \(what) \(text(k)) is not page aligned (a multiple of 0x1000)")
+    /// Where the value of token `k + 1`, a `KEY=VALUE` option, starts.
+    private func optionValue(_ s: Statement, _ k: Int, _ field: Field) throws(TraceError) -> Int {
+        let t = text(k + 1)
+        let prefix = field.key! + "="
+        guard t.hasPrefix(prefix) else {
+            throw fail("\(s.keyword): unexpected argument '\(t)' (expected \(prefix)\(field.placeholder))")
         }
-        return UInt32(v)
+        return prefix.utf8.count
     }
 
-    @inline(__always)
-    private func access(_ kind: AccessKind) throws(TraceError) -> Event {
-        if ntok != 3 { try arity(kind.keyword, 2, 2) }
-        return .access(kind, try pid(kind.keyword, 1), try address(kind.keyword, 2, "address", aligned: false))
-    }
-
-    @inline(__always)
-    private func symbol(_ stmt: String, _ k: Int, _ ns: Namespace) throws(TraceError) -> Symbol {
-        let p = buffer + tokStart[k]
-        let n = tokLen[k]
-        try checkName(stmt, k, p, n)
-        return symbols.tables[ns.rawValue].intern(UnsafeRawBufferPointer(start: p, count: n))
-    }
-
-    @inline(__always)
-    private func checkName(_ stmt: String, _ k: Int, _ p: UnsafePointer<UInt8>, _ n: Int) throws(TraceError) {
+    /// Field `k` of `s` (after `KEY=` for an option): a name, interned.
+    @inline(never)
+    func textSymbol(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> Symbol {
+        let t = k + 1
+        var p = buffer + tokStart[t]
+        var n = tokLen[t]
+        if r.pointee.isOption {
+            let field = s.spec.fields[k]
+            let offset = try optionValue(s, k, field)
+            p += offset
+            n -= offset
+            guard n > 0 else { throw fail("\(s.keyword): \(field.key!)= needs a \(field.namespace) \(field.placeholder)") }
+        }
         guard n <= SymbolTable.maxTokenLength else {
-            throw fail("\(stmt): name '\(text(k).prefix(16))…' is longer than \(SymbolTable.maxTokenLength) bytes")
+            throw fail("\(s.keyword): name '\(text(t).prefix(16))…' is longer than \(SymbolTable.maxTokenLength) bytes")
         }
-        for i in 0..<n {
-            let c = p[i]
-            let ok = (c >= 48 && c <= 58) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c == 95 || c == 46 || c == 45
-            if !ok {
-                throw fail("\(stmt): bad name '\(text(k))': '\(String(UnicodeScalar(c)))' is not allowed (names use A-Z a-z 0-9 _ . : -)")
-            }
+        for i in 0..<n where !isNameByte(p[i]) {
+            throw fail("\(s.keyword): bad name '\(text(t))': '\(String(UnicodeScalar(p[i])))' is not allowed (names use A-Z a-z 0-9 _ . : -)")
         }
+        return symbols.tables[r.pointee.table].intern(UnsafeRawBufferPointer(start: p, count: n))
     }
 
-    private func perms(_ stmt: String, _ k: Int) throws(TraceError) -> Perms {
+    /// Field `k` of `s`: permissions.
+    @inline(never)
+    func textPerms(_ s: Statement, _ k: Int) throws(TraceError) -> Perms {
+        let t = k + 1
         var perms: Perms = []
-        for i in 0..<tokLen[k] {
-            let c = buffer[tokStart[k] + i]
+        for i in 0..<tokLen[t] {
+            let c = buffer[tokStart[t] + i]
             let bit: Perms
             switch c {
             case UInt8(ascii: "r"): bit = .read
             case UInt8(ascii: "w"): bit = .write
             case UInt8(ascii: "x"): bit = .execute
             case UInt8(ascii: "-"): continue
-            default: throw fail("\(stmt): bad permissions '\(text(k))': use a subset of rwx, e.g. rw")
+            default: throw fail("\(s.keyword): bad permissions '\(text(t))': use a subset of rwx, e.g. rw")
             }
-            if perms.contains(bit) { throw fail("\(stmt): bad permissions '\(text(k))': '\(String(UnicodeScalar(c)))' given twice") }
+            if perms.contains(bit) { throw fail("\(s.keyword): bad permissions '\(text(t))': '\(String(UnicodeScalar(c)))' given twice") }
             perms.insert(bit)
         }
         return perms
-    }
-
-    /// `KEY=NUMBER` options such as `node=1`.
-    private func option(_ stmt: String, _ k: Int, _ name: String, max: UInt64) throws(TraceError) -> UInt64 {
-        let t = text(k)
-        guard t.hasPrefix(name + "=") else {
-            throw fail("\(stmt): unexpected argument '\(t)' (expected \(name)=N)")
-        }
-        let offset = name.utf8.count + 1
-        let v: UInt64
-        do {
-            v = try NumberSyntax.parse(buffer + tokStart[k] + offset, tokLen[k] - offset, allowSuffix: false)
-        } catch {
-            throw fail("\(stmt): bad \(name) in '\(t)': not a number")
-        }
-        guard v <= max else { throw fail("\(stmt): \(name) \(v) is out of range (0 to \(max))") }
-        return v
-    }
-
-    private func sharedOption() throws(TraceError) -> Symbol {
-        let t = text(5)
-        guard t.hasPrefix("shared=") else {
-            throw fail("mmap: unexpected argument '\(t)' (expected shared=ID)")
-        }
-        let p = buffer + tokStart[5] + 7
-        let n = tokLen[5] - 7
-        guard n > 0 else { throw fail("mmap: shared= needs a segment ID") }
-        try checkName("mmap", 5, p, n)
-        return symbols.tables[Namespace.segment.rawValue].intern(UnsafeRawBufferPointer(start: p, count: n))
     }
 }
 

@@ -106,7 +106,7 @@ struct Bench: ParsableCommand {
         }
         let names = reader.symbols
         let t0 = monotonicSeconds()
-        _ = try Replayer.applyDecoded(events, config: config) { names.name(.cache, $0) }
+        _ = try Replayer.replayDecoded(events, names: names, config: config)
         return monotonicSeconds() - t0
     }
 

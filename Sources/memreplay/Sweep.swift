@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MemModel
 import MemStore
+import MemTrace
 
 /// `memreplay sweep plan|run`: a job array of (trace, variant) replays that
 /// any engine can run — GNU parallel, ssh, a Slurm array — one shard
@@ -31,10 +32,7 @@ struct Sweep: ParsableCommand {
     static func jobID(trace: String, options: ReplayOptions) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in Array(trace.utf8) + [0] + Array(try encoder.encode(options)) {
-            h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3
-        }
+        let h = fnv1a(Array(trace.utf8) + [0] + Array(try encoder.encode(options)))
         let hex = String(h, radix: 16)
         return String(repeating: "0", count: 16 - hex.count) + hex
     }

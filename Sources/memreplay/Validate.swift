@@ -20,12 +20,11 @@ struct Validate: ParsableCommand {
         for trace in traces {
             do {
                 let reader = try TraceReader(path: trace)
-                var counts: [String: Int] = [:]
-                while let e = try reader.next() { counts[e.keyword, default: 0] += 1 }
-                let total = counts.values.reduce(0, +)
-                print("\(trace): ok, \(total) statements, \(reader.line) lines")
-                for k in Event.allKeywords where counts[k] != nil {
-                    print("  \(k.padding(toLength: 9, withPad: " ", startingAt: 0)) \(counts[k]!)")
+                var counts = Array(repeating: 0, count: Statement.allCases.count)
+                while let e = try reader.next() { counts[e.statement.rawValue] += 1 }
+                print("\(trace): ok, \(counts.reduce(0, +)) statements, \(reader.line) lines")
+                for s in Statement.allCases where counts[s.rawValue] > 0 {
+                    print("  \(s.keyword.padding(toLength: 9, withPad: " ", startingAt: 0)) \(counts[s.rawValue])")
                 }
             } catch {
                 printError("\(error)")

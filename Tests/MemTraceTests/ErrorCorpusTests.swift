@@ -235,7 +235,7 @@ let errorCorpus: [BadTrace] = [
     BadTrace("empty shared= option", h + "mmap 1 0x1000 0x2000 rw shared=\n", 2, "mmap: shared= needs a segment ID"),
     BadTrace("bad shared= name", h + "mmap 1 0x1000 0x2000 rw shared=a/b\n", 2,
              "mmap: bad name 'shared=a/b': '/' is not allowed (names use A-Z a-z 0-9 _ . : -)"),
-    BadTrace("bad node= option", h + "spawn 1 nod=1\n", 2, "spawn: unexpected argument 'nod=1' (expected node=N)"),
+    BadTrace("bad node= option", h + "spawn 1 nod=1\n", 2, "spawn: unexpected argument 'nod=1' (expected node=K)"),
     BadTrace("node= not a number", h + "spawn 1 node=x\n", 2, "spawn: bad node in 'node=x': not a number"),
     BadTrace("empty node= option", h + "spawn 1 node=\n", 2, "spawn: bad node in 'node=': not a number"),
     BadTrace("node= with a suffix", h + "spawn 1 node=1K\n", 2, "spawn: bad node in 'node=1K': not a number"),

@@ -2,7 +2,8 @@ import Testing
 @testable import MemTrace
 
 /// One statement after the header, and the event it must decode to. In a
-/// fresh reader the first token interned in each namespace gets id 0.
+/// fresh reader the first token interned in each namespace gets id 0, except
+/// caches, whose first ids are the boot-time kmalloc caches'.
 struct Decoding: Sendable, CustomTestStringConvertible {
     var statement: String
     var event: Event
@@ -14,6 +15,8 @@ struct Decoding: Sendable, CustomTestStringConvertible {
 }
 
 private let s0 = Symbol(0)
+/// The first cache a trace declares: the boot-time kmalloc caches come first.
+private let c0 = Symbol(Int32(KmallocCaches.count))
 private let rw: Perms = [.read, .write]
 
 let decodings: [Decoding] = [
@@ -78,14 +81,16 @@ let decodings: [Decoding] = [
     Decoding("unmap 0 0xFFBFF000", .unmap(0, vaddr: 0xFFBF_F000)),
 
     // Slab.
-    Decoding("cache dentry 192", .cache(s0, size: 192, align: 8)),
-    Decoding("cache big 4K 64", .cache(s0, size: 4096, align: 64)),
-    Decoding("cache c 1 4096", .cache(s0, size: 1, align: 4096)),
-    Decoding("cache c 4M 1K", .cache(s0, size: 4 << 20, align: 1024)),
-    Decoding("cache c 0x40 0x10", .cache(s0, size: 64, align: 16)),
-    Decoding("cache c 24 1", .cache(s0, size: 24, align: 1)),
-    Decoding("salloc dentry d1", .salloc(cache: s0, object: s0)),
-    Decoding("sfree dentry d1", .sfree(cache: s0, object: s0)),
+    Decoding("cache dentry 192", .cache(c0, size: 192, align: 8)),
+    Decoding("cache big 4K 64", .cache(c0, size: 4096, align: 64)),
+    Decoding("cache c 1 4096", .cache(c0, size: 1, align: 4096)),
+    Decoding("cache c 4M 1K", .cache(c0, size: 4 << 20, align: 1024)),
+    Decoding("cache c 0x40 0x10", .cache(c0, size: 64, align: 16)),
+    Decoding("cache c 24 1", .cache(c0, size: 24, align: 1)),
+    Decoding("salloc dentry d1", .salloc(cache: c0, object: s0)),
+    Decoding("salloc kmalloc-64 d1", .salloc(cache: KmallocCaches.symbol(3), object: s0)),
+    Decoding("sfree dentry d1", .sfree(cache: c0, object: s0)),
+    Decoding("sfree kmalloc-4096 d1", .sfree(cache: KmallocCaches.symbol(9), object: s0)),
     Decoding("kmalloc buf 128", .kmalloc(object: s0, size: 128)),
     Decoding("kmalloc buf 2M", .kmalloc(object: s0, size: 2 << 20)),
     Decoding("kmalloc b 1G", .kmalloc(object: s0, size: 1 << 30)),
@@ -326,7 +331,7 @@ struct ChunkTests {
             .access(.read, 1, 0x1000), .access(.write, 1, 0x1FFC), .access(.execute, 2, 0x2000),
             .map(0, vaddr: 0xC000_0000, h0, rw), .unmap(0, vaddr: 0xC000_0000),
             .tick(nil),
-            .cache(s0, size: 192, align: 64), .salloc(cache: s0, object: s0), .sfree(cache: s0, object: s0),
+            .cache(c0, size: 192, align: 64), .salloc(cache: c0, object: s0), .sfree(cache: c0, object: s0),
             // sfree released d1, so k1 takes its object id.
             .kmalloc(object: s0, size: 4096), .kfree(object: s0),
             .fread(file: s0, page: 3), .fwrite(file: s0, page: 4), .fsync(file: s0), .fdrop(file: s0),
@@ -371,15 +376,15 @@ struct SymbolTests {
             .palloc(Symbol(0), count: 1),
             .palloc(Symbol(1), count: 1),
             .kmalloc(object: Symbol(0), size: 8),
-            .cache(Symbol(0), size: 16, align: 8),
+            .cache(c0, size: 16, align: 8),
             .fread(file: Symbol(0), page: 0),
             .mmap(1, start: 0x1000, end: 0x2000, perms: rw, shared: Symbol(0)),
-            .salloc(cache: Symbol(0), object: Symbol(1)),
+            .salloc(cache: c0, object: Symbol(1)),
             .map(1, vaddr: 0x1000, Symbol(1), [.read]),
         ])
         #expect(reader.symbols[.handle].count == 2)
         #expect(reader.symbols[.object].count == 2)
-        #expect(reader.symbols[.cache].count == 1)
+        #expect(reader.symbols[.cache].count == KmallocCaches.count + 1)
         #expect(reader.symbols[.file].count == 1)
         #expect(reader.symbols[.segment].count == 1)
         #expect(reader.symbols.name(.handle, Symbol(1)) == "y")
@@ -444,6 +449,15 @@ struct SymbolTests {
         #expect(t.count == 5)
     }
 
+    /// The published FNV-1a 64 test vectors (Fowler, Noll & Vo), and hashing
+    /// a concatenation piece by piece.
+    @Test func fnv1aKnownValues() {
+        #expect(fnv1a([UInt8]()) == 0xCBF2_9CE4_8422_2325)
+        #expect(fnv1a(Array("a".utf8)) == 0xAF63_DC4C_8601_EC8C)
+        #expect(fnv1a(Array("foobar".utf8)) == 0x8594_4171_F739_67E8)
+        #expect(fnv1a(Array("bar".utf8), fnv1a(Array("foo".utf8))) == fnv1a(Array("foobar".utf8)))
+    }
+
     @Test func emptyTableLookups() {
         let t = SymbolTable()
         #expect(t.lookup("a") == nil)
@@ -486,7 +500,7 @@ struct SymbolTests {
 }
 
 @Suite struct KeywordKeyTests {
-    /// The packed keyword literals in TraceReader must be the packing of their text.
+    /// Every keyword reaches its statement through the reader's packed-key lookup.
     @Test func everyKeywordDecodes() throws {
         for k in Event.allKeywords where k != "memtrace" {
             var line = k

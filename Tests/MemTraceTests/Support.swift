@@ -5,6 +5,13 @@ import Testing
 /// The header every valid trace starts with.
 let header = "memtrace 1\n"
 
+/// The repository's root folder (for traces/, fixtures and the README).
+let repositoryRoot: String = {
+    var parts = #filePath.split(separator: "/", omittingEmptySubsequences: false)
+    parts.removeLast(3)
+    return parts.joined(separator: "/")
+}()
+
 /// Reads every event of `bytes` from memory, `chunk` bytes per source read.
 func readAll(bytes: [UInt8], chunk: Int = .max, path: String = "test.trace") throws(TraceError) -> [Event] {
     let reader = TraceReader(path: path, source: MemorySource(bytes: bytes, chunk: chunk))

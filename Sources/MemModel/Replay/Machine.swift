@@ -239,12 +239,14 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
 
     // MARK: Events
 
-    /// Applies one event (not a directive or tick: the replay loop handles those).
-    /// `cacheName` gives a cache symbol's trace name: `cache` stores it (for
-    /// slabinfo), and `salloc`/`sfree` of an unseen symbol may name a
-    /// boot-time `kmalloc-N` cache. It is called only for those statements.
+    /// Applies one event (not a directive or tick, nor a `cache` declaration:
+    /// the replay loop handles those, and declares a cache with
+    /// `kmem_cache_create`, handing over the name the model keeps for
+    /// slabinfo). `salloc`/`sfree` of a cache symbol not seen yet may name a
+    /// boot-time `kmalloc-N` cache, which the symbol alone tells (see
+    /// ``KmallocCaches``): the model never asks the reader for a name.
     @inline(__always)
-    public mutating func apply(_ event: Event, cacheName: (Symbol) -> String) throws(ModelError) {
+    public mutating func apply(_ event: Event) throws(ModelError) {
         switch event {
         case let .access(kind, pid, va): try access(kind, pid, va)
         case let .palloc(h, count): try palloc(h, count: Int(count))
@@ -257,13 +259,11 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         case let .munmap(pid, start): try munmap(pid, start: start)
         case let .map(pid, va, h, perms): try map(pid, va, h, perms)
         case let .unmap(pid, va): try unmap(pid, va)
-        case let .cache(name, size, align):
-            try kmem_cache_create(name, name: cacheName(name), size: Int(size), align: Int(align))
         case let .salloc(cache, object):
-            if slab.cacheIndex(cache) == nil { resolveCacheName(cache, name: cacheName(cache)) }
+            if slab.cacheIndex(cache) == nil, let name = KmallocCaches.name(of: cache) { resolveCacheName(cache, name: name) }
             try salloc(cache, object)
         case let .sfree(cache, object):
-            if slab.cacheIndex(cache) == nil { resolveCacheName(cache, name: cacheName(cache)) }
+            if slab.cacheIndex(cache) == nil, let name = KmallocCaches.name(of: cache) { resolveCacheName(cache, name: name) }
             try sfree(cache, object)
         case let .kmalloc(object, size): try kmalloc(object, size: Int(size))
         case let .kfree(object): try kfree(object)
@@ -271,7 +271,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         case let .fwrite(file, page): try pageCacheAccess(file, page, write: true)
         case let .fsync(file): try fsync(file)
         case let .fdrop(file): try fdrop(file)
-        case .mem, .reserve, .nodes, .tick:
+        case .mem, .reserve, .nodes, .tick, .cache:
             throw ModelError("\(event.keyword): not an event the machine applies")
         }
     }

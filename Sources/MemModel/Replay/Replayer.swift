@@ -126,8 +126,8 @@ public enum Replayer {
 
     /// Replays the statements `reader` has left through an existing machine
     /// (tests and benchmarks that want the machine afterwards).
-    public static func replay<F: FrameAllocator, R: TLBReplacement, S: ReplaySink>(
-        _ m: inout Machine<F, R>, reader: TraceReader, sink: inout S
+    public static func replay<F: FrameAllocator, R: TLBReplacement, Source: EventSource, S: ReplaySink>(
+        _ m: inout Machine<F, R>, reader: Source, sink: inout S
     ) throws -> ReplaySummary {
         let box = SinkBox(sink)
         defer { sink = box.sink as! S }
@@ -143,8 +143,8 @@ public enum Replayer {
     }
 
     /// The replay loop, specialized per allocator.
-    static func loop<F: FrameAllocator, R: TLBReplacement>(
-        _ m: inout Machine<F, R>, _ reader: TraceReader, _ first: Event?, _ sink: SinkBox,
+    static func loop<F: FrameAllocator, R: TLBReplacement, Source: EventSource>(
+        _ m: inout Machine<F, R>, _ reader: Source, _ first: Event?, _ sink: SinkBox,
         _ progress: ((UInt64, Int) -> Void)? = nil
     ) throws -> ReplaySummary {
         let started = monotonicSeconds()
@@ -199,11 +199,12 @@ public enum Replayer {
                     m.beginTick(next)
                     autoOpened = false
                     continue
+                case let .cache(symbol, size, align):
+                    // The one name the model keeps (for slabinfo): handed
+                    // over here, at the edge, so the model never asks.
+                    try m.kmem_cache_create(symbol, name: reader.symbols.name(.cache, symbol), size: Int(size), align: Int(align))
                 default:
-                    // `unowned(unsafe)`: a strong capture made every call
-                    // retain and release the reader (8 % of a mixed replay);
-                    // the reader outlives the loop.
-                    try m.apply(event) { [unowned(unsafe) reader] in reader.symbols.name(.cache, $0) }
+                    try m.apply(event)
                 }
             } catch let error as ModelError {
                 throw TraceError(file: reader.path, line: reader.line, message: error.rendered(reader.symbols))
@@ -277,50 +278,24 @@ public struct RecordingSink: ReplaySink {
 }
 
 extension Replayer {
-    /// Applies already-decoded events (the benchmark's model-only pass):
-    /// ticks close as in a replay, but no sink is written. Returns the
-    /// number of ticks closed.
-    public static func applyDecoded(_ events: [Event], config: MachineConfig, cacheNames: @escaping (Symbol) -> String) throws -> Int {
-        return try config.withMachineType(ApplyDecoded(config: config, events: events, cacheNames: cacheNames))
-    }
-
-    static func applyDecoded<F: FrameAllocator, R: TLBReplacement>(_ m: inout Machine<F, R>, _ events: [Event], cacheNames: (Symbol) -> String) throws -> Int {
-        var ticks = 0
-        for e in events {
-            switch e {
-            case .tick(let n):
-                _ = m.closeTick()
-                m.beginTick(n ?? m.tick + 1)
-                ticks += 1
-            case .mem, .reserve, .nodes:
-                continue
-            default:
-                try m.apply(e, cacheName: cacheNames)
-            }
-            m.events &+= 1
-        }
-        _ = m.closeTick()
-        return ticks + 1
+    /// Replays events decoded beforehand (the benchmark's model-only pass)
+    /// through the same loop as a trace, with a sink that only counts ticks.
+    /// Directives (`mem`, `reserve`, `nodes`) are left out: `config` already
+    /// holds them. `names` are the reader's, for the caches the events declare.
+    public static func replayDecoded(_ events: [Event], names: SymbolTables, config: MachineConfig) throws -> ReplaySummary {
+        let source = DecodedEvents(events.filter { !$0.statement.isDirective }, symbols: names)
+        let box = SinkBox(RecordingSink(countOnly: true))
+        return try config.withMachineType(StartReplay(config: config, reader: source, first: nil, box: box, progress: nil))
     }
 }
 
 /// The replay loop on the machine type the configuration selects.
-private struct StartReplay: MachineBody {
-    let config: MachineConfig, reader: TraceReader, first: Event?, box: Replayer.SinkBox
+private struct StartReplay<Source: EventSource>: MachineBody {
+    let config: MachineConfig, reader: Source, first: Event?, box: Replayer.SinkBox
     let progress: ((UInt64, Int) -> Void)?
 
     func run<F: FrameAllocator, R: TLBReplacement>(_ machine: Machine<F, R>.Type) throws(any Error) -> ReplaySummary {
         var m = machine.init(config)
         return try Replayer.loop(&m, reader, first, box, progress)
-    }
-}
-
-/// The benchmark's model-only pass on the machine type the configuration selects.
-private struct ApplyDecoded: MachineBody {
-    let config: MachineConfig, events: [Event], cacheNames: (Symbol) -> String
-
-    func run<F: FrameAllocator, R: TLBReplacement>(_ machine: Machine<F, R>.Type) throws(any Error) -> Int {
-        var m = machine.init(config)
-        return try Replayer.applyDecoded(&m, events, cacheNames: cacheNames)
     }
 }

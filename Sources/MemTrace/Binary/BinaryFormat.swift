@@ -4,18 +4,30 @@
 /// decoding text than in the model; `memreplay convert` writes this encoding
 /// once, and every later replay reads it without tokenizing or hashing names.
 ///
-/// Layout: the 8-byte magic `MTRACEB1`, then one record per statement.
-/// A record is an op byte — statement kind in the low 5 bits, the line delta
-/// (1...7) in the high 3, or 0 when an unsigned LEB128 line delta follows —
-/// then its fields as unsigned LEB128 integers. Names travel once: a `name`
-/// record gives the text of a symbol id before its first use (again after
-/// the id is released and reused), so ids decode to exactly what the text
-/// reader would have interned. Line numbers are those of the text, so
-/// errors point at the statement in the original trace.
+/// Layout: the 8-byte magic `MTRACEB1`, then one record per statement:
+///
+///     | op byte: step 3 | kind 5 | [step: LEB128] | [kind: LEB128] | fields: LEB128 … |
+///
+/// The step is the line delta from the previous record: 1...7 in the op
+/// byte, or 0 there and LEB128 after it. The kind is the statement's op in
+/// ``Statement/table`` (0 is a `name` record). 31 is the escape: the op
+/// byte holds it for kinds 31 and up, which follow the step as LEB128, so
+/// the format is not capped at the 5 bits' 32 kinds (a reader takes any
+/// kind written so). The fields follow in text order, each as unsigned
+/// LEB128, encoded as the table declares them (see ``BinaryTraceEncoder``).
+///
+/// Names travel once: a `name` record gives the text of a symbol id before
+/// its first use (again after the id is released and reused), so ids decode
+/// to exactly what the text reader interns. Line numbers are those of the
+/// text, so errors point at the statement in the original trace.
 public enum BinaryTrace {
     public static let magic: [UInt8] = Array("MTRACEB1".utf8)
+    /// The kind of a `name` record.
+    static let nameOp = 0
+    /// The op-byte kind that says the real kind follows as LEB128.
+    static let escapeOp = 31
     /// No record is longer than this: a name record with a 64-byte name and
-    /// every number padded to 10 bytes is 105.
+    /// every number padded to 10 bytes, an escaped kind included, is 115.
     static let maxRecord = 128
 
     /// Encodes every statement `reader` has left; returns the bytes written.
@@ -24,31 +36,44 @@ public enum BinaryTrace {
         let encoder = try BinaryTraceEncoder(out)
         while let e = try reader.next() {
             try encoder.write(e, line: reader.line, names: reader.symbols)
-            encoder.released(e)
         }
         try encoder.flush()
         return encoder.bytesWritten
     }
-
-    enum Op: UInt8 {
-        case name = 0
-        case read, write, execute
-        case tickNext, tick
-        case palloc, pfree
-        case spawn, fork, exit, switchTo
-        case mmap, munmap, map, unmap
-        case cache, salloc, sfree, kmalloc, kfree
-        case fread, fwrite, fsync, fdrop
-        case mem, reserve, nodes
-    }
 }
 
 /// Writes events as memtrace-bin v1.
-public final class BinaryTraceEncoder {
+///
+/// Field encodings, from each field's row in ``Statement/table``: numbers,
+/// and optional fields with a default, as their value; permissions as a bit
+/// mask (r 1, w 2, x 4); symbols as their id; an optional field without a
+/// default as value + 1, 0 meaning absent — except in a statement with a
+/// bare op (`tick`), which is written with the bare op and nothing when the
+/// field is absent, and with its op and the field as it is otherwise.
+public final class BinaryTraceEncoder: FieldSink {
     private let out: TraceWriter
     private var lastLine = 0
     /// Per namespace: whether the current name of each id has been written.
     private var announced = Array(repeating: [Bool](), count: Namespace.allCases.count)
+    /// Cache ids as the file numbers them: in the order the file names them.
+    /// The reader holds the boot-time cache names from the start, so its
+    /// ids run ahead of the file's; caches are never released, so the file
+    /// needs no reuse rule for them.
+    private var cacheFileID: [Int32] = []
+    private var cacheFileCount: Int32 = 0
+    private let rules = StatementRules.shared
+
+    // The record being assembled.
+    private enum Value {
+        case plain(UInt64)
+        /// A symbol, written as its file id (+ 1 for an optional field).
+        case symbol(Namespace, Symbol, plusOne: Bool)
+    }
+    private var statement = Statement.header
+    private var values: [Value] = []
+    private var bare = false
+    /// The symbol whose binding the statement ends.
+    private var release: (Namespace, Symbol)? = nil
 
     public init(_ out: TraceWriter) throws(SourceError) {
         self.out = out
@@ -59,74 +84,68 @@ public final class BinaryTraceEncoder {
     public var bytesWritten: Int { out.bytesWritten }
 
     /// Encodes `event`, read from text line `line`; `names` are the reader's
-    /// symbol tables as they were when it returned the event.
+    /// symbol tables as they were when it returned the event. Symbols the
+    /// file has not named yet get their `name` records first.
     public func write(_ event: Event, line: Int, names: SymbolTables) throws(SourceError) {
-        for (ns, s) in event.symbols where !isAnnounced(ns, s) {
-            try record(.name, line: line)
+        values.removeAll(keepingCapacity: true)
+        bare = false
+        release = nil
+        var sink = self
+        event.encode(to: &sink)
+        for case let .symbol(ns, s, _) in values where !isAnnounced(ns, s) {
+            try record(BinaryTrace.nameOp, line: line)
             try out.byte(UInt8(ns.rawValue))
-            try varint(UInt64(s.raw))
+            try varint(UInt64(fileID(ns, s, naming: true)))
             let text = Array(names.name(ns, s).utf8)
             try out.byte(UInt8(text.count))
             for b in text { try out.byte(b) }
             announced[ns.rawValue][s.index] = true
         }
-        switch event {
-        case .access(let kind, let pid, let va):
-            try record(kind == .read ? .read : kind == .write ? .write : .execute, line: line)
-            try varints(UInt64(pid), UInt64(va))
-        case .tick(let n):
-            if let n {
-                try record(.tick, line: line)
-                try varint(n)
-            } else {
-                try record(.tickNext, line: line)
+        let s = statement.index
+        try record(Int(bare ? rules.bareOp[s] : rules.op[s]), line: line)
+        for v in values {
+            switch v {
+            case .plain(let x): try varint(x)
+            case let .symbol(ns, s, plusOne): try varint(UInt64(fileID(ns, s, naming: false)) + (plusOne ? 1 : 0))
             }
-        case .palloc(let h, let count): try record(.palloc, line: line); try varints(UInt64(h.raw), UInt64(count))
-        case .pfree(let h): try record(.pfree, line: line); try varint(UInt64(h.raw))
-        case .spawn(let pid, let node):
-            try record(.spawn, line: line)
-            try varints(UInt64(pid), node.map { UInt64($0) + 1 } ?? 0)
-        case .fork(let parent, let child): try record(.fork, line: line); try varints(UInt64(parent), UInt64(child))
-        case .exit(let pid): try record(.exit, line: line); try varint(UInt64(pid))
-        case .switchTo(let pid): try record(.switchTo, line: line); try varint(UInt64(pid))
-        case .mmap(let pid, let start, let end, let perms, let shared):
-            try record(.mmap, line: line)
-            try varints(UInt64(pid), UInt64(start))
-            try varints(UInt64(end), UInt64(perms.rawValue))
-            try varint(shared.map { UInt64($0.raw) + 1 } ?? 0)
-        case .munmap(let pid, let start): try record(.munmap, line: line); try varints(UInt64(pid), UInt64(start))
-        case .map(let pid, let va, let h, let perms):
-            try record(.map, line: line)
-            try varints(UInt64(pid), UInt64(va))
-            try varints(UInt64(h.raw), UInt64(perms.rawValue))
-        case .unmap(let pid, let va): try record(.unmap, line: line); try varints(UInt64(pid), UInt64(va))
-        case .cache(let name, let size, let align):
-            try record(.cache, line: line)
-            try varints(UInt64(name.raw), UInt64(size))
-            try varint(UInt64(align))
-        case .salloc(let c, let o): try record(.salloc, line: line); try varints(UInt64(c.raw), UInt64(o.raw))
-        case .sfree(let c, let o): try record(.sfree, line: line); try varints(UInt64(c.raw), UInt64(o.raw))
-        case .kmalloc(let o, let size): try record(.kmalloc, line: line); try varints(UInt64(o.raw), UInt64(size))
-        case .kfree(let o): try record(.kfree, line: line); try varint(UInt64(o.raw))
-        case .fread(let f, let page): try record(.fread, line: line); try varints(UInt64(f.raw), UInt64(page))
-        case .fwrite(let f, let page): try record(.fwrite, line: line); try varints(UInt64(f.raw), UInt64(page))
-        case .fsync(let f): try record(.fsync, line: line); try varint(UInt64(f.raw))
-        case .fdrop(let f): try record(.fdrop, line: line); try varint(UInt64(f.raw))
-        case .mem(let bytes): try record(.mem, line: line); try varint(bytes)
-        case .reserve(let bytes): try record(.reserve, line: line); try varint(bytes)
-        case .nodes(let n): try record(.nodes, line: line); try varint(UInt64(n))
         }
-    }
-
-    /// Marks the symbol whose binding `event` ended (the reader releases it
-    /// before the next statement): its id may come back with another name.
-    public func released(_ event: Event) {
-        if let (ns, s) = event.releasedSymbol, s.index < announced[ns.rawValue].count {
-            announced[ns.rawValue][s.index] = false
-        }
+        // The reader releases it before the next statement: its id may come
+        // back with another name, which must be written then.
+        if let (ns, s) = release { announced[ns.rawValue][s.index] = false }
     }
 
     public func flush() throws(SourceError) { try out.flush() }
+
+    // MARK: FieldSink
+
+    func begin(_ statement: Statement) { self.statement = statement }
+
+    func number(_ value: UInt64) { values.append(.plain(value)) }
+
+    func optionalNumber(_ value: UInt64?) {
+        if rules.bareOp[statement.index] >= 0 {
+            if let value { values.append(.plain(value)) } else { bare = true }
+        } else {
+            values.append(.plain(value.map { $0 + 1 } ?? 0))
+        }
+    }
+
+    func symbol(_ symbol: Symbol) { add(symbol, plusOne: false) }
+
+    func optionalSymbol(_ symbol: Symbol?) {
+        if let symbol { add(symbol, plusOne: true) } else { values.append(.plain(0)) }
+    }
+
+    func perms(_ perms: Perms) { values.append(.plain(UInt64(perms.rawValue))) }
+
+    private func add(_ symbol: Symbol, plusOne: Bool) {
+        let rule = rules.fieldRules(statement)[values.count]
+        let ns = Namespace(rawValue: rule.table)!
+        values.append(.symbol(ns, symbol, plusOne: plusOne))
+        if rule.releases { release = (ns, symbol) }
+    }
+
+    // MARK: Writing
 
     private func isAnnounced(_ ns: Namespace, _ s: Symbol) -> Bool {
         let i = ns.rawValue
@@ -136,16 +155,28 @@ public final class BinaryTraceEncoder {
         return announced[i][s.index]
     }
 
-    @inline(__always)
-    private func record(_ op: BinaryTrace.Op, line: Int) throws(SourceError) {
+    /// The id the file gives `s`: the reader's id, except for caches.
+    private func fileID(_ ns: Namespace, _ s: Symbol, naming: Bool) -> Int32 {
+        guard ns == .cache else { return s.raw }
+        if s.index >= cacheFileID.count {
+            cacheFileID.append(contentsOf: repeatElement(-1, count: s.index + 1 - cacheFileID.count))
+        }
+        if cacheFileID[s.index] < 0 && naming {
+            cacheFileID[s.index] = cacheFileCount
+            cacheFileCount += 1
+        }
+        return cacheFileID[s.index]
+    }
+
+    /// Writes a record's op byte, line step and escaped kind: what comes
+    /// before the fields of a record of kind `op` at text line `line`.
+    func record(_ op: Int, line: Int) throws(SourceError) {
         let delta = line - lastLine
         lastLine = line
-        if delta >= 1 && delta <= 7 {
-            try out.byte(op.rawValue | UInt8(delta) << 5)
-        } else {
-            try out.byte(op.rawValue)
-            try varint(UInt64(max(delta, 0)))
-        }
+        let inByte = delta >= 1 && delta <= 7
+        try out.byte(UInt8(min(op, BinaryTrace.escapeOp)) | (inByte ? UInt8(delta) << 5 : 0))
+        if !inByte { try varint(UInt64(max(delta, 0))) }
+        if op >= BinaryTrace.escapeOp { try varint(UInt64(op)) }
     }
 
     @inline(__always)
@@ -156,38 +187,5 @@ public final class BinaryTraceEncoder {
             x >>= 7
         }
         try out.byte(UInt8(x))
-    }
-
-    @inline(__always)
-    private func varints(_ a: UInt64, _ b: UInt64) throws(SourceError) {
-        try varint(a)
-        try varint(b)
-    }
-}
-
-extension Event {
-    /// The symbols the event names, by namespace (for name records).
-    public var symbols: [(Namespace, Symbol)] {
-        switch self {
-        case .palloc(let h, _), .pfree(let h), .map(_, _, let h, _): [(.handle, h)]
-        case .mmap(_, _, _, _, let shared): shared.map { [(.segment, $0)] } ?? []
-        case .cache(let c, _, _): [(.cache, c)]
-        case .salloc(let c, let o), .sfree(let c, let o): [(.cache, c), (.object, o)]
-        case .kmalloc(let o, _), .kfree(let o): [(.object, o)]
-        case .fread(let f, _), .fwrite(let f, _), .fsync(let f), .fdrop(let f): [(.file, f)]
-        default: []
-        }
-    }
-
-    /// The symbol whose binding this event ends, if any: a freed handle or
-    /// object, a dropped file. The reader releases it before the next statement.
-    @inline(__always)
-    public var releasedSymbol: (Namespace, Symbol)? {
-        switch self {
-        case .pfree(let h): (.handle, h)
-        case .sfree(_, let o), .kfree(let o): (.object, o)
-        case .fdrop(let f): (.file, f)
-        default: nil
-        }
     }
 }

@@ -86,17 +86,11 @@ public final class TraceWriter {
 
     /// `0x` and lowercase hexadecimal digits.
     public func hex<T: BinaryInteger>(_ v: T) throws(SourceError) {
-        try ensure(20)
-        let x = UInt64(v)
-        buffer[count] = 48
-        buffer[count + 1] = 120
+        try ensure(18)
+        buffer[count] = UInt8(ascii: "0")
+        buffer[count + 1] = UInt8(ascii: "x")
         count += 2
-        let digits = x == 0 ? 1 : (67 - x.leadingZeroBitCount) / 4
-        for i in 0..<digits {
-            let d = UInt8((x >> UInt64(4 * (digits - 1 - i))) & 0xF)
-            buffer[count + i] = d < 10 ? 48 + d : 87 + d
-        }
-        count += digits
+        try hexDigits(v)
     }
 
     /// Lowercase hexadecimal digits without the `0x` prefix, for handle

@@ -325,18 +325,6 @@ struct FtraceImporter {
         try caches[Int(cache)].name.withUnsafeBufferPointer { b in try out.w.bytes(b) }
     }
 
-    /// The model's generic caches, `kmalloc-8` … `kmalloc-4096`, exist from
-    /// boot, as in the kernel: objects of the kernel's cache of the same name
-    /// come from them, and declaring them again would be a trace error.
-    static func isBootCache(_ name: [UInt8]) -> Bool {
-        var size = 8
-        while size <= 4096 {
-            if name.elementsEqual("kmalloc-\(size)".utf8) { return true }
-            size <<= 1
-        }
-        return false
-    }
-
     /// The cache for `name=` (or the size when absent), declared on first sight
     /// unless it is one of the model's boot-time kmalloc caches.
     ///
@@ -346,21 +334,20 @@ struct FtraceImporter {
         scratch.removeAll(keepingCapacity: true)
         if let name, name.count > 0 {
             for c in name.prefix(SymbolTable.maxTokenLength) {
-                let ok = (c >= 48 && c <= 58) || ((c | 0x20) >= 97 && (c | 0x20) <= 122) || c == 95 || c == 46 || c == 45
-                scratch.append(ok ? c : UInt8(ascii: "_"))
+                scratch.append(isNameByte(c) ? c : UInt8(ascii: "_"))
             }
         } else {
             scratch.append(contentsOf: "slab-".utf8)
             scratch.append(contentsOf: String(size).utf8)
         }
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a
-        for c in scratch { hash = (hash ^ UInt64(c)) &* 0x100_0000_01B3 }
+        let hash = fnv1a(scratch)
         if let i = cacheIndex[hash], caches[Int(i)].name == scratch { return i }
         if let i = caches.firstIndex(where: { $0.name == scratch }) { return Int32(i) }  // hash collision
         let i = Int32(caches.count)
         caches.append((scratch, size))
         if cacheIndex[hash] == nil { cacheIndex[hash] = i }
-        if Self.isBootCache(scratch) { return i }
+        // The model's boot-time caches exist already: declaring one is a trace error.
+        if KmallocCaches.isBootCache(scratch) { return i }
         try out.beginEvent()
         try out.w.text("cache ")
         try writeName(i)
