@@ -101,8 +101,11 @@ struct Bench: ParsableCommand {
         var config = MachineConfig()
         config.pmm = pmm
         while let e = try reader.next() {
-            if case .mem(let b) = e { config.memBytes = b }
-            events.append(e)
+            switch e {
+            case .mem(let b): config.memBytes = b
+            case .reserve, .nodes: continue  // the generated traces set only mem
+            default: events.append(e)
+            }
         }
         let names = reader.symbols
         let t0 = monotonicSeconds()

@@ -280,10 +280,10 @@ public struct RecordingSink: ReplaySink {
 extension Replayer {
     /// Replays events decoded beforehand (the benchmark's model-only pass)
     /// through the same loop as a trace, with a sink that only counts ticks.
-    /// Directives (`mem`, `reserve`, `nodes`) are left out: `config` already
-    /// holds them. `names` are the reader's, for the caches the events declare.
+    /// `events` hold no directives (`mem`, `reserve`, `nodes`): `config`
+    /// has them. `names` are the reader's, for the caches the events declare.
     public static func replayDecoded(_ events: [Event], names: SymbolTables, config: MachineConfig) throws -> ReplaySummary {
-        let source = DecodedEvents(events.filter { !$0.statement.isDirective }, symbols: names)
+        let source = DecodedEvents(events, symbols: names)
         let box = SinkBox(RecordingSink(countOnly: true))
         return try config.withMachineType(StartReplay(config: config, reader: source, first: nil, box: box, progress: nil))
     }
