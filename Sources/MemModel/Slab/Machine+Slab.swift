@@ -110,6 +110,7 @@ extension Machine {
     /// creation order, until at least `want` frames are freed (a slab counts
     /// whole). With `node`, only slabs on that node.
     mutating func slab_reclaim(_ want: Int, node: Int? = nil) -> Int {
+        guard slab.variant.emptySlabs > 0 else { return 0 }
         var freed = 0
         for c in 0..<Int32(slab.cacheCount) where freed < want {
             while freed < want, let (base, n) = releaseEmptySlab(c, node: node) {

@@ -38,6 +38,9 @@ public protocol SlabVariant: Sendable {
     /// For `slab_reclaim`: takes an empty slab of `cache` whose first frame
     /// `accept`s off the cache; its first frame and frame count.
     mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)?
+    /// Slabs of every cache that hold no live object: what `slab_reclaim`
+    /// can return. Direct reclaim asks often, so this is a running count.
+    var emptySlabs: Int { get }
     /// Live objects of `cache` (checked against the bound object IDs).
     func activeObjects(of cache: Int32) -> Int
     /// `/proc/slabinfo`, one row per cache.

@@ -64,6 +64,8 @@ public struct BonwickSlab: SlabVariant {
 
     public func activeObjects(of cache: Int32) -> Int { caches[Int(cache)].activeObjects }
 
+    public var emptySlabs: Int { caches.reduce(0) { $0 + $1.emptySlabs } }
+
     public func slabinfo() -> [SlabInfoRow] {
         caches.map {
             SlabInfoRow(name: $0.name, activeObjects: $0.activeObjects, objects: $0.capacity,
