@@ -29,23 +29,17 @@ struct Convert: ParsableCommand {
         if out.hasSuffix(".gz") || out.hasSuffix(".zst") {
             throw ValidationError("convert writes uncompressed output; name it .mtb and compress it afterwards")
         }
-        if out == trace || Self.sameFile(out, trace) {
-            throw ValidationError("the output \(out) is the trace itself; give another -o")
-        }
-        let started = monotonicSeconds()
-        let reader = try TraceReader(path: trace)
         // Written beside the output and renamed into place when complete:
         // a failed conversion leaves nothing, and never a partial file.
-        let partial = out == "-" ? out : out + ".partial-\(getpid())"
+        let output = try OutputFile(out, inputs: [trace])
+        let started = monotonicSeconds()
+        let reader = try TraceReader(path: trace)
         let written: Int
         do {
-            written = try BinaryTrace.convert(reader, to: TraceWriter(path: partial))
-            if partial != out && rename(partial, out) != 0 {
-                throw SourceError("cannot rename \(partial) to \(out): \(String(cString: strerror(errno)))")
-            }
+            written = try output.write { path in try BinaryTrace.convert(reader, to: TraceWriter(path: path)) }
         } catch {
-            if partial != out { try? FileManager.default.removeItem(atPath: partial) }
             if let e = error as? TraceError { printError("\(e)"); throw ExitCode(1) }
+            if let e = error as? OutputError { printError("\(out): \(e.message)"); throw ExitCode(1) }
             if let e = error as? SourceError { printError("\(out): \(e.message)"); throw ExitCode(1) }
             printError("\(out): \(error.localizedDescription)")
             throw ExitCode(1)
@@ -60,12 +54,5 @@ struct Convert: ParsableCommand {
         var base = trace
         for ext in [".gz", ".zst", ".trace", ".txt"] where base.hasSuffix(ext) { base.removeLast(ext.count) }
         return base + ".mtb"
-    }
-
-    /// Whether two paths name one file (links, `./` spellings).
-    static func sameFile(_ a: String, _ b: String) -> Bool {
-        var sa = stat(), sb = stat()
-        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
     }
 }

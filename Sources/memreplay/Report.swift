@@ -23,7 +23,7 @@ struct Report: ParsableCommand {
     @Option(help: ArgumentHelp("Include the runs of this comparison.", valueName: "id"))
     var comparison: Int64?
 
-    @Option(name: [.short, .customLong("output")], help: "The HTML file to write.")
+    @Option(name: [.short, .customLong("output")], help: "The HTML file to write, or - for standard output (never the database, nor any SQLite file).")
     var output: String = "report.html"
 
     func validate() throws {
@@ -37,12 +37,21 @@ struct Report: ParsableCommand {
             printError("memreplay: \(db): no such database")
             throw ExitCode(2)
         }
+        // Checked before the database is opened: `-o results.db` must not
+        // replace results with HTML.
+        let out = try OutputFile(output, inputs: [db], refuseDatabases: true)
         do {
             let store = try ResultStore(path: db)
             let ids = try HTMLReport.runIDs(store: store, runs: runs, comparison: comparison)
             let title = comparison.map { "memreplay comparison \($0)" } ?? "memreplay report"
             let html = try HTMLReport.render(store: store, runs: ids, title: title)
-            try Data(html.utf8).write(to: URL(fileURLWithPath: output))
+            try out.write { path in
+                if path == "-" {
+                    FileHandle.standardOutput.write(Data(html.utf8))
+                } else {
+                    try Data(html.utf8).write(to: URL(fileURLWithPath: path))
+                }
+            }
         } catch {
             printError("memreplay: \(error)")
             throw ExitCode(1)

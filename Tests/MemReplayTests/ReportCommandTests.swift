@@ -113,4 +113,47 @@ import MemStore
         let header = (try? Data(contentsOf: URL(fileURLWithPath: png)).prefix(8)) ?? Data()
         #expect(header == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "not a PNG")
     }
+
+    /// A report never replaces the database it reads, nor any other SQLite
+    /// file, nor a special file; it keeps a symlink; `-o -` is standard output.
+    @Test func reportOutputNeverDestroysResults() throws {
+        let dir = tempDir()
+        let db = try database(dir)
+        func digest(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+        let before = try digest(db)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/db-link", withDestinationPath: db)
+        // The database itself, by name, through ./ and through a link.
+        for out in ["r.db", "./r.db", "db-link"] {
+            let r = try CLI.run(["report", "--db", db, "-o", out], cwd: dir)
+            #expect(r.status != 0, "\(out)")
+            #expect(r.err.contains("is the input itself") || r.err.contains("is a SQLite database"), "\(out): \(r.err)")
+        }
+        // The default database name with the default --db: `report -o results.db`.
+        try FileManager.default.copyItem(atPath: db, toPath: dir + "/results.db")
+        let plain = try CLI.run(["report", "-o", "results.db"], cwd: dir)
+        #expect(plain.status != 0)
+        // Another results database.
+        try FileManager.default.copyItem(atPath: db, toPath: dir + "/other.db")
+        let other = try CLI.run(["report", "--db", db, "-o", "other.db"], cwd: dir)
+        #expect(other.status != 0 && other.err.contains("is a SQLite database"))
+        let afterDB = try digest(db), afterOther = try digest(dir + "/other.db")
+        #expect(afterDB == before && afterOther == before)
+        // A FIFO is not replaced by a regular file.
+        #expect(mkfifo(dir + "/fifo", 0o644) == 0)
+        let fifo = try CLI.run(["report", "--db", db, "-o", "fifo"], cwd: dir)
+        #expect(fifo.status != 0 && fifo.err.contains("not a regular file"))
+        var st = stat()
+        #expect(lstat(dir + "/fifo", &st) == 0 && st.st_mode & S_IFMT == S_IFIFO)
+        // A link to an old report stays a link; its target gets the new report.
+        try Data("old".utf8).write(to: URL(fileURLWithPath: dir + "/old.html"))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/latest.html", withDestinationPath: dir + "/old.html")
+        let linked = try CLI.run(["report", "--db", db, "-o", "latest.html"], cwd: dir)
+        #expect(linked.status == 0, "\(linked.err)")
+        #expect(lstat(dir + "/latest.html", &st) == 0 && st.st_mode & S_IFMT == S_IFLNK)
+        #expect(try String(contentsOfFile: dir + "/old.html", encoding: .utf8).contains("<svg"))
+        // Standard output.
+        let stdout = try CLI.run(["report", "--db", db, "-o", "-"], cwd: dir)
+        #expect(stdout.status == 0 && stdout.out.contains("<svg"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.contains(".partial-") })
+    }
 }

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file a command writes (`-o`): checked before any work, written beside
+/// its destination and renamed into place only when complete.
+///
+/// So a failed or interrupted command leaves the destination as it was and
+/// deletes nothing it did not create. The destination must be absent or a
+/// regular file (through a symbolic link, the link stays and its target is
+/// replaced); a device, FIFO, socket or directory is refused, and so is any
+/// input of the command (the same inode, however spelled). `-` is standard
+/// output, written directly.
+struct OutputFile {
+    /// The path given on the command line.
+    let path: String
+    /// Where the file is renamed to: the path, or the target of the link it names.
+    let destination: String
+
+    /// Checks `path` against the rules above; `refuseDatabases` also refuses
+    /// an existing SQLite database (a report must never replace results).
+    init(_ path: String, inputs: [String], refuseDatabases: Bool = false) throws {
+        self.path = path
+        guard path != "-" else {
+            destination = path
+            return
+        }
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            destination = path  // absent: created
+            return
+        }
+        var target = path
+        if st.st_mode & S_IFMT == S_IFLNK {
+            guard let resolved = realpath(path, nil) else {
+                throw ValidationError("\(path): a link to nothing that exists; give another -o")
+            }
+            target = String(cString: resolved)
+            free(resolved)
+            guard stat(target, &st) == 0 else { throw ValidationError("\(path): cannot read its target") }
+        }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            throw ValidationError("\(path) is not a regular file (a device, FIFO, socket or directory); give another -o")
+        }
+        for input in inputs where Self.sameFile(path, input) {
+            throw ValidationError("the output \(path) is the input itself (\(input)); give another -o")
+        }
+        if refuseDatabases && Self.isSQLiteDatabase(target) {
+            throw ValidationError("\(path) is a SQLite database; a report does not replace it (give another -o)")
+        }
+        destination = target
+    }
+
+    /// Runs `body` with the path to write (a partial file beside the
+    /// destination, or `-`), then renames the partial file into place. On an
+    /// error only the partial file is removed, and the error is rethrown.
+    func write<T>(_ body: (String) throws -> T) throws -> T {
+        guard path != "-" else { return try body(path) }
+        let partial = destination + ".partial-\(getpid())"
+        do {
+            let result = try body(partial)
+            guard rename(partial, destination) == 0 else {
+                throw OutputError(message: "cannot rename \(partial) to \(destination): \(String(cString: strerror(errno)))")
+            }
+            return result
+        } catch {
+            unlink(partial)
+            throw error
+        }
+    }
+
+    /// Whether two paths name one file (links, `./` spellings).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat(), sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+
+    /// Whether `path` starts with SQLite's 16-byte header string.
+    static func isSQLiteDatabase(_ path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        let magic = (try? h.read(upToCount: 16)) ?? Data()
+        return magic == Data("SQLite format 3\0".utf8)
+    }
+}
+
+/// An output that could not be put in place.
+struct OutputError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
