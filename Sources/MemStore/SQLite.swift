@@ -20,7 +20,11 @@ public final class Database {
         self.path = path
         var h: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0))
-        let rc = sqlite3_open_v2(path, &h, flags | SQLITE_OPEN_NOMUTEX, nil)
+        // A name starting with `file:` is a URI to a SQLite built with URIs
+        // on (Debian's is): `file:x?mode=memory` would store nothing. A path
+        // is a path, so such a name is opened as `./file:…`.
+        let name = path.hasPrefix("file:") ? "./" + path : path
+        let rc = sqlite3_open_v2(name, &h, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard rc == SQLITE_OK, let h else {
             let msg = h.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let h { sqlite3_close_v2(h) }

@@ -180,4 +180,15 @@ import MemStore
             #expect(r.out.contains("compare") && r.out.contains("report"))
         }
     }
+
+    /// `--db 'file:x?mode=memory'` is a file of that name, not a SQLite URI
+    /// that would keep the results in memory and lose them.
+    @Test func aDatabaseNameIsAPathNotAURI() throws {
+        let dir = tempDir()
+        let r = try Self.run(["replay", "--quiet", "--db", "file:x.db?mode=memory", Self.root + "/traces/basic.trace"], cwd: dir)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/file:x.db?mode=memory"))
+        let store = try ResultStore(path: dir + "/file:x.db?mode=memory")
+        #expect(try store.db.rows("SELECT count(*), min(status) FROM runs") == [["1", "ok"]])
+    }
 }
