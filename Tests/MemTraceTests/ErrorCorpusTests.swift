@@ -224,7 +224,7 @@ let errorCorpus: [BadTrace] = [
     BadTrace("form feed", h + "tick\u{0C}\n", 2, "binary data: control byte 0x0C"),
     BadTrace("control byte in a comment", h + "tick # a\u{0}b\n", 2, "binary data: control byte 0x00 in a comment"),
     BadTrace("non-ASCII outside a comment", h + "palloc é\n", 2, "non-ASCII byte 0xC3 outside a comment"),
-    BadTrace("UTF-8 byte-order mark", "\u{FEFF}memtrace 1\n", 1, "non-ASCII byte 0xEF outside a comment"),
+    BadTrace("UTF-8 byte-order mark after the start", "memtrace 1\n\u{FEFF}tick\n", 2, "non-ASCII byte 0xEF outside a comment"),
     BadTrace("invalid UTF-8", bytes: Array(h.utf8) + [0x74, 0x69, 0x63, 0x6B, 0x20, 0xFF, 0x0A], 2,
              "non-ASCII byte 0xFF outside a comment"),
     BadTrace("binary garbage before the header", bytes: [0x1F, 0x8B, 0x08, 0x00], 1, "binary data: control byte 0x1F"),

@@ -174,6 +174,19 @@ struct StatementTests {
 
 @Suite("Lexical rules")
 struct LexicalTests {
+    /// A UTF-8 byte-order mark at the very start is skipped (the text and
+    /// its line numbers are as without it); anywhere else it is an error.
+    @Test func byteOrderMarkAtTheStartIsSkipped() throws {
+        let reader = TraceReader(path: "bom.trace", source: MemorySource("\u{FEFF}memtrace 1\npalloc a\n"))
+        let first = try reader.next()
+        #expect(reader.line == 2)
+        guard case .palloc = first else {
+            Issue.record("expected palloc, got \(String(describing: first))")
+            return
+        }
+        #expect(try reader.next() == nil)
+    }
+
     @Test func commentsAndBlankLines() throws {
         let text = """
             # a comment before the header

@@ -16,6 +16,12 @@ extension TraceReader {
             format = .binary
         } else {
             format = .text
+            // A UTF-8 byte-order mark before the header is not part of the
+            // text (editors on some systems write one); it is skipped.
+            if input.end - input.start >= 3 && buffer[input.start] == 0xEF
+                && buffer[input.start + 1] == 0xBB && buffer[input.start + 2] == 0xBF {
+                input.start += 3
+            }
         }
     }
 
