@@ -47,15 +47,21 @@ struct Import: ParsableCommand {
     }
 
     func run() throws {
+        // Checked before anything is read: never the input itself, never a
+        // special file; written beside it and renamed in only when whole, so
+        // a failed or killed import leaves no half trace that would replay
+        // as if it were whole, and deletes nothing it did not create.
+        let out = try OutputFile(output, inputs: input == "-" ? [] : [input])
         let report: ImportReport
         do {
-            let w = try TraceWriter(path: output)
-            report = try Importer.run(format, input: input, to: w,
-                                      options: ImportOptions(tickEvery: tickEvery, tickMs: tickMs))
+            report = try out.write { path in
+                try Importer.run(format, input: input, to: TraceWriter(path: path),
+                                 options: ImportOptions(tickEvery: tickEvery, tickMs: tickMs))
+            }
         } catch {
-            // A half-written trace would replay as if it were whole.
-            if output != "-" { unlink(output) }
             if let e = error as? SourceError {
+                printError("memreplay import: \(e.message)")
+            } else if let e = error as? OutputError {
                 printError("memreplay import: \(e.message)")
             } else {
                 printError("\(error)")

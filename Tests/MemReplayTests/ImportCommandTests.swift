@@ -47,4 +47,33 @@ import Testing
         #expect(try CommandLineTests.run(["import", "lackey", "-"]).status == 1)
         #expect(try CommandLineTests.run(["import", "perf", input]).status != 0)
     }
+
+    /// A failing import deletes nothing it did not create: an existing
+    /// trace, a FIFO or a link's target stay; `-o INPUT` is refused before
+    /// the input is truncated.
+    @Test func failingImportKeepsWhatTheOutputNamed() throws {
+        let dir = tempDir()
+        let bad = dir + "/bad.lackey"
+        try "==7== Command: ls\nI  0401ab70,3\nI  0401ab73\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        try "precious\n".write(toFile: dir + "/old.trace", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.trace", withDestinationPath: dir + "/old.trace")
+        for out in ["old.trace", "link.trace"] {
+            let r = try CommandLineTests.run(["import", "lackey", bad, "-o", out], cwd: dir)
+            #expect(r.status == 1, "\(out)")
+            #expect(try String(contentsOfFile: dir + "/old.trace", encoding: .utf8) == "precious\n", "\(out)")
+        }
+        var st = stat()
+        #expect(lstat(dir + "/link.trace", &st) == 0 && st.st_mode & S_IFMT == S_IFLNK)
+        #expect(mkfifo(dir + "/fifo", 0o644) == 0)
+        let fifo = try CommandLineTests.run(["import", "lackey", bad, "-o", "fifo"], cwd: dir)
+        #expect(fifo.status != 0 && fifo.err.contains("not a regular file"))
+        #expect(lstat(dir + "/fifo", &st) == 0 && st.st_mode & S_IFMT == S_IFIFO)
+        let mtrace = dir + "/prog.mtrace"
+        try "= Start\n@ ./prog:[0x1] + 0x55d048b342a0 0x20\n".write(toFile: mtrace, atomically: true, encoding: .utf8)
+        let size = try FileManager.default.attributesOfItem(atPath: mtrace)[.size] as? Int
+        let itself = try CommandLineTests.run(["import", "mtrace", "prog.mtrace", "-o", "./prog.mtrace"], cwd: dir)
+        #expect(itself.status != 0 && itself.err.contains("is the input itself"))
+        #expect(try FileManager.default.attributesOfItem(atPath: mtrace)[.size] as? Int == size)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.contains(".partial-") })
+    }
 }
