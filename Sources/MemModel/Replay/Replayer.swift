@@ -159,9 +159,10 @@ public enum Replayer {
 
         func close() throws {
             let gauges = m.closeTick()
-            let sample = TickSample(tick: m.tick, delta: m.counters.since(tickStart), gauges: gauges,
+            let counters = m.counters
+            let sample = TickSample(tick: m.tick, delta: counters.since(tickStart), gauges: gauges,
                                     nodes: m.nodeSamples(since: nodeTickStart))
-            tickStart = m.counters
+            tickStart = counters
             nodeTickStart = m.nodeCounters
             eventsInTick = 0
             summary.ticks += 1

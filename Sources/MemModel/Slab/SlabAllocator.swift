@@ -8,7 +8,6 @@ import MemTrace
 /// `kmalloc` above the variant's largest class takes whole frames, and a
 /// failed allocation is remembered so its free is a no-op.
 public struct SlabAllocator: Sendable {
-    public let kind: SlabAllocatorKind
     private(set) var variant: any SlabVariant
     /// Cache index of each cache-name symbol, or -1.
     private var cacheOfSymbol: [Int32] = []
@@ -27,7 +26,6 @@ public struct SlabAllocator: Sendable {
     public internal(set) var kmallocLargeFrames = 0
 
     init(_ kind: SlabAllocatorKind) {
-        self.kind = kind
         variant = kind.makeVariant()
     }
 

@@ -18,13 +18,15 @@ public struct TLBSpec: Sendable, Codable, Equatable, CustomStringConvertible {
         "\(entries):\(ways == entries ? "full" : String(ways)):\(policy.rawValue)"
     }
 
-    static var policyNames: String { TLBReplacementKind.allCases.map(\.rawValue).joined(separator: "|") }
+    static func policyNames(_ separator: String) -> String {
+        TLBReplacementKind.allCases.map(\.rawValue).joined(separator: separator)
+    }
 
     /// Parses `64`, `64:4`, `64:full`, `64:4:lru`, `256:8:random`.
     public init(parsing text: String) throws(SpecError) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard (1...3).contains(parts.count), let e = Int(parts[0]), e > 0 else {
-            throw SpecError("bad TLB spec '\(text)': expected ENTRIES[:WAYS|full][:\(Self.policyNames)]")
+            throw SpecError("bad TLB spec '\(text)': expected ENTRIES[:WAYS|full][:\(Self.policyNames("|"))]")
         }
         var ways = min(4, e)
         var policy = TLBReplacementKind.lru
@@ -41,7 +43,7 @@ public struct TLBSpec: Sendable, Codable, Equatable, CustomStringConvertible {
         }
         if parts.count == 3 {
             guard let p = TLBReplacementKind(rawValue: parts[2]) else {
-                throw SpecError("bad TLB policy '\(parts[2])' in '\(text)': \(TLBReplacementKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw SpecError("bad TLB policy '\(parts[2])' in '\(text)': \(Self.policyNames(", "))")
             }
             policy = p
         }
