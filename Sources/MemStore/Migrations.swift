@@ -53,7 +53,7 @@ extension Schema {
         let foreignKeys = try db.scalar("PRAGMA foreign_keys") == 1
         if foreignKeys { try db.execute("PRAGMA foreign_keys = OFF") }
         defer { if foreignKeys { try? db.execute("PRAGMA foreign_keys = ON") } }
-        try db.executeRetryingBusy("BEGIN IMMEDIATE")
+        try db.execute("BEGIN IMMEDIATE")
         do throws(SQLiteError) {
             var current = try db.scalar("PRAGMA user_version") ?? 0
             if current > version {
@@ -86,7 +86,7 @@ extension Schema {
             // The text sets it too (for users who apply it with sqlite3);
             // setting it here keeps the version right whatever the text says.
             try db.execute("PRAGMA user_version = \(version)")
-            try db.executeRetryingBusy("COMMIT")
+            try db.execute("COMMIT")
         } catch {
             try? db.execute("ROLLBACK")
             throw error

@@ -3,37 +3,90 @@ import MemModel
 
 /// The results database: runs and everything they measured.
 ///
-/// Crash safety comes from SQLite's rollback journal and from the order of
-/// writes: a run's row is committed as `running` before any tick, its rows
-/// are committed in batches, and `ok` is set in the same transaction as the
-/// last batch. A replay that fails is marked `failed` with its message; one
-/// that is killed stays `running`. Earlier runs are never touched.
+/// One file serves any number of replays, comparisons, sweeps, merges and
+/// readers at once, in this process or others:
+/// - The database is in WAL mode (set when memreplay first writes it, and
+///   kept in the file): readers never wait for writers nor writers for
+///   readers. Beside `results.db` are `results.db-wal` (committed writes
+///   not yet copied into the file) and `results.db-shm` (the index readers
+///   share) while a connection is open; the last connection to close copies
+///   the log into the file and removes both. Copy a results database with
+///   `sqlite3 results.db .backup` or when nothing has it open. WAL needs
+///   shared memory, so not on a network file system; on read-only media
+///   open it with `PRAGMA journal_mode = DELETE` set beforehand.
+/// - Writers take turns: every write is a short `BEGIN IMMEDIATE`
+///   transaction (``RunWriter`` writes a few thousand buffered rows at a
+///   time, never while its model runs), and a writer that finds the lock
+///   taken waits for it (``Database/busyLimit``) rather than failing.
+/// - Opening writes nothing unless the schema must be created or upgraded,
+///   and readers open read-only (``init(readingFrom:)``).
+///
+/// Crash safety comes from SQLite's log and from the order of writes: a
+/// run's row is committed as `running` before any tick, its rows are
+/// committed in batches, and `ok` is set in the same transaction as the last
+/// batch. A replay that fails or is interrupted is marked `failed` with its
+/// message; one that is killed outright stays `running`. Earlier runs are
+/// never touched.
 public final class ResultStore {
     public let db: Database
 
-    /// Opens or creates the database at `path` and brings it to the
-    /// program's ``Schema``: a database of an earlier release is upgraded in
-    /// place, all or nothing (``Schema/upgrade(_:schema:to:steps:)``). A file
-    /// that is not a results database, or one written by a newer memreplay,
-    /// is refused before any replay work starts.
+    /// Opens or creates the database at `path` for writing and brings it to
+    /// the program's ``Schema``: a database of an earlier release is
+    /// upgraded in place, all or nothing (``Schema/upgrade(_:schema:to:steps:)``).
+    /// A file that is not a results database, or one written by a newer
+    /// memreplay, is refused before any replay work starts.
     public init(path: String) throws(SQLiteError) {
         db = try Database(path: path)
         do throws(SQLiteError) {
             try db.execute("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            if try db.scalar("PRAGMA user_version") == 1,
-               try db.scalar("SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'seconds'") == 0 {
-                // Development builds before the first release wrote version 1
-                // without runs.seconds, which its views read; no step can
-                // tell what else they lacked.
-                throw SQLiteError(code: 0, description: "\(path): written by an earlier development build of memreplay (no runs.seconds); use another --db")
+            if try Self.needsUpgrade(db) {
+                try Schema.upgrade(db)
             }
-            try Schema.upgrade(db)
+            // After the upgrade, so that a file that is not ours is refused
+            // before anything (the journal mode included) is changed in it.
+            // A no-op, writing nothing, once the file is in WAL mode.
+            try db.execute("PRAGMA journal_mode = WAL")
         } catch {
-            if error.code & 0xFF == 26 /* SQLITE_NOTADB */ {
-                throw SQLiteError(code: error.code, description: "\(path): not a SQLite database")
-            }
-            throw error
+            throw Self.explained(error, path)
         }
+    }
+
+    /// Opens the database at `path` for reading only: nothing in the file
+    /// changes and no lock is taken beyond a reader's. A database of an
+    /// earlier release is first upgraded (that one open writes); a newer or
+    /// foreign one is refused.
+    public init(readingFrom path: String) throws(SQLiteError) {
+        do throws(SQLiteError) {
+            var reader = try Database(path: path, create: false, readOnly: true)
+            if try Self.needsUpgrade(reader) {
+                _ = try ResultStore(path: path)
+                reader = try Database(path: path, create: false, readOnly: true)
+            }
+            db = reader
+        } catch {
+            throw Self.explained(error, path)
+        }
+    }
+
+    /// True unless the file is at this program's schema version: then opening
+    /// it needs no write at all. Reading `user_version` takes no write lock.
+    static func needsUpgrade(_ db: Database) throws(SQLiteError) -> Bool {
+        let version = try db.scalar("PRAGMA user_version") ?? 0
+        if version == 1,
+           try db.scalar("SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'seconds'") == 0 {
+            // Development builds before the first release wrote version 1
+            // without runs.seconds, which its views read; no step can
+            // tell what else they lacked.
+            throw SQLiteError(code: 0, description: "\(db.path): written by an earlier development build of memreplay (no runs.seconds); use another --db")
+        }
+        return version != Schema.version
+    }
+
+    static func explained(_ error: SQLiteError, _ path: String) -> SQLiteError {
+        if error.code & 0xFF == 26 /* SQLITE_NOTADB */ {
+            return SQLiteError(code: error.code, description: "\(path): not a SQLite database")
+        }
+        return error
     }
 
     static func now() -> String {
@@ -85,31 +138,38 @@ public final class ResultStore {
     /// processes comparing into the same file cannot take the same id.
     public func beginComparison(trace: String, runs: [(label: String, config: MachineConfig)]) throws
         -> (comparisonID: Int64, runIDs: [Int64]) {
-        try db.executeRetryingBusy("BEGIN IMMEDIATE")
-        do {
+        try db.writeTransaction {
             let comparisonID = try nextComparisonID()
             var runIDs: [Int64] = []
             for r in runs {
                 runIDs.append(try beginRun(trace: trace, label: r.label, config: r.config, comparisonID: comparisonID))
             }
-            try db.executeRetryingBusy("COMMIT")
             return (comparisonID, runIDs)
-        } catch {
-            try? db.execute("ROLLBACK")
-            throw error
         }
     }
 
-    /// Marks a run failed (after rolling back whatever batch was open). A
-    /// run that already ended keeps its status and message: the first
-    /// failure reported is the one that stopped it.
+    /// Marks a run failed (after rolling back whatever transaction was
+    /// open). A run that already ended keeps its status and message: the
+    /// first failure reported is the one that stopped it.
+    ///
+    /// The update waits for the write lock like every write: a failure
+    /// must not be lost because others were writing (the run would stay
+    /// `running` for ever). If it still cannot be written, the error says
+    /// which run stays `running`.
     public func failRun(_ run: Int64, error: String) throws {
-        try? db.execute("ROLLBACK")
-        let st = try db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ? AND status = 'running'")
-        st.bind(1, error)
-        st.bind(2, Self.now())
-        st.bind(3, run)
-        try st.run()
+        if !db.isAutocommit { try? db.execute("ROLLBACK") }
+        do {
+            try db.writeTransaction {
+                let st = try db.prepare("UPDATE runs SET status = 'failed', error = ?, finished_at = ? WHERE run_id = ? AND status = 'running'")
+                st.bind(1, error)
+                st.bind(2, Self.now())
+                st.bind(3, run)
+                try st.run()
+            }
+        } catch {
+            throw SQLiteError(code: (error as? SQLiteError)?.code ?? 0,
+                              description: "run \(run) could not be marked failed and stays 'running': \(error)")
+        }
     }
 
     /// Next comparison id (one more than the largest used).
@@ -118,7 +178,16 @@ public final class ResultStore {
     }
 }
 
-/// Writes the rows of one run in batched transactions.
+/// Writes the rows of one run: buffered in memory, then written in one short
+/// write transaction per flush.
+///
+/// The write lock is held only while a flush writes (a few milliseconds for
+/// ``flushRows`` rows), never while the model runs, so any number of replays
+/// can write one file at once, taking turns (see ``ResultStore``). A flush
+/// comes after ``flushRows`` rows or ``flushSeconds`` seconds, whichever is
+/// first, so a reader sees a run's progress. In WAL mode a commit costs no
+/// `fsync` (`synchronous = NORMAL`), which is what makes flushes this small
+/// cheap.
 public final class RunWriter: ReplaySink {
     let db: Database
     public let run: Int64
@@ -136,13 +205,16 @@ public final class RunWriter: ReplaySink {
     private let slabInsert: Statement
     private let processInsert: Statement
     private let nodeInsert: Statement
-    private var rowsInBatch = 0
-    private var inTransaction = false
-    private var batchStarted = 0.0
-    /// A batch commits after this many rows or this many seconds: each commit
-    /// costs fsyncs, so batches are large, yet a reader sees progress.
-    static let batchRows = 262_144
-    static let batchSeconds = 1.0
+    private var pendingNodes: [(tick: UInt64, node: NodeSample)] = []
+    private var pendingSlabs: [(tick: UInt64, row: SlabInfoRow)] = []
+    private var pendingProcesses: [ProcessRecord] = []
+    /// Rows of every table buffered since the last flush.
+    private var bufferedRows = 0
+    private var lastFlush = monotonicSeconds()
+    /// About 2 MB of tick rows: a flush holds the write lock for a few
+    /// milliseconds.
+    public static let flushRows = 4096
+    public static let flushSeconds = 1.0
 
     init(db: Database, run: Int64) throws {
         self.db = db
@@ -160,69 +232,113 @@ public final class RunWriter: ReplaySink {
         tickGroupInsert = try db.prepare(insert + Array(repeating: tuple, count: Self.tickGroup).joined(separator: ", "))
         width = buffered.count
         parameter = buffered.map { Int32(tableOrder.firstIndex(of: $0)!) }
-        pendingTicks = .allocate(capacity: width * Self.tickGroup)
+        pendingTicks = .allocate(capacity: width * Self.flushRows)
         isReal = [false] + TickColumns.all.map(\.isReal)
         slabInsert = try db.prepare("INSERT INTO slabinfo (run_id, tick, name, active_objs, num_objs, objsize, objperslab, pagesperslab, num_slabs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         nodeInsert = try db.prepare("INSERT INTO node_metrics (run_id, tick, node, free_pages, used_pages, usage_pct, largest_free_block, frag_index, fallback_allocations, local_accesses, remote_accesses, reclaimed_pages, kswapd_active, kswapd_wakeups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         processInsert = try db.prepare("INSERT INTO processes (run_id, pid, parent, spawned_tick, exited_tick, peak_resident, resident, faults, cow_faults, segv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     }
 
-    private func rowWritten() throws {
-        if !inTransaction { try open() }
-        rowsInBatch += 1
-        if rowsInBatch >= Self.batchRows || (rowsInBatch & 1023 == 0 && monotonicSeconds() - batchStarted > Self.batchSeconds) {
-            try db.execute("COMMIT")
-            inTransaction = false
-            rowsInBatch = 0
-        }
-    }
-
-    private func open() throws {
-        if !inTransaction {
-            try db.execute("BEGIN")
-            inTransaction = true
-            batchStarted = monotonicSeconds()
-        }
-    }
-
     deinit { pendingTicks.deallocate() }
 
+    /// Counts `n` buffered rows and flushes when enough have gathered or
+    /// enough time has passed (the clock read every 32 tick rows).
+    @inline(__always)
+    private func rowsAdded(_ n: Int) throws {
+        bufferedRows += n
+        if pendingRows == Self.flushRows || bufferedRows >= Self.flushRows
+            || (pendingRows & 31 == 0 && monotonicSeconds() - lastFlush > Self.flushSeconds) {
+            try db.writeTransaction { try writeBuffered() }
+        }
+    }
+
     public func tickClosed(_ sample: TickSample) throws {
-        if !sample.nodes.isEmpty { try nodesClosed(sample) }
+        for n in sample.nodes { pendingNodes.append((sample.tick, n)) }
         let row = pendingTicks + pendingRows * width
         row[0] = run
         var values = TickColumns.RowWriter(slot: row + 1)
         TickColumns.visit(sample, &values)
         pendingRows += 1
-        if pendingRows == Self.tickGroup {
-            try open()
-            bind(tickGroupInsert, rows: Self.tickGroup, from: pendingTicks)
-            try tickGroupInsert.run()
-            pendingRows = 0
-            for _ in 0..<Self.tickGroup { try rowWritten() }
-        }
+        try rowsAdded(1 + sample.nodes.count)
     }
 
-    private func nodesClosed(_ sample: TickSample) throws {
-        try open()
-        for n in sample.nodes {
-            nodeInsert.bind(1, run)
-            nodeInsert.bind(2, Int64(truncatingIfNeeded: sample.tick))
-            nodeInsert.bind(3, Int64(n.node))
-            nodeInsert.bind(4, Int64(n.freePages))
-            nodeInsert.bind(5, Int64(n.usedPages))
-            nodeInsert.bind(6, n.usagePct)
-            nodeInsert.bind(7, Int64(n.largestFreeBlock))
-            nodeInsert.bind(8, n.fragIndex)
-            nodeInsert.bind(9, Int64(n.delta.fallbackAllocations))
-            nodeInsert.bind(10, Int64(n.delta.localAccesses))
-            nodeInsert.bind(11, Int64(n.delta.remoteAccesses))
-            nodeInsert.bind(12, Int64(n.delta.reclaimedPages))
-            nodeInsert.bind(13, Int64(n.kswapdActive ? 1 : 0))
-            nodeInsert.bind(14, Int64(n.delta.kswapdWakeups))
-            try nodeInsert.run()
-            try rowWritten()
+    public func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws {
+        for r in rows { pendingSlabs.append((tick, r)) }
+        try rowsAdded(rows.count)
+    }
+
+    public func processesFinished(_ records: [ProcessRecord]) throws {
+        pendingProcesses += records
+        try rowsAdded(records.count)
+    }
+
+    /// Writes every buffered row; inside a write transaction.
+    private func writeBuffered() throws {
+        var r = 0
+        while r + Self.tickGroup <= pendingRows {
+            bind(tickGroupInsert, rows: Self.tickGroup, from: pendingTicks + r * width)
+            try tickGroupInsert.run()
+            r += Self.tickGroup
         }
+        while r < pendingRows {
+            bind(tickInsert, rows: 1, from: pendingTicks + r * width)
+            try tickInsert.run()
+            r += 1
+        }
+        for (tick, n) in pendingNodes { try insert(n, tick: tick) }
+        for (tick, row) in pendingSlabs { try insert(row, tick: tick) }
+        for p in pendingProcesses { try insert(p) }
+        pendingRows = 0
+        pendingNodes.removeAll(keepingCapacity: true)
+        pendingSlabs.removeAll(keepingCapacity: true)
+        pendingProcesses.removeAll(keepingCapacity: true)
+        bufferedRows = 0
+        lastFlush = monotonicSeconds()
+    }
+
+    private func insert(_ n: NodeSample, tick: UInt64) throws {
+        nodeInsert.bind(1, run)
+        nodeInsert.bind(2, Int64(truncatingIfNeeded: tick))
+        nodeInsert.bind(3, Int64(n.node))
+        nodeInsert.bind(4, Int64(n.freePages))
+        nodeInsert.bind(5, Int64(n.usedPages))
+        nodeInsert.bind(6, n.usagePct)
+        nodeInsert.bind(7, Int64(n.largestFreeBlock))
+        nodeInsert.bind(8, n.fragIndex)
+        nodeInsert.bind(9, Int64(n.delta.fallbackAllocations))
+        nodeInsert.bind(10, Int64(n.delta.localAccesses))
+        nodeInsert.bind(11, Int64(n.delta.remoteAccesses))
+        nodeInsert.bind(12, Int64(n.delta.reclaimedPages))
+        nodeInsert.bind(13, Int64(n.kswapdActive ? 1 : 0))
+        nodeInsert.bind(14, Int64(n.delta.kswapdWakeups))
+        try nodeInsert.run()
+    }
+
+    private func insert(_ r: SlabInfoRow, tick: UInt64) throws {
+        slabInsert.bind(1, run)
+        slabInsert.bind(2, Int64(bitPattern: tick))
+        slabInsert.bind(3, r.name)
+        slabInsert.bind(4, Int64(r.activeObjects))
+        slabInsert.bind(5, Int64(r.objects))
+        slabInsert.bind(6, Int64(r.objectSize))
+        slabInsert.bind(7, Int64(r.objectsPerSlab))
+        slabInsert.bind(8, Int64(r.pagesPerSlab))
+        slabInsert.bind(9, Int64(r.slabs))
+        try slabInsert.run()
+    }
+
+    private func insert(_ p: ProcessRecord) throws {
+        processInsert.bind(1, run)
+        processInsert.bind(2, Int64(p.pid))
+        processInsert.bind(3, p.parent.map { .int(Int64($0)) } ?? .null)
+        processInsert.bind(4, Int64(bitPattern: p.spawnedTick))
+        processInsert.bind(5, p.exitedTick.map { .int(Int64(bitPattern: $0)) } ?? .null)
+        processInsert.bind(6, Int64(p.peakResident))
+        processInsert.bind(7, Int64(p.resident))
+        processInsert.bind(8, Int64(p.faults))
+        processInsert.bind(9, Int64(p.cowFaults))
+        processInsert.bind(10, Int64(p.segv))
+        try processInsert.run()
     }
 
     @inline(__always)
@@ -245,90 +361,19 @@ public final class RunWriter: ReplaySink {
         }
     }
 
-    /// Writes buffered tick rows one by one (fewer than a group).
-    private func flushTicks() throws {
-        guard pendingRows > 0 else { return }
-        try open()
-        for r in 0..<pendingRows {
-            bind(tickInsert, rows: 1, from: pendingTicks + r * width)
-            try tickInsert.run()
-            try rowWritten()
-        }
-        pendingRows = 0
-    }
-
-    public func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws {
-        try open()
-        for r in rows {
-            slabInsert.bind(1, run)
-            slabInsert.bind(2, Int64(bitPattern: tick))
-            slabInsert.bind(3, r.name)
-            slabInsert.bind(4, Int64(r.activeObjects))
-            slabInsert.bind(5, Int64(r.objects))
-            slabInsert.bind(6, Int64(r.objectSize))
-            slabInsert.bind(7, Int64(r.objectsPerSlab))
-            slabInsert.bind(8, Int64(r.pagesPerSlab))
-            slabInsert.bind(9, Int64(r.slabs))
-            try slabInsert.run()
-            try rowWritten()
-        }
-    }
-
-    public func processesFinished(_ records: [ProcessRecord]) throws {
-        try open()
-        for p in records {
-            processInsert.bind(1, run)
-            processInsert.bind(2, Int64(p.pid))
-            processInsert.bind(3, p.parent.map { .int(Int64($0)) } ?? .null)
-            processInsert.bind(4, Int64(bitPattern: p.spawnedTick))
-            processInsert.bind(5, p.exitedTick.map { .int(Int64(bitPattern: $0)) } ?? .null)
-            processInsert.bind(6, Int64(p.peakResident))
-            processInsert.bind(7, Int64(p.resident))
-            processInsert.bind(8, Int64(p.faults))
-            processInsert.bind(9, Int64(p.cowFaults))
-            processInsert.bind(10, Int64(p.segv))
-            try processInsert.run()
-            try rowWritten()
-        }
-    }
-
-    /// Commits the last batch together with the run's `ok`.
+    /// Writes the rest and marks the run `ok`, in one transaction: a run is
+    /// never `ok` without all its rows.
     public func finish(_ s: ReplaySummary) throws {
-        try flushTicks()
-        try open()
-        let st = try db.prepare("UPDATE runs SET status = 'ok', finished_at = ?, events = ?, ticks = ?, config = ?, seconds = ? WHERE run_id = ?")
-        st.bind(1, ResultStore.now())
-        st.bind(2, Int64(s.events))
-        st.bind(3, Int64(s.ticks))
-        st.bind(4, String(decoding: try ResultStore.encoder.encode(s.config), as: UTF8.self))
-        st.bind(5, s.seconds)
-        st.bind(6, run)
-        try st.run()
-        try db.executeRetryingBusy("COMMIT")
-        inTransaction = false
-    }
-
-    /// Writes what `body` writes in a transaction of its own: the write lock
-    /// is taken up front (`BEGIN IMMEDIATE`, retried while another connection
-    /// holds it) and everything is committed before returning. For replays
-    /// that share a database file and so must not hold its lock while their
-    /// model runs (memreplay's `SharedRunWriter`).
-    public func transaction(_ body: () throws -> Void) throws {
-        if inTransaction {
-            try flushTicks()
-            try db.executeRetryingBusy("COMMIT")
-            inTransaction = false
-        }
-        try db.executeRetryingBusy("BEGIN IMMEDIATE")
-        inTransaction = true
-        rowsInBatch = 0
-        batchStarted = monotonicSeconds()
-        try body()
-        try flushTicks()
-        if inTransaction {
-            try db.executeRetryingBusy("COMMIT")
-            inTransaction = false
-            rowsInBatch = 0
+        try db.writeTransaction {
+            try writeBuffered()
+            let st = try db.prepare("UPDATE runs SET status = 'ok', finished_at = ?, events = ?, ticks = ?, config = ?, seconds = ? WHERE run_id = ?")
+            st.bind(1, ResultStore.now())
+            st.bind(2, Int64(s.events))
+            st.bind(3, Int64(s.ticks))
+            st.bind(4, String(decoding: try ResultStore.encoder.encode(s.config), as: UTF8.self))
+            st.bind(5, s.seconds)
+            st.bind(6, run)
+            try st.run()
         }
     }
 }

@@ -1,4 +1,5 @@
 import CSQLite
+import Foundation
 import MemModel
 
 /// A failure reported by SQLite, with its message.
@@ -11,12 +12,23 @@ public struct SQLiteError: Error, CustomStringConvertible, Sendable {
 ///
 /// Writes use prepared statements that are bound, stepped and reset per row,
 /// inside explicit transactions: the fast path measured in FIELD_NOTES.
+///
+/// Several connections, in this process or others, may use one file: a
+/// connection that finds the file locked waits (``waitWhileBusy``), for up
+/// to `busyLimit` seconds, rather than failing at once.
 public final class Database {
     let handle: OpaquePointer
     public let path: String
 
+    /// How long a statement waits for a lock another connection holds, by
+    /// default: ten minutes, far longer than any write transaction of
+    /// memreplay's (milliseconds, or one merge), yet not forever when a
+    /// `sqlite3` session keeps a write transaction open.
+    public static let busyLimit = 600.0
+
     /// Opens (creating if asked) the database at `path`.
-    public init(path: String, create: Bool = true, readOnly: Bool = false) throws(SQLiteError) {
+    public init(path: String, create: Bool = true, readOnly: Bool = false,
+                busyLimit: Double = Database.busyLimit) throws(SQLiteError) {
         self.path = path
         var h: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0))
@@ -31,7 +43,8 @@ public final class Database {
             throw SQLiteError(code: rc, description: "cannot open database \(path): \(msg)")
         }
         handle = h
-        sqlite3_busy_timeout(h, 10_000)
+        let limitMilliseconds = max(1, Int(busyLimit * 1000))
+        sqlite3_busy_handler(h, waitWhileBusy, UnsafeMutableRawPointer(bitPattern: limitMilliseconds))
         sqlite3_extended_result_codes(h, 1)
     }
 
@@ -52,21 +65,28 @@ public final class Database {
         }
     }
 
-    /// Runs `sql` like ``execute(_:)``, retrying while another connection
-    /// holds the write lock past the busy timeout (10 s a try), for up to
-    /// `seconds`. For the statements that take the write lock of a database
-    /// several replays write at once (`BEGIN IMMEDIATE`, `COMMIT`).
-    public func executeRetryingBusy(_ sql: String, for seconds: Double = 600) throws(SQLiteError) {
-        let deadline = monotonicSeconds() + seconds
-        while true {
-            do {
-                try execute(sql)
-                return
-            } catch where error.code & 0xFF == SQLITE_BUSY && monotonicSeconds() < deadline {
-                continue
-            }
+    /// Runs `body` in a write transaction: the write lock is taken first
+    /// (`BEGIN IMMEDIATE`, waiting while another connection holds it), so
+    /// nothing inside can meet a lock, and everything is committed or, on
+    /// an error, rolled back.
+    ///
+    /// memreplay's write transactions are short (a few milliseconds of rows,
+    /// see ``RunWriter``): with the database in WAL mode, readers never wait
+    /// for them and writers take turns.
+    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            if !isAutocommit { try? execute("ROLLBACK") }
+            throw error
         }
     }
+
+    /// False while a transaction is open on this connection.
+    public var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
 
     public func prepare(_ sql: String) throws(SQLiteError) -> Statement {
         var s: OpaquePointer?
@@ -95,6 +115,22 @@ public final class Database {
         guard try st.step(), !st.isNull(0) else { return nil }
         return st.int(0)
     }
+}
+
+/// SQLite's busy handler for memreplay's connections: called when a lock is
+/// held by another connection, with how many times it was called for this
+/// lock before; returns non-zero to try again. It sleeps 1, 2, … 5 ms between
+/// tries — short, because memreplay's write transactions are (SQLite's own
+/// `busy_timeout` sleeps up to 100 ms, so a writer that waits misses the
+/// gaps between another's transactions) — until the connection's limit, in
+/// milliseconds, passed as the context pointer, is spent.
+private let waitWhileBusy: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32 = { context, count in
+    let limit = Int(bitPattern: context)
+    let tries = Int(count)
+    let waited = tries <= 5 ? tries * (tries + 1) / 2 : 15 + (tries - 5) * 5
+    guard waited < limit else { return 0 }
+    usleep(UInt32(min(tries + 1, 5)) * 1000)
+    return 1
 }
 
 /// A value to bind.

@@ -72,6 +72,30 @@ struct OutputFile {
         }
     }
 
+    /// Writes `contents` as the whole file (or to standard output for `-`),
+    /// through ``write(_:)``. Errors name the path and the system's reason
+    /// (`report.html: No space left on device`), not Foundation's wording.
+    func write(contents: some Collection<UInt8>) throws {
+        try write { target in
+            let fd = target == "-" ? 1 : open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+            func failure() -> OutputError { OutputError(message: "\(path): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw failure() }
+            let bytes = Array(contents)
+            var done = 0
+            while done < bytes.count {
+                let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else {
+                    let error = failure()
+                    if fd != 1 { close(fd) }
+                    throw error
+                }
+                done += n
+            }
+            if fd != 1 && close(fd) != 0 { throw failure() }
+        }
+    }
+
     /// Whether two paths name one file (links, `./` spellings).
     static func sameFile(_ a: String, _ b: String) -> Bool {
         var sa = stat(), sb = stat()

@@ -41,17 +41,12 @@ struct Report: ParsableCommand {
         // replace results with HTML.
         let out = try OutputFile(output, inputs: [db], refuseDatabases: true)
         do {
-            let store = try ResultStore(path: db)
+            // Read-only: a report takes no lock that a replay would wait for.
+            let store = try ResultStore(readingFrom: db)
             let ids = try HTMLReport.runIDs(store: store, runs: runs, comparison: comparison)
             let title = comparison.map { "memreplay comparison \($0)" } ?? "memreplay report"
             let html = try HTMLReport.render(store: store, runs: ids, title: title)
-            try out.write { path in
-                if path == "-" {
-                    FileHandle.standardOutput.write(Data(html.utf8))
-                } else {
-                    try Data(html.utf8).write(to: URL(fileURLWithPath: path))
-                }
-            }
+            try out.write(contents: html.utf8)
         } catch {
             printError("memreplay: \(error)")
             throw ExitCode(1)

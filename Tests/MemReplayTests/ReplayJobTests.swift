@@ -27,16 +27,15 @@ import MemTrace
 
     /// The configuration the trace's directives resolve is stored between
     /// reading them and replaying, so a run that fails later still says
-    /// which machine it ran, alone or sharing the file with others.
-    @Test(arguments: [false, true])
-    func aFailedRunKeepsTheMachineItsDirectivesChose(shared: Bool) throws {
+    /// which machine it ran.
+    @Test func aFailedRunKeepsTheMachineItsDirectivesChose() throws {
         let store = try ResultStore(path: temporaryPath("config.db"))
         let bad = writeTrace("memtrace 1\nmem 2M\nreserve 128K\npalloc a\ntick\npfree b\n", name: "bad.trace")
         var options = ReplayOptions()
         options.machine.pmm = .buddy
         let run = try store.beginRun(trace: bad, label: nil, config: options.machine)
         #expect(throws: TraceError.self) {
-            _ = try ReplayJob.run(runID: run, trace: bad, options: options, store: store, gate: shared ? WriteGate() : nil)
+            _ = try ReplayJob.run(runID: run, trace: bad, options: options, store: store)
         }
         let stored = try store.db.rows("""
             SELECT status, pmm, json_extract(config, '$.memBytes'), json_extract(config, '$.reserveBytes')

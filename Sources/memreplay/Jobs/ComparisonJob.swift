@@ -8,8 +8,8 @@ import MemStore
 /// The runs' rows are reserved first, in one transaction
 /// (``ResultStore/beginComparison(trace:runs:)``), so run ids follow the
 /// order of the variants. Then up to `threads` threads each take the next
-/// variant, open their own connection to the same file and replay; their writes take turns through a
-/// ``WriteGate``. The model is deterministic and shares nothing between
+/// variant, open their own connection to the same file and replay; their
+/// writes take turns at the file's write lock (``RunWriter``). The model is deterministic and shares nothing between
 /// threads, so every run's rows equal those of a replay on its own.
 enum ComparisonJob {
     struct Variant: Sendable {
@@ -47,7 +47,6 @@ enum ComparisonJob {
             trace: trace, runs: variants.map { (label: $0.label, config: $0.options.machine) })
 
         let work = Work(count: variants.count)
-        let gate = WriteGate()
         let group = DispatchGroup()
         for _ in 0..<max(1, min(threads, variants.count)) {
             group.enter()
@@ -56,9 +55,9 @@ enum ComparisonJob {
                 while let i = work.next() {
                     var events = 0
                     do {
-                        let store = try gate.withLock { try ResultStore(path: db) }
+                        let store = try ResultStore(path: db)
                         let outcome = try ReplayJob.run(runID: runIDs[i], trace: trace, options: variants[i].options,
-                                                        store: store, gate: gate,
+                                                        store: store,
                                                         progress: progress.map { p in { p(i, $0, $1) } })
                         events = outcome.summary.events
                     } catch {

@@ -18,7 +18,7 @@ enum ReplayJob {
                     progress: ((UInt64, Int) -> Void)? = nil) throws -> Outcome {
         let runID = try store.beginRun(trace: trace, label: label, config: options.machine, comparisonID: comparisonID,
                                        sweepJob: sweepJob)
-        return try run(runID: runID, trace: trace, options: options, store: store, gate: nil, progress: progress)
+        return try run(runID: runID, trace: trace, options: options, store: store, progress: progress)
     }
 
     /// Replays `trace` into a run already recorded as `running` by
@@ -26,32 +26,24 @@ enum ReplayJob {
     ///
     /// The machine's configuration is stored once the trace's directives
     /// have resolved it and before the first tick row, so a run killed in
-    /// the middle still says which machine it ran. With a `gate`, the rows
-    /// go through a ``SharedRunWriter`` so that several replays can write to
-    /// the same file at once; without one, straight through a ``RunWriter``.
+    /// the middle still says which machine it ran. The rows go through a
+    /// ``RunWriter``, whose short write transactions let other replays (of
+    /// this process or others) write the same file at once.
     static func run(runID: Int64, trace: String, options: ReplayOptions, store: ResultStore,
-                    gate: WriteGate?, progress: ((UInt64, Int) -> Void)? = nil) throws -> Outcome {
+                    progress: ((UInt64, Int) -> Void)? = nil) throws -> Outcome {
         do {
             let writer = try store.writer(run: runID)
             let prepared = try Replayer.prepare(path: trace, options: options)
-            let summary: ReplaySummary
-            if let gate {
-                try gate.withLock { try store.updateConfig(runID, prepared.config) }
-                var sink = SharedRunWriter(writer: writer, gate: gate)
-                summary = try Replayer.run(prepared, sink: &sink, progress: progress)
-                try sink.finish(summary)
-            } else {
-                try store.updateConfig(runID, prepared.config)
-                var sink = writer
-                summary = try Replayer.run(prepared, sink: &sink, progress: progress)
-                try writer.finish(summary)
-            }
+            try store.updateConfig(runID, prepared.config)
+            var sink = writer
+            let summary = try Replayer.run(prepared, sink: &sink, progress: progress)
+            try writer.finish(summary)
             return Outcome(runID: runID, summary: summary)
         } catch {
-            if let gate {
-                gate.withLock { try? store.failRun(runID, error: "\(error)") }
-            } else {
-                try? store.failRun(runID, error: "\(error)")
+            do {
+                try store.failRun(runID, error: "\(error)")
+            } catch let lost {
+                printError("memreplay: \(lost)")
             }
             throw error
         }
