@@ -19,12 +19,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // System libraries: Debian's libsqlite3-dev, zlib1g-dev and libzstd-dev.
+        // System libraries: Debian's libsqlite3-dev and zlib1g-dev, both on a
+        // fresh machine. CZstd only declares the zstd functions used: libzstd
+        // is opened at run time (MemTrace/ZstdLibrary.swift), because a fresh
+        // machine has the library but not libzstd-dev.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
-        .systemLibrary(name: "CZstd", pkgConfig: "libzstd",
-                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZstd"),
 
         // Trace text -> events: the memtrace v1 reader and its byte sources.
         .target(name: "MemTrace", dependencies: ["CZlib", "CZstd"], swiftSettings: hotLoop),

@@ -24,9 +24,14 @@ public protocol ByteSource: AnyObject {
 /// Opens `path` as a byte source, decompressing `.gz` and `.zst` files.
 /// `-` reads standard input.
 public func openByteSource(path: String) throws(SourceError) -> any ByteSource {
+    try openByteSource(path: path, zstd: ZstdLibrary.system)
+}
+
+/// Opens `path`, reading `.zst` through `zstd` (tests pass a missing library).
+func openByteSource(path: String, zstd: Result<ZstdLibrary, SourceError>) throws(SourceError) -> any ByteSource {
     let file = try FileSource(path: path)
     if path.hasSuffix(".gz") { return try GzipSource(file) }
-    if path.hasSuffix(".zst") { return try ZstdSource(file) }
+    if path.hasSuffix(".zst") { return try ZstdSource(file, library: zstd) }
     return file
 }
 

@@ -66,10 +66,16 @@ public final class TraceReader {
     /// Statements returned so far, directives and ticks included.
     public internal(set) var statements = 0
 
-    public init(path: String) throws(TraceError) {
+    public convenience init(path: String) throws(TraceError) {
+        try self.init(path: path, zstd: ZstdLibrary.system)
+    }
+
+    /// A reader of the file at `path`, reading `.zst` through `zstd` (tests
+    /// pass a library that is missing).
+    init(path: String, zstd: Result<ZstdLibrary, SourceError>) throws(TraceError) {
         self.path = path
         do {
-            input = InputBuffer(path: path, source: try openByteSource(path: path), capacity: Self.bufferSize)
+            input = InputBuffer(path: path, source: try openByteSource(path: path, zstd: zstd), capacity: Self.bufferSize)
         } catch {
             throw TraceError(file: path, line: 0, message: error.message)
         }

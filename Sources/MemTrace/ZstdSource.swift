@@ -1,11 +1,13 @@
 import CZstd
 
-/// Zstandard data decompressed through the system libzstd, chunk by chunk.
+/// Zstandard data decompressed through the system libzstd, chunk by chunk
+/// (opened at run time: see `ZstdLibrary`).
 ///
 /// A stream whose last frame is incomplete when the file ends is reported as
 /// truncated (libzstd's "more input expected" hint is non-zero at that point).
 public final class ZstdSource: ByteSource {
     private let file: FileSource
+    private let zstd: ZstdLibrary
     private let stream: OpaquePointer
     private let input: UnsafeMutableRawBufferPointer
     private var inBuffer = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
@@ -14,16 +16,18 @@ public final class ZstdSource: ByteSource {
 
     public var bytesConsumed: UInt64 { file.bytesConsumed }
 
-    init(_ file: FileSource) throws(SourceError) {
+    /// Reads `file` through `library` (tests pass a missing one).
+    init(_ file: FileSource, library: Result<ZstdLibrary, SourceError> = ZstdLibrary.system) throws(SourceError) {
         self.file = file
-        guard let ds = ZSTD_createDStream() else { throw SourceError("cannot start zstd decompression") }
+        zstd = try library.get()
+        guard let ds = zstd.createDStream() else { throw SourceError("cannot start zstd decompression") }
         stream = ds
-        ZSTD_initDStream(ds)
-        input = .allocate(byteCount: Int(ZSTD_DStreamInSize()), alignment: 16)
+        _ = zstd.initDStream(ds)
+        input = .allocate(byteCount: zstd.dStreamInSize(), alignment: 16)
     }
 
     deinit {
-        ZSTD_freeDStream(stream)
+        _ = zstd.freeDStream(stream)
         input.deallocate()
     }
 
@@ -42,9 +46,9 @@ public final class ZstdSource: ByteSource {
                 if frameOpen { throw SourceError("truncated zstd data: the compressed stream ends early") }
                 return 0
             }
-            let hint = ZSTD_decompressStream(stream, &out, &inBuffer)
-            if ZSTD_isError(hint) != 0 {
-                throw SourceError("corrupt zstd data: \(String(cString: ZSTD_getErrorName(hint)))")
+            let hint = zstd.decompressStream(stream, &out, &inBuffer)
+            if zstd.isError(hint) != 0 {
+                throw SourceError("corrupt zstd data: \(zstd.getErrorName(hint).map { String(cString: $0) } ?? "error \(hint)")")
             }
             frameOpen = hint != 0
         }

@@ -4,6 +4,7 @@ import FoundationXML
 #endif
 import Testing
 import MemStore
+import TestSupport
 
 /// `memreplay report`, and what a browser makes of it.
 @Suite struct ReportCommandTests {
@@ -88,15 +89,10 @@ import MemStore
     }
 
     /// Headless Chromium renders the report: it loads, lays out and paints.
-    /// CI installs Debian's chromium (`apt-get install -y chromium`); without
-    /// it this test fails rather than pass silently.
-    @Test func chromiumRendersTheReport() throws {
-        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-        guard let chromium else {
-            Issue.record("chromium is not installed: the rendering check needs it (apt-get install -y chromium)")
-            return
-        }
+    /// Skipped, saying so, where chromium is not installed (a fresh machine);
+    /// CI installs it and fails the test without it.
+    @Test(.needs(.chromium)) func chromiumRendersTheReport() throws {
+        let chromium = try ExternalProgram.chromium.require()
         let dir = tempDir()
         let db = try database(dir)
         let html = dir + "/report.html"

@@ -1,8 +1,11 @@
 import Foundation
 import Testing
 @testable import MemStore
+import TestSupport
 
 /// Sweeps run by GNU parallel, merged, equal to replays one after another.
+/// The tests that run GNU parallel are skipped, saying so, where it is not
+/// installed (a fresh machine); CI installs it and fails them without it.
 @Suite(.serialized) struct SweepTests {
     func dir() -> String {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-sweep-\(UUID().uuidString)").path
@@ -41,7 +44,8 @@ import Testing
         return rows
     }
 
-    @Test func planRunWithGNUParallelMergeEqualsSequentialReplays() throws {
+    @Test(.needs(.gnuParallel)) func planRunWithGNUParallelMergeEqualsSequentialReplays() throws {
+        let parallel = try ExternalProgram.gnuParallel.require()
         let d = dir()
         let bin = CommandLineTests.binary
         let root = CommandLineTests.root
@@ -49,10 +53,7 @@ import Testing
         var (status, out) = try sh("\(bin) sweep plan \(traces) --grid pmm=bitmap,stack,buddy -o plan.jsonl", in: d)
         #expect(status == 0, "\(out)")
         #expect(out.contains("6 jobs (2 traces × 3 variants)"))
-        let parallel = "parallel -j 2 \(bin) sweep run plan.jsonl --index {} --db shards/{}.db ::: 0 1 2 3 4 5"
-        (status, out) = try sh("command -v parallel", in: d)
-        try #require(status == 0, "GNU parallel is not installed (apt-get install parallel)")
-        (status, out) = try sh(parallel, in: d)
+        (status, out) = try sh("'\(parallel)' -j 2 \(bin) sweep run plan.jsonl --index {} --db shards/{}.db ::: 0 1 2 3 4 5", in: d)
         #expect(status == 0, "\(out)")
         (status, out) = try sh("\(bin) merge shards/*.db -o merged.db", in: d)
         #expect(status == 0 && out.contains("merged 6 runs from 6 shards"), "\(out)")
@@ -70,7 +71,8 @@ import Testing
         #expect(summary.map { $0[1] } == ["3", "3"])
     }
 
-    @Test func aKilledJobIsRerunWithoutDuplicatingFinishedOnes() throws {
+    @Test(.needs(.gnuParallel)) func aKilledJobIsRerunWithoutDuplicatingFinishedOnes() throws {
+        let parallel = try ExternalProgram.gnuParallel.require()
         let d = dir()
         let bin = CommandLineTests.binary
         var (status, out) = try sh("\(bin) gen access --events 3000000 -o long.trace", in: d)
@@ -89,7 +91,7 @@ import Testing
         p.waitUntilExit()
         // The whole plan, twice: finished jobs are not run again.
         for _ in 0..<2 {
-            (status, out) = try sh("parallel -j 2 \(bin) sweep run plan.jsonl --index {} --db shards/{}.db ::: 0 1 2 3", in: d)
+            (status, out) = try sh("'\(parallel)' -j 2 \(bin) sweep run plan.jsonl --index {} --db shards/{}.db ::: 0 1 2 3", in: d)
             #expect(status == 0, "\(out)")
         }
         #expect(out.components(separatedBy: "already done").count - 1 == 4)

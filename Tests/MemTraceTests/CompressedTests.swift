@@ -153,6 +153,24 @@ struct CompressedTests {
         #expect(error.line > 1)
     }
 
+    /// libzstd is opened at run time; where it is missing (here: a library
+    /// name that does not exist), a .zst trace is an error that names the
+    /// file and says what to install.
+    @Test func missingZstdLibraryIsAClearError() throws {
+        defer { cleanUp() }
+        let absent = Result { () throws(SourceError) in try ZstdLibrary.open("libzstd-absent.so.1") }
+        let p = try write("m.trace.zst", "").path
+        do {
+            _ = try TraceReader(path: p, zstd: absent)
+            Issue.record("a .zst trace was opened without libzstd")
+        } catch {
+            #expect(error.line == 0)
+            #expect(error.description == "\(p): cannot read .zst: libzstd-absent.so.1 not found (install the zstd library)")
+        }
+        // The system's library is found: a fresh machine has libzstd1.
+        #expect(throws: Never.self) { _ = try ZstdLibrary.system.get() }
+    }
+
     @Test(arguments: [0.5, 0.3, 0.7])
     func corruptGzipIsAnError(at fraction: Double) throws {
         defer { cleanUp() }
