@@ -25,6 +25,11 @@ let package = Package(
         // machine has the library but not libzstd-dev.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
+        // OpenSSL's libcrypto, for SHA-256 (merge's run digests): on every
+        // machine of this kind (libssl-dev), where swift-crypto would
+        // compile all of BoringSSL into each build.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CZstd"),
 
@@ -37,7 +42,7 @@ let package = Package(
         // schema.sql is embedded at build time; the one in the target folder
         // is a symbolic link to the package's top-level schema.sql, because
         // SwiftPM takes resources only from inside the target's folder.
-        .target(name: "MemStore", dependencies: ["CSQLite", "MemModel"],
+        .target(name: "MemStore", dependencies: ["CSQLite", "COpenSSL", "MemModel"],
                 resources: [.embedInCode("schema.sql")]),
         // The command line, and the jobs its commands run (Jobs/): replays
         // into the store, the threads of a comparison and their turns at

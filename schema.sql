@@ -1,4 +1,4 @@
--- memreplay results schema (version 1).
+-- memreplay results schema (version 2).
 -- The single source of truth: SwiftPM embeds this file in the program
 -- (Sources/MemStore/schema.sql links here), and memreplay applies exactly
 -- this text to every database it opens. Every statement is idempotent, so
@@ -125,6 +125,16 @@ CREATE TABLE IF NOT EXISTS node_metrics (
     PRIMARY KEY (run_id, tick, node)
 ) WITHOUT ROWID;
 
+-- The content digest of a finished run, written by `memreplay merge`: the
+-- SHA-256 of its runs row (all but run_id and comparison_id) and of every row
+-- it owns, in key order. A merge skips a run whose digest the output holds,
+-- so merging the same shard twice changes nothing.
+CREATE TABLE IF NOT EXISTS run_digests (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+    digest TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_digests_by_digest ON run_digests(digest);
+
 CREATE INDEX IF NOT EXISTS runs_by_trace ON runs(trace, pmm);
 CREATE INDEX IF NOT EXISTS runs_by_comparison ON runs(comparison_id) WHERE comparison_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS processes_by_run ON processes(run_id, pid);
@@ -236,4 +246,4 @@ SELECT t.trace,
        (SELECT MIN(tlb_miss_rate) FROM s WHERE s.trace = t.trace) AS lowest_tlb_miss_rate
 FROM (SELECT DISTINCT trace FROM s) t;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

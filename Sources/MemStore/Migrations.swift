@@ -38,9 +38,17 @@ public struct Migration: Sendable {
 
 extension Schema {
     /// Every step, oldest first: `migrations[i].from == i + 1` up to
-    /// ``version`` − 1. Version 1 is the first released schema, so there is
-    /// no step yet.
-    public static let migrations: [Migration] = []
+    /// ``version`` − 1. Version 1 is the first released schema.
+    public static let migrations: [Migration] = [
+        // 1 → 2: merge identifies runs by content (`run_digests`).
+        Migration(from: 1, sql: """
+            CREATE TABLE run_digests (
+                run_id INTEGER PRIMARY KEY REFERENCES runs(run_id) ON DELETE CASCADE,
+                digest TEXT NOT NULL
+            );
+            CREATE INDEX run_digests_by_digest ON run_digests(digest);
+            """),
+    ]
 
     /// Brings `db` to `version` in place, all or nothing (see ``Migration``).
     ///

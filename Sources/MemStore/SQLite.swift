@@ -192,6 +192,20 @@ public final class Statement {
     public func isNull(_ i: Int32) -> Bool { sqlite3_column_type(handle, i) == SQLITE_NULL }
     public func int(_ i: Int32) -> Int64 { sqlite3_column_int64(handle, i) }
     public func double(_ i: Int32) -> Double { sqlite3_column_double(handle, i) }
+    /// Column `i` as stored: its type and value (a blob is refused: no
+    /// memreplay column holds one).
+    public func value(_ i: Int32) throws(SQLiteError) -> Value {
+        switch sqlite3_column_type(handle, i) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .int(int(i))
+        case SQLITE_FLOAT: return .real(double(i))
+        case SQLITE_TEXT: return .text(text(i) ?? "")
+        default:
+            let name = String(cString: sqlite3_column_name(handle, i))
+            throw SQLiteError(code: 0, description: "\(db.path): column \(name) holds a blob")
+        }
+    }
+
     public func text(_ i: Int32) -> String? {
         guard let p = sqlite3_column_text(handle, i) else { return nil }
         return String(cString: p)

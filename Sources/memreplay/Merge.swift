@@ -7,10 +7,12 @@ struct Merge: ParsableCommand {
         abstract: "Merge result databases (e.g. sweep shards) into one.",
         discussion: """
             Every finished (ok) run is copied with a new run id, with its ticks, slabinfo, \
-            processes and node rows; comparison groups stay together. Runs of a sweep job the \
-            output already holds are skipped, so merging twice changes nothing. Shards of an earlier \
-            schema version are upgraded in place first; those of a newer one are refused. The \
-            output is replaced atomically: a failed merge leaves it as it was.
+            processes and node rows; comparison groups stay together. A run whose content the \
+            output already holds (its SHA-256 digest) is skipped, so merging twice changes \
+            nothing. Shards are opened read-only and checked: their tables must be the schema's, \
+            every value must have its column's type and range, and the output itself or a shard \
+            given twice is refused. The output is written in place in one transaction, while \
+            other replays may write to it; a failed merge leaves it as it was.
             """
     )
 

@@ -181,6 +181,27 @@ import MemStore
         }
     }
 
+    /// A path that is not valid UTF-8 is refused, naming its bytes, before
+    /// anything is opened: Swift would have replaced the bad bytes with
+    /// U+FFFD and the replay would have read or created another file.
+    @Test func anArgumentThatIsNotUTF8IsRefused() throws {
+        let dir = tempDir()
+        FileManager.default.createFile(atPath: dir + "/t\u{FFFD}.trace", contents: Data("memtrace 1\nmem 1M\n".utf8))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "exec \"$0\" replay --quiet --db r.db \"$(printf 't\\377.trace')\"", Self.binary]
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 2)
+        #expect(text.contains("argument 5 (t\\xff.trace) is not valid UTF-8"), "\(text)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/r.db"))
+    }
+
     /// `--db 'file:x?mode=memory'` is a file of that name, not a SQLite URI
     /// that would keep the results in memory and lose them.
     @Test func aDatabaseNameIsAPathNotAURI() throws {

@@ -90,4 +90,45 @@ import TestSupport
         #expect(writer.terminationStatus == 0)
         try Self.expectAllComplete(db, runs: 2)
     }
+
+    /// The issue's whole scene: four replays, a compare of two variants and
+    /// a merge of a two-run shard, all into one database at once, while a
+    /// reader holds a transaction open. Every run ends `ok` with all its
+    /// rows, none is lost (a merge used to rename its copy over replays that
+    /// finished meanwhile), and the file is sound.
+    @Test func replaysACompareAndAMergeShareOneDatabaseWithAReader() throws {
+        let trace = try Self.trace(events: 150_000)
+        let db = temporaryPath("r.db")
+        let shard = temporaryPath("shard.db")
+        for t in ["basic", "reclaim"] {
+            let r = try CommandLineTests.run(["replay", "--quiet", "--db", shard, CommandLineTests.root + "/traces/\(t).trace"])
+            #expect(r.status == 0, "\(r.err)")
+        }
+        let first = try CommandLineTests.run(["replay", "--quiet", "--db", db, CommandLineTests.root + "/traces/basic.trace"])
+        #expect(first.status == 0, "\(first.err)")
+        let reader = try Database(path: db, create: false, readOnly: true)
+        try reader.execute("BEGIN")
+        #expect(try reader.scalar("SELECT count(*) FROM tick_metrics") ?? 0 > 0)
+
+        var commands = (0..<4).map { i in ["replay", "--quiet", "--tick-every", "\(3 + i)", "--db", db, trace] }
+        commands.append(["compare", "--quiet", "--db", db, "--variant", "s:pmm=stack", "--variant", "b:pmm=buddy", trace])
+        commands.append(["merge", shard, "-o", db])
+        let errors = commands.map { _ in Pipe() }
+        var processes: [Process] = []
+        for (i, c) in commands.enumerated() {
+            if c[0] == "merge" { usleep(200_000) }  // while the replays write
+            processes.append(try Self.start(c, stderr: errors[i]))
+        }
+        for (i, p) in processes.enumerated() {
+            let text = String(decoding: errors[i].fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0, "\(commands[i].joined(separator: " ")): \(text)")
+        }
+        try reader.execute("COMMIT")
+        // 1 + 4 replays + 2 variants + 2 merged runs.
+        try Self.expectAllComplete(db, runs: 9)
+        let check = try Database(path: db, create: false, readOnly: true)
+        #expect(try check.scalar("SELECT count(DISTINCT comparison_id) FROM runs WHERE comparison_id IS NOT NULL") == 1)
+        #expect(try check.scalar("SELECT count(*) FROM runs WHERE trace LIKE '%reclaim.trace'") == 1)
+    }
 }
