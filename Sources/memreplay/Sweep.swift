@@ -37,18 +37,65 @@ struct Sweep: ParsableCommand {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    static func readPlan(_ path: String) throws -> [Job] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+    /// Why `id` cannot be a job id, or `nil` if it can. An id names its
+    /// shard (`SHARDS/ID.db`) and is a word of the job's command, so it is
+    /// 1 to 64 letters, digits, `.`, `_` and `-`, and does not start with
+    /// `.` (no `..`, no hidden files, no path separators).
+    static func jobIDProblem(_ id: String) -> String? {
+        let allowed = id.utf8.allSatisfy { c in
+            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: ".")
+                || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+        }
+        guard allowed, (1...64).contains(id.utf8.count), !id.hasPrefix(".") else {
+            return "job id \(String(reflecting: id)) must be 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'"
+        }
+        return nil
+    }
+
+    /// A plan file's lines, each checked as if it had come from the command
+    /// line: its options as the command-line options are, its id against
+    /// the safe alphabet, and neither id nor index used twice. Nothing is
+    /// run or written before the whole plan has passed.
+    static func readPlan(_ path: String) throws(PlanError) -> [Job] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw PlanError(file: path, line: 0, message: "cannot read the plan: \(error.localizedDescription)")
+        }
         let decoder = JSONDecoder()
         var jobs: [Job] = []
+        var lineOfID: [String: Int] = [:], lineOfIndex: [Int: Int] = [:]
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            func problem(_ message: String) -> PlanError { PlanError(file: path, line: n + 1, message: message) }
+            let job: Job
             do {
-                jobs.append(try decoder.decode(Job.self, from: Data(line.utf8)))
+                job = try decoder.decode(Job.self, from: Data(line.utf8))
             } catch {
-                throw ValidationError("\(path):\(n + 1): not a plan line: \(error)")
+                throw problem("not a plan line: \(error)")
             }
+            if let why = jobIDProblem(job.job) { throw problem(why) }
+            if let earlier = lineOfID[job.job] { throw problem("job id \(job.job) is already on line \(earlier)") }
+            if let earlier = lineOfIndex[job.index] { throw problem("job index \(job.index) is already on line \(earlier)") }
+            do {
+                try ReplaySettings.check(job.options)
+            } catch {
+                throw problem("job \(job.job): \(error.message)")
+            }
+            lineOfID[job.job] = n + 1
+            lineOfIndex[job.index] = n + 1
+            jobs.append(job)
         }
         return jobs
+    }
+
+    /// A plan line that cannot be run, as `PLAN:LINE: what is wrong`.
+    struct PlanError: Error, CustomStringConvertible {
+        var file: String
+        var line: Int
+        var message: String
+        var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
     }
 
     struct Plan: ParsableCommand {
@@ -163,7 +210,13 @@ struct Sweep: ParsableCommand {
         var shards: String = "shards"
 
         func run() throws {
-            let all = try Sweep.readPlan(plan)
+            let all: [Job]
+            do {
+                all = try Sweep.readPlan(plan)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
             if let workers = jobs {
                 try runAll(all, workers: max(1, workers))
                 return
