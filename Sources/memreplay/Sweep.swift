@@ -167,7 +167,8 @@ struct Sweep: ParsableCommand {
                 for spec in specs {
                     let options = try spec.apply(to: settings)
                     let id = try Sweep.jobID(trace: trace, options: options)
-                    let command = "memreplay sweep run \(output) --job \(id) --db \(shards)/\(id).db"
+                    // Pasted into a shell: every word quoted (the id needs none).
+                    let command = "memreplay sweep run \(shellQuoted(output)) --job \(id) --db \(shellQuoted("\(shards)/\(id).db"))"
                     let job = Job(job: id, index: index, trace: trace, label: spec.label,
                                   settings: Dictionary(spec.settings.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
                                   options: options, command: command)
@@ -278,7 +279,7 @@ struct Sweep: ParsableCommand {
                 usleep(20_000)
                 reap(false)
             }
-            print("\(all.count) jobs, \(failures) failed; merge with: memreplay merge \(shards)/*.db -o results.db")
+            print("\(all.count) jobs, \(failures) failed; merge with: memreplay merge \(shellQuoted(shards))/*.db -o results.db")
             if failures > 0 { throw ExitCode(1) }
         }
     }

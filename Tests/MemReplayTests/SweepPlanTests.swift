@@ -1,8 +1,10 @@
 import Foundation
 import Testing
+@testable import memreplay
 
 /// Sweep plans as untrusted input: every line is checked as the command line
-/// checks its options before anything runs, and job ids cannot name paths.
+/// checks its options before anything runs, job ids cannot name paths, and
+/// the commands a plan holds mean, pasted into a shell, what they say.
 @Suite struct SweepPlanTests {
     func dir() -> String {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-plan-\(UUID().uuidString)").path
@@ -123,5 +125,72 @@ import Testing
         r = try CommandLineTests.run(["sweep", "run", "fine.jsonl", "--index", "0"], cwd: work)
         #expect(r.status == 0, "\(r.err)")
         #expect(FileManager.default.fileExists(atPath: work + "/shards/Job_1.a-B.db"))
+    }
+
+    /// Runs `word`, quoted, through `sh -c "printf '%s\n' WORD"`.
+    func shellEcho(_ quoted: String, in d: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "printf '%s\\n' " + quoted]
+        p.currentDirectoryURL = URL(fileURLWithPath: d)
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return text
+    }
+
+    static let hostile = [
+        "", "plain", "shards/x.db", "it's", "'", "''", "'\\''", "a b", "  lead", "$(touch pwned)", "`touch pwned`",
+        "; touch pwned", "a && touch pwned", "x | touch pwned", "a\nb", "\n", "end\n", "\"dq\"", "back\\slash",
+        "\\", "*", "?", "[a]", "~", "~root", "$HOME", "${x:-y}", "$", "!1", "#c", "&", "<in", ">out", "(", ")",
+        "{a,b}", "tab\there", "ünïcødé", "-n", "-e", "--", "a=b", "%s", "%%", "x'y\"z`$(w)`",
+    ]
+
+    /// Each hostile word, quoted, reaches printf as one literal argument.
+    @Test func shellQuotingRoundTripsThroughSh() throws {
+        let d = dir()
+        for word in Self.hostile {
+            let quoted = shellQuoted(word)
+            #expect(try shellEcho(quoted, in: d) == word + "\n", "\(word.debugDescription) quoted as \(quoted)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: d).isEmpty, "the shell ran something")
+        // Plain words stay as typed; the rest in single quotes.
+        #expect(shellQuoted("shards/0123abcd.db") == "shards/0123abcd.db")
+        #expect(shellQuoted("it's") == #"'it'\''s'"#)
+        #expect(shellQuoted("") == "''")
+        #expect(shellQuoted("~") == "'~'")
+    }
+
+    /// A plan's commands, pasted into sh, pass the plan name and the shard
+    /// path as they were given, whatever they hold: `$(…)`, `;`, spaces,
+    /// quotes, newlines.
+    @Test func planCommandsMeanWhatTheySayInAShell() throws {
+        let d = dir()
+        let shards = "$(touch pwned); it's \"x\"\nnew line"
+        let output = "p $(touch pwned2);'q'.jsonl"
+        let r = try CommandLineTests.run(["sweep", "plan", Self.trace, "--grid", "pmm=stack,buddy", "--shards", shards, "-o", output], cwd: d)
+        #expect(r.status == 0, "\(r.err)")
+        let text = try String(contentsOfFile: d + "/" + output, encoding: .utf8)
+        let jobs = text.split(separator: "\n").map { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(jobs.count == 2)
+        for case let job? in jobs {
+            let id = job["job"] as! String
+            let command = job["command"] as! String
+            // `memreplay` as a function that prints its arguments, NUL-separated.
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "memreplay() { printf '%s\\0' \"$@\"; }; " + command]
+            p.currentDirectoryURL = URL(fileURLWithPath: d)
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            let args = data.split(separator: 0, omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+            #expect(args == ["sweep", "run", output, "--job", id, "--db", "\(shards)/\(id).db"], "\(command)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: d) == [output], "the shell ran something")
     }
 }
