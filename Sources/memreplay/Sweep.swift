@@ -119,7 +119,8 @@ struct Sweep: ParsableCommand {
         @Option(name: .customLong("variant"), help: ArgumentHelp("LABEL:KEY=VALUE[,KEY=VALUE…] (as for compare).", valueName: "spec"))
         var variants: [String] = []
 
-        @Option(name: [.short, .customLong("output")], help: "The plan file (JSON lines).")
+        @Option(name: [.short, .customLong("output")],
+                help: "The plan file (JSON lines), or - for standard output (the commands then name it plan.jsonl).")
         var output: String = "plan.jsonl"
 
         @Option(help: "Folder of the shard databases named in the commands.")
@@ -158,6 +159,9 @@ struct Sweep: ParsableCommand {
         }
 
         func run() throws {
+            // Checked before any work: absent or a regular file, never a trace.
+            let out = try OutputFile(output, inputs: traces)
+            let planName = output == "-" ? "plan.jsonl" : output
             let specs = try specs()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -168,7 +172,7 @@ struct Sweep: ParsableCommand {
                     let options = try spec.apply(to: settings)
                     let id = try Sweep.jobID(trace: trace, options: options)
                     // Pasted into a shell: every word quoted (the id needs none).
-                    let command = "memreplay sweep run \(shellQuoted(output)) --job \(id) --db \(shellQuoted("\(shards)/\(id).db"))"
+                    let command = "memreplay sweep run \(shellQuoted(planName)) --job \(id) --db \(shellQuoted("\(shards)/\(id).db"))"
                     let job = Job(job: id, index: index, trace: trace, label: spec.label,
                                   settings: Dictionary(spec.settings.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
                                   options: options, command: command)
@@ -176,8 +180,22 @@ struct Sweep: ParsableCommand {
                     index += 1
                 }
             }
-            try (lines.joined(separator: "\n") + "\n").write(toFile: output, atomically: true, encoding: .utf8)
-            print("\(output): \(lines.count) jobs (\(traces.count) traces × \(specs.count) variants)")
+            let text = lines.joined(separator: "\n") + "\n"
+            do {
+                try out.write { path in
+                    if path == "-" {
+                        FileHandle.standardOutput.write(Data(text.utf8))
+                    } else {
+                        try text.write(toFile: path, atomically: false, encoding: .utf8)
+                    }
+                }
+            } catch {
+                printError("\(output): \((error as? OutputError)?.message ?? error.localizedDescription)")
+                throw ExitCode(1)
+            }
+            let summary = "\(output): \(lines.count) jobs (\(traces.count) traces × \(specs.count) variants)"
+            // With -o -, standard output carries the plan itself.
+            if output == "-" { printError(summary) } else { print(summary) }
         }
     }
 

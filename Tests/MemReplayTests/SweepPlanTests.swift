@@ -193,4 +193,38 @@ import Testing
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: d) == [output], "the shell ran something")
     }
+
+    /// `sweep plan -o` goes through OutputFile: a FIFO or a trace is refused
+    /// and left as it was, a link stays a link, `-` is standard output.
+    @Test func planOutputIsWrittenSafely() throws {
+        let d = dir()
+        let trace = d + "/t.trace"
+        try FileManager.default.copyItem(atPath: Self.trace, toPath: trace)
+        let before = try Data(contentsOf: URL(fileURLWithPath: trace))
+        var r = try CommandLineTests.run(["sweep", "plan", "t.trace", "-o", "./t.trace"], cwd: d)
+        #expect(r.status != 0 && r.err.contains("is the input itself"), "\(r.err)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: trace)) == before)
+
+        #expect(mkfifo(d + "/fifo", 0o644) == 0)
+        r = try CommandLineTests.run(["sweep", "plan", "t.trace", "-o", "fifo"], cwd: d)
+        #expect(r.status != 0 && r.err.contains("not a regular file"), "\(r.err)")
+        var st = stat()
+        #expect(lstat(d + "/fifo", &st) == 0 && st.st_mode & S_IFMT == S_IFIFO)
+
+        try "old\n".write(toFile: d + "/real.jsonl", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: d + "/link.jsonl", withDestinationPath: "real.jsonl")
+        r = try CommandLineTests.run(["sweep", "plan", "t.trace", "-o", "link.jsonl"], cwd: d)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(lstat(d + "/link.jsonl", &st) == 0 && st.st_mode & S_IFMT == S_IFLNK)
+        let written = try String(contentsOfFile: d + "/real.jsonl", encoding: .utf8)
+        #expect(written.hasPrefix("{\"command\":\"memreplay sweep run link.jsonl --job "))
+
+        r = try CommandLineTests.run(["sweep", "plan", "t.trace", "-o", "-"], cwd: d)
+        #expect(r.status == 0)
+        #expect(r.out.hasPrefix("{\"command\":\"memreplay sweep run plan.jsonl --job "), "\(r.out)")
+        #expect(r.out.split(separator: "\n").count == 1)
+        #expect(r.err == "-: 1 jobs (1 traces × 1 variants)\n")
+        let names = try FileManager.default.contentsOfDirectory(atPath: d).sorted()
+        #expect(names == ["fifo", "link.jsonl", "real.jsonl", "t.trace"])
+    }
 }
