@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import MemStore
+
+/// SIGTERM (as `kill`, `timeout` and schedulers send it) to every command
+/// that writes results: the work stops, interrupted runs are recorded as
+/// `failed` with the signal's name, the exit status is 1, children are not
+/// orphaned and no partial output is left.
+///
+/// Replays are kept running with `--check` on a large memory (each event
+/// then checks every frame, and the loop looks for a signal after every
+/// check) or kept waiting on a FIFO that the test holds open and never
+/// finishes writing: neither depends on the machine's speed.
+@Suite(.serialized) struct SignalTests {
+    func dir() -> String {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-signal-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }
+
+    /// Starts the binary in `cwd`, its standard error into `cwd/stderr`.
+    func start(_ args: [String], in cwd: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
+        p.standardOutput = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: cwd + "/stderr", contents: nil)
+        p.standardError = FileHandle(forWritingAtPath: cwd + "/stderr")
+        try p.run()
+        return p
+    }
+
+    func stderr(_ cwd: String) -> String {
+        (try? String(contentsOfFile: cwd + "/stderr", encoding: .utf8)) ?? ""
+    }
+
+    /// Polls `condition` every 10 ms until it holds or `seconds` pass.
+    @discardableResult
+    func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
+    /// Rows of `sql` in the database at `path`, or nil while it cannot be read yet.
+    func rows(_ path: String, _ sql: String) -> [[String?]]? {
+        guard FileManager.default.fileExists(atPath: path),
+              let db = try? Database(path: path, create: false, readOnly: true) else { return nil }
+        return try? db.rows(sql)
+    }
+
+    /// Opens the FIFO for writing once the child has opened it for reading
+    /// (non-blocking, so a child that never opens it cannot hang the test).
+    func openWriter(_ fifo: String, _ child: Process) -> Int32 {
+        var fd: Int32 = -1
+        waitUntil(4) {
+            fd = open(fifo, O_WRONLY | O_NONBLOCK)
+            return fd >= 0 || !child.isRunning
+        }
+        return fd
+    }
+
+    func send(_ fd: Int32, _ text: String) {
+        _ = text.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    /// A replay blocked reading a FIFO that stalls: SIGTERM used to be
+    /// ignored until data came (the handler restarted the read), and the
+    /// run then finished `ok`.
+    @Test func replayWaitingOnAStalledFIFOStopsAtSIGTERM() throws {
+        let d = dir()
+        #expect(mkfifo(d + "/t.fifo", 0o644) == 0)
+        let p = try start(["replay", "--db", "r.db", "--quiet", "t.fifo"], in: d)
+        let fd = openWriter(d + "/t.fifo", p)
+        try #require(fd >= 0, "the replay never opened the FIFO: \(stderr(d))")
+        defer { close(fd) }
+        send(fd, "memtrace 1\nmem 1M\npalloc a 1\n")
+        // The configuration is stored once the directives are read; the
+        // replay then applies `palloc` and waits for more.
+        let waiting = waitUntil(4) { rows(d + "/r.db", "SELECT config FROM runs")?.first?[0]?.contains("\"memBytes\":1048576") == true }
+        try #require(waiting, "the replay did not start: \(stderr(d))")
+        kill(p.processIdentifier, SIGTERM)
+        let stopped = waitUntil(4) { !p.isRunning }
+        if !stopped { close(fd) }  // lets it finish, so the test does not hang
+        p.waitUntilExit()
+        #expect(stopped, "SIGTERM did not stop a replay waiting on a FIFO")
+        #expect(p.terminationReason == .exit && p.terminationStatus == 1)
+        let run = rows(d + "/r.db", "SELECT status, error FROM runs")
+        #expect(run?.count == 1)
+        #expect(run?.first?[0] == "failed")
+        #expect(run?.first?[1]?.contains("interrupted by SIGTERM") == true, "\(String(describing: run))")
+        #expect(stderr(d).contains("t.fifo:4: interrupted by SIGTERM"), "\(stderr(d))")
+    }
+}
