@@ -68,6 +68,17 @@ import Testing
         _ = text.withCString { write(fd, $0, strlen($0)) }
     }
 
+    /// A trace of 20,000 events, generated in a few milliseconds.
+    func smallTrace(in d: String) throws -> String {
+        let gen = try start(["gen", "access", "--events", "20000", "-o", "small.trace"], in: d)
+        gen.waitUntilExit()
+        try #require(gen.terminationStatus == 0)
+        return "small.trace"
+    }
+
+    /// Settings under which each event of small.trace takes milliseconds.
+    static let slow = ["--check", "--mem", "256M"]
+
     /// A replay blocked reading a FIFO that stalls: SIGTERM used to be
     /// ignored until data came (the handler restarted the read), and the
     /// run then finished `ok`.
@@ -94,5 +105,28 @@ import Testing
         #expect(run?.first?[0] == "failed")
         #expect(run?.first?[1]?.contains("interrupted by SIGTERM") == true, "\(String(describing: run))")
         #expect(stderr(d).contains("t.fifo:4: interrupted by SIGTERM"), "\(stderr(d))")
+    }
+
+    /// `compare` installed no handler: SIGTERM killed it and left every
+    /// variant `running`. Now each variant, started or not, is `failed`.
+    @Test func compareRecordsEveryVariantFailedAtSIGTERM() throws {
+        let d = dir()
+        let trace = try smallTrace(in: d)
+        let p = try start(["compare", trace, "--db", "c.db", "--quiet", "--jobs", "2",
+                           "--variant", "a", "--variant", "b:pmm=buddy", "--variant", "c:pmm=bitmap"] + Self.slow, in: d)
+        // All three runs are reserved at once, after the handlers are installed.
+        let begun = waitUntil(4) { rows(d + "/c.db", "SELECT count(*) FROM runs")?.first?[0] == "3" }
+        try #require(begun, "\(stderr(d))")
+        kill(p.processIdentifier, SIGTERM)
+        let stopped = waitUntil(4) { !p.isRunning }
+        if !stopped { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        #expect(stopped)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 1)
+        let runs = rows(d + "/c.db", "SELECT status, error FROM runs ORDER BY run_id") ?? []
+        #expect(runs.count == 3)
+        for r in runs {
+            #expect(r[0] == "failed" && r[1]?.contains("interrupted by SIGTERM") == true, "\(r)")
+        }
     }
 }
