@@ -236,6 +236,7 @@ struct Sweep: ParsableCommand {
                 printError("\(error)")
                 throw ExitCode(1)
             }
+            installInterruptHandlers()
             if let workers = jobs {
                 try runAll(all, workers: max(1, workers))
                 return
@@ -255,7 +256,6 @@ struct Sweep: ParsableCommand {
         }
 
         func runOne(_ j: Job, db: String) throws {
-            installInterruptHandlers()
             let folder = (db as NSString).deletingLastPathComponent
             if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
             let store = try openResults(db)
@@ -271,14 +271,21 @@ struct Sweep: ParsableCommand {
                 printError("\(error)")
                 throw ExitCode(1)
             }
+            try exitIfInterrupted()
         }
 
         /// Each job in a child process of its own, `workers` at a time.
+        ///
+        /// The children run in process groups of their own (Foundation's
+        /// `Process` puts them there), so a Ctrl-C reaches only this process:
+        /// it starts no more jobs, passes the signal on to every running
+        /// child (each then records its run as failed) and waits for them.
         func runAll(_ all: [Job], workers: Int) throws {
             let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             var pending = all[...]
             var running: [Foundation.Process] = []
             var failures = 0
+            var forwarded: Int32 = 0
             func reap(_ block: Bool) {
                 while let i = running.firstIndex(where: { !$0.isRunning }) ?? (block && !running.isEmpty ? 0 : nil) {
                     let p = running.remove(at: i)
@@ -286,8 +293,12 @@ struct Sweep: ParsableCommand {
                     if p.terminationStatus != 0 { failures += 1 }
                 }
             }
-            while !pending.isEmpty || !running.isEmpty {
-                while running.count < workers, let j = pending.popFirst() {
+            while (!pending.isEmpty && forwarded == 0) || !running.isEmpty {
+                if Interruption.requested != 0 && forwarded == 0 {
+                    forwarded = Interruption.requested
+                    for p in running { kill(p.processIdentifier, forwarded) }
+                }
+                while forwarded == 0, running.count < workers, let j = pending.popFirst() {
                     let p = Foundation.Process()
                     p.executableURL = me
                     p.arguments = ["sweep", "run", plan, "--job", j.job, "--db", "\(shards)/\(j.job).db"]
@@ -296,6 +307,10 @@ struct Sweep: ParsableCommand {
                 }
                 usleep(20_000)
                 reap(false)
+            }
+            if forwarded != 0 {
+                printError("memreplay: \(Interruption.message): \(pending.count) of \(all.count) jobs not started, \(failures) failed")
+                throw ExitCode(1)
             }
             print("\(all.count) jobs, \(failures) failed; merge with: memreplay merge \(shellQuoted(shards))/*.db -o results.db")
             if failures > 0 { throw ExitCode(1) }

@@ -129,4 +129,51 @@ import Testing
             #expect(r[0] == "failed" && r[1]?.contains("interrupted by SIGTERM") == true, "\(r)")
         }
     }
+
+    /// The children of a process, from /proc.
+    func children(_ pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.flatMap { t in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(t)/children", encoding: .utf8)) ?? "")
+                .split(separator: " ").compactMap { Int32($0) }
+        }
+    }
+
+    /// SIGTERM to `sweep run --jobs 2` killed it and orphaned its children,
+    /// which replayed on. Now it passes the signal on, waits for them, and
+    /// exits 1; their runs are `failed`.
+    @Test func sweepRunPassesSIGTERMToItsChildren() throws {
+        let d = dir()
+        let trace = try smallTrace(in: d)
+        let plan = try CommandLineTests.run(["sweep", "plan", trace, "--grid", "pmm=stack,buddy,bitmap", "-o", "plan.jsonl"] + Self.slow, cwd: d)
+        try #require(plan.status == 0, "\(plan.err)")
+        let p = try start(["sweep", "run", "plan.jsonl", "--jobs", "2"], in: d)
+        func shardRuns() -> [[String?]] {
+            let shards = (try? FileManager.default.contentsOfDirectory(atPath: d + "/shards")) ?? []
+            return shards.filter { $0.hasSuffix(".db") }.flatMap { rows(d + "/shards/" + $0, "SELECT status, error FROM runs") ?? [] }
+        }
+        // Both children have begun their runs (and so installed their handlers).
+        var kids: [Int32] = []
+        let begun = waitUntil(4) {
+            kids = children(p.processIdentifier)
+            return kids.count == 2 && shardRuns().count == 2
+        }
+        try #require(begun, "children \(kids), runs \(shardRuns()): \(stderr(d))")
+        kill(p.processIdentifier, SIGTERM)
+        let stopped = waitUntil(4) { !p.isRunning }
+        if !stopped { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        // No child outlives it (they are reaped, so no zombies either).
+        let orphans = kids.filter { kill($0, 0) == 0 }
+        for k in orphans { kill(k, SIGKILL) }
+        #expect(stopped)
+        #expect(orphans.isEmpty, "children left running: \(orphans)")
+        #expect(p.terminationReason == .exit && p.terminationStatus == 1)
+        #expect(stderr(d).contains("interrupted by SIGTERM: 1 of 3 jobs not started"), "\(stderr(d))")
+        let runs = shardRuns()
+        #expect(runs.count == 2)
+        for r in runs {
+            #expect(r[0] == "failed" && r[1]?.contains("interrupted by SIGTERM") == true, "\(r)")
+        }
+    }
 }
