@@ -176,4 +176,56 @@ import Testing
             #expect(r[0] == "failed" && r[1]?.contains("interrupted by SIGTERM") == true, "\(r)")
         }
     }
+
+    /// `import` killed while it waits for input left its partial file
+    /// beside the output; now it stops, removes it, exits 1, and -o stays as
+    /// it was.
+    @Test func interruptedImportLeavesTheOutputAsItWas() throws {
+        let d = dir()
+        #expect(mkfifo(d + "/in.fifo", 0o644) == 0)
+        try "precious\n".write(toFile: d + "/out.trace", atomically: true, encoding: .utf8)
+        let p = try start(["import", "mtrace", "in.fifo", "-o", "out.trace"], in: d)
+        let fd = openWriter(d + "/in.fifo", p)
+        try #require(fd >= 0, "\(stderr(d))")
+        defer { close(fd) }
+        send(fd, "= Start\n@ [0x1] + 0x10 0x8\n")
+        let writing = waitUntil(4) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: d)) ?? []).contains { $0.contains(".partial-") }
+        }
+        try #require(writing, "\(stderr(d))")
+        kill(p.processIdentifier, SIGTERM)
+        let stopped = waitUntil(4) { !p.isRunning }
+        if !stopped { close(fd) }
+        p.waitUntilExit()
+        #expect(stopped)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 1)
+        // The line depends on how much was read when the signal came.
+        #expect(stderr(d).hasPrefix("in.fifo:") && stderr(d).contains(": interrupted by SIGTERM"), "\(stderr(d))")
+        #expect(try String(contentsOfFile: d + "/out.trace", encoding: .utf8) == "precious\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: d).sorted() == ["in.fifo", "out.trace", "stderr"])
+    }
+
+    /// The same for `convert`: no output, no partial file.
+    @Test func interruptedConvertLeavesNoOutput() throws {
+        let d = dir()
+        #expect(mkfifo(d + "/in.fifo", 0o644) == 0)
+        let p = try start(["convert", "in.fifo", "-o", "out.mtb"], in: d)
+        let fd = openWriter(d + "/in.fifo", p)
+        try #require(fd >= 0, "\(stderr(d))")
+        defer { close(fd) }
+        send(fd, "memtrace 1\nmem 1M\npalloc a 1\n")
+        let writing = waitUntil(4) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: d)) ?? []).contains { $0.contains(".partial-") }
+        }
+        try #require(writing, "\(stderr(d))")
+        kill(p.processIdentifier, SIGTERM)
+        let stopped = waitUntil(4) { !p.isRunning }
+        if !stopped { close(fd) }
+        p.waitUntilExit()
+        #expect(stopped)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 1)
+        // The line depends on how much was read when the signal came.
+        #expect(stderr(d).hasPrefix("in.fifo:") && stderr(d).contains(": interrupted by SIGTERM"), "\(stderr(d))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: d).sorted() == ["in.fifo", "stderr"])
+    }
 }
