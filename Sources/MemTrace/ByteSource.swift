@@ -48,10 +48,16 @@ public final class FileSource: ByteSource {
             fd = 0
             ownsFD = false
         } else {
-            fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
+            // Opening a FIFO waits for a writer: a signal may end the wait.
+            var opened: Int32
+            repeat {
+                opened = open(path, O_RDONLY | O_CLOEXEC)
+            } while opened < 0 && errno == EINTR && Interruption.requested == 0
+            guard opened >= 0 else {
+                if errno == EINTR { throw SourceError(Interruption.message) }
                 throw SourceError("cannot open: \(String(cString: strerror(errno)))")
             }
+            fd = opened
             ownsFD = true
         }
         var st = stat()
@@ -74,7 +80,12 @@ public final class FileSource: ByteSource {
                 bytesConsumed += UInt64(n)
                 return n
             }
-            if errno == EINTR { continue }
+            // A signal ended a read that was waiting (a stalled pipe or
+            // FIFO): stop if it asked to, else read again.
+            if errno == EINTR {
+                if Interruption.requested != 0 { throw SourceError(Interruption.message) }
+                continue
+            }
             throw SourceError("read error: \(String(cString: strerror(errno)))")
         }
     }

@@ -66,8 +66,13 @@ struct InputBuffer {
         TraceError(file: path, line: line, message: "line too long: more than \(maxLength) bytes")
     }
 
-    /// Moves the unread bytes to the front and reads once more.
+    /// Moves the unread bytes to the front and reads once more; stops
+    /// instead when a signal has asked to (see ``Interruption``), so a long
+    /// import or conversion ends within one buffer.
     mutating func refill() throws(TraceError) {
+        if Interruption.requested != 0 {
+            throw TraceError(file: path, line: line + 1, message: Interruption.message)
+        }
         if start > 0 {
             memmove(bytes, bytes + start, end - start)
             end -= start

@@ -61,6 +61,7 @@ struct Compare: ParsableCommand {
     }
 
     func run() throws {
+        installInterruptHandlers()
         let variants = try variantSpecs.map { spec in
             let v = try VariantSpec(parsing: spec)
             return ComparisonJob.Variant(label: v.label, options: try v.apply(to: settings))
@@ -93,6 +94,7 @@ struct Compare: ParsableCommand {
         case .json: print(Self.json(rows, comparison: outcome.comparisonID, trace: trace), terminator: "")
         }
         if !outcome.errors.isEmpty { throw ExitCode(1) }
+        try exitIfInterrupted()
     }
 
     /// The variants as columns, the figures as rows, rounded for reading.

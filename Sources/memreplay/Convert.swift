@@ -32,6 +32,8 @@ struct Convert: ParsableCommand {
         // Written beside the output and renamed into place when complete:
         // a failed conversion leaves nothing, and never a partial file.
         let output = try OutputFile(out, inputs: [trace])
+        // A signal stops the conversion at its next read, leaving no output.
+        installInterruptHandlers()
         let started = monotonicSeconds()
         let reader = try TraceReader(path: trace)
         let written: Int
@@ -48,6 +50,7 @@ struct Convert: ParsableCommand {
         let summary = "\(trace) -> \(out): \(reader.statements) statements, \(inBytes) -> \(written) bytes, \(formatFixed(monotonicSeconds() - started, 2)) s"
         // With -o -, standard output carries the trace itself.
         if out == "-" { printError(summary) } else { print(summary) }
+        try exitIfInterrupted()
     }
 
     static func defaultOutput(_ trace: String) -> String {

@@ -52,6 +52,9 @@ struct Import: ParsableCommand {
         // a failed or killed import leaves no half trace that would replay
         // as if it were whole, and deletes nothing it did not create.
         let out = try OutputFile(output, inputs: input == "-" ? [] : [input])
+        // A signal stops the import at its next read (or a read that waits
+        // on a pipe), and the partial file is removed like any failure's.
+        installInterruptHandlers()
         let report: ImportReport
         do {
             report = try out.write { path in
@@ -71,5 +74,6 @@ struct Import: ParsableCommand {
         var summary = "memreplay import: \(report.events) events, \(report.ticks) ticks from \(report.lines) lines of \(input)"
         for n in report.notes { summary += "\n  \(n.what): \(n.count)" }
         printError(summary)
+        try exitIfInterrupted()
     }
 }

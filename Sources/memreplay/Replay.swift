@@ -38,6 +38,8 @@ struct Replay: ParsableCommand {
         let store = try openResults(db)
         var failed = false
         for trace in traces {
+            // After a signal, no new run is begun.
+            if Interruption.requested != 0 { break }
             let progress = ProgressLine.make(trace: trace, quiet: quiet)
             do {
                 let outcome = try ReplayJob.run(trace: trace, options: options, label: label, store: store,
@@ -51,6 +53,7 @@ struct Replay: ParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
+        try exitIfInterrupted()
     }
 
     static func describe(_ o: ReplayJob.Outcome, trace: String) -> String {
@@ -76,8 +79,15 @@ func formatRate(_ v: Double) -> String {
     return formatFixed(v, 0)
 }
 
-/// SIGINT and SIGTERM stop the replay cleanly: the run is marked failed.
-/// A second signal kills at once, as users expect from a second Ctrl-C.
+/// SIGINT and SIGTERM stop the work cleanly: the replay loop and the trace
+/// readers see ``Interruption`` and throw, the run is marked failed, and the
+/// command exits non-zero. A second signal kills at once, as users expect
+/// from a second Ctrl-C.
+///
+/// The handler is installed with `sigaction` and without `SA_RESTART`, so a
+/// `read` blocked on a stalled pipe or FIFO returns `EINTR` instead of
+/// waiting on; `signal()` would restart it, and the replay would go on
+/// waiting for data and then finish `ok`.
 func installInterruptHandlers() {
     // A parent may have started us with these signals blocked.
     var unblock = sigset_t()
@@ -86,13 +96,29 @@ func installInterruptHandlers() {
     sigaddset(&unblock, SIGTERM)
     sigprocmask(SIG_UNBLOCK, &unblock, nil)
     for sig in [SIGINT, SIGTERM] {
-        signal(sig) { s in
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { s in
             if Interruption.requested != 0 {
-                signal(s, SIG_DFL)
-                raise(s)
+                var fallback = sigaction()
+                fallback.__sigaction_handler.sa_handler = SIG_DFL
+                sigaction(s, &fallback, nil)
+                raise(s)  // delivered once the handler returns
+                return
             }
             Interruption.request(signal: s)
         }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(sig, &action, nil)
+    }
+}
+
+/// Exits with status 1 if a signal asked to stop, even when the work it
+/// interrupted happened to finish: the caller asked for it not to.
+func exitIfInterrupted() throws {
+    if Interruption.requested != 0 {
+        printError("memreplay: \(Interruption.message)")
+        throw ExitCode(1)
     }
 }
 

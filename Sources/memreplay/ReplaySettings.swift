@@ -115,3 +115,43 @@ struct ReplaySettings: ParsableArguments {
         return o
     }
 }
+
+extension ReplaySettings {
+    /// The command-line arguments that give `options` (`--key=value`, so a
+    /// negative number is not taken for an option).
+    static func arguments(giving options: ReplayOptions) -> [String] {
+        let m = options.machine
+        var a = ["--pmm=\(m.pmm.rawValue)", "--tlb=\(m.tlb)", "--seed=\(m.seed)",
+                 "--high=\(m.highWatermark)", "--low=\(m.lowWatermark)", "--slab=\(m.slab.rawValue)",
+                 "--page-cache-policy=\(m.pageCachePolicy.rawValue)", "--numa-policy=\(m.numaPolicy.rawValue)",
+                 "--tick-every=\(m.tickEvery)", "--slabinfo-every=\(m.slabinfoEvery)"]
+        if let itlb = m.itlb { a.append("--itlb=\(itlb)") }
+        if !m.directReclaim { a.append("--no-direct-reclaim") }
+        if m.checkEvery != 0 { a.append("--check-every=\(m.checkEvery)") }
+        if let b = options.memBytes { a.append("--mem=\(b)") }
+        if let b = options.reserveBytes { a.append("--reserve=\(b)") }
+        if let n = options.nodes { a.append("--nodes=\(n)") }
+        return a
+    }
+
+    /// Checks options that did not come from the command line (a sweep plan's
+    /// JSON) exactly as the command line's are checked: they are written out
+    /// as arguments, parsed and validated, and must come back unchanged.
+    /// Throws what the command line would say.
+    static func check(_ options: ReplayOptions) throws(ValidationError) {
+        let again: ReplayOptions
+        do {
+            again = try parse(arguments(giving: options)).options()
+        } catch {
+            throw ValidationError(message(for: error))
+        }
+        guard again != options else { return }
+        // Every setting round-trips but the machine's own size fields, which
+        // the command line sets through the overrides instead.
+        let m = options.machine, d = MachineConfig()
+        if m.memBytes != d.memBytes { throw ValidationError("machine.memBytes is not the default; the command line sets it through memBytes (--mem)") }
+        if m.reserveBytes != d.reserveBytes { throw ValidationError("machine.reserveBytes is not the default; the command line sets it through reserveBytes (--reserve)") }
+        if m.nodes != d.nodes { throw ValidationError("machine.nodes is not the default; the command line sets it through nodes (--nodes)") }
+        throw ValidationError("the options are not what their command-line form \(arguments(giving: options).joined(separator: " ")) gives")
+    }
+}

@@ -37,18 +37,65 @@ struct Sweep: ParsableCommand {
         return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
-    static func readPlan(_ path: String) throws -> [Job] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+    /// Why `id` cannot be a job id, or `nil` if it can. An id names its
+    /// shard (`SHARDS/ID.db`) and is a word of the job's command, so it is
+    /// 1 to 64 letters, digits, `.`, `_` and `-`, and does not start with
+    /// `.` (no `..`, no hidden files, no path separators).
+    static func jobIDProblem(_ id: String) -> String? {
+        let allowed = id.utf8.allSatisfy { c in
+            (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: ".")
+                || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+        }
+        guard allowed, (1...64).contains(id.utf8.count), !id.hasPrefix(".") else {
+            return "job id \(String(reflecting: id)) must be 1 to 64 letters, digits, '.', '_' or '-', not starting with '.'"
+        }
+        return nil
+    }
+
+    /// A plan file's lines, each checked as if it had come from the command
+    /// line: its options as the command-line options are, its id against
+    /// the safe alphabet, and neither id nor index used twice. Nothing is
+    /// run or written before the whole plan has passed.
+    static func readPlan(_ path: String) throws(PlanError) -> [Job] {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw PlanError(file: path, line: 0, message: "cannot read the plan: \(error.localizedDescription)")
+        }
         let decoder = JSONDecoder()
         var jobs: [Job] = []
+        var lineOfID: [String: Int] = [:], lineOfIndex: [Int: Int] = [:]
         for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            func problem(_ message: String) -> PlanError { PlanError(file: path, line: n + 1, message: message) }
+            let job: Job
             do {
-                jobs.append(try decoder.decode(Job.self, from: Data(line.utf8)))
+                job = try decoder.decode(Job.self, from: Data(line.utf8))
             } catch {
-                throw ValidationError("\(path):\(n + 1): not a plan line: \(error)")
+                throw problem("not a plan line: \(error)")
             }
+            if let why = jobIDProblem(job.job) { throw problem(why) }
+            if let earlier = lineOfID[job.job] { throw problem("job id \(job.job) is already on line \(earlier)") }
+            if let earlier = lineOfIndex[job.index] { throw problem("job index \(job.index) is already on line \(earlier)") }
+            do {
+                try ReplaySettings.check(job.options)
+            } catch {
+                throw problem("job \(job.job): \(error.message)")
+            }
+            lineOfID[job.job] = n + 1
+            lineOfIndex[job.index] = n + 1
+            jobs.append(job)
         }
         return jobs
+    }
+
+    /// A plan line that cannot be run, as `PLAN:LINE: what is wrong`.
+    struct PlanError: Error, CustomStringConvertible {
+        var file: String
+        var line: Int
+        var message: String
+        var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
     }
 
     struct Plan: ParsableCommand {
@@ -72,7 +119,8 @@ struct Sweep: ParsableCommand {
         @Option(name: .customLong("variant"), help: ArgumentHelp("LABEL:KEY=VALUE[,KEY=VALUE…] (as for compare).", valueName: "spec"))
         var variants: [String] = []
 
-        @Option(name: [.short, .customLong("output")], help: "The plan file (JSON lines).")
+        @Option(name: [.short, .customLong("output")],
+                help: "The plan file (JSON lines), or - for standard output (the commands then name it plan.jsonl).")
         var output: String = "plan.jsonl"
 
         @Option(help: "Folder of the shard databases named in the commands.")
@@ -111,6 +159,9 @@ struct Sweep: ParsableCommand {
         }
 
         func run() throws {
+            // Checked before any work: absent or a regular file, never a trace.
+            let out = try OutputFile(output, inputs: traces)
+            let planName = output == "-" ? "plan.jsonl" : output
             let specs = try specs()
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -120,7 +171,8 @@ struct Sweep: ParsableCommand {
                 for spec in specs {
                     let options = try spec.apply(to: settings)
                     let id = try Sweep.jobID(trace: trace, options: options)
-                    let command = "memreplay sweep run \(output) --job \(id) --db \(shards)/\(id).db"
+                    // Pasted into a shell: every word quoted (the id needs none).
+                    let command = "memreplay sweep run \(shellQuoted(planName)) --job \(id) --db \(shellQuoted("\(shards)/\(id).db"))"
                     let job = Job(job: id, index: index, trace: trace, label: spec.label,
                                   settings: Dictionary(spec.settings.map { ($0.key, $0.value) }, uniquingKeysWith: { $1 }),
                                   options: options, command: command)
@@ -128,8 +180,22 @@ struct Sweep: ParsableCommand {
                     index += 1
                 }
             }
-            try (lines.joined(separator: "\n") + "\n").write(toFile: output, atomically: true, encoding: .utf8)
-            print("\(output): \(lines.count) jobs (\(traces.count) traces × \(specs.count) variants)")
+            let text = lines.joined(separator: "\n") + "\n"
+            do {
+                try out.write { path in
+                    if path == "-" {
+                        FileHandle.standardOutput.write(Data(text.utf8))
+                    } else {
+                        try text.write(toFile: path, atomically: false, encoding: .utf8)
+                    }
+                }
+            } catch {
+                printError("\(output): \((error as? OutputError)?.message ?? error.localizedDescription)")
+                throw ExitCode(1)
+            }
+            let summary = "\(output): \(lines.count) jobs (\(traces.count) traces × \(specs.count) variants)"
+            // With -o -, standard output carries the plan itself.
+            if output == "-" { printError(summary) } else { print(summary) }
         }
     }
 
@@ -163,7 +229,14 @@ struct Sweep: ParsableCommand {
         var shards: String = "shards"
 
         func run() throws {
-            let all = try Sweep.readPlan(plan)
+            let all: [Job]
+            do {
+                all = try Sweep.readPlan(plan)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(1)
+            }
+            installInterruptHandlers()
             if let workers = jobs {
                 try runAll(all, workers: max(1, workers))
                 return
@@ -183,7 +256,6 @@ struct Sweep: ParsableCommand {
         }
 
         func runOne(_ j: Job, db: String) throws {
-            installInterruptHandlers()
             let folder = (db as NSString).deletingLastPathComponent
             if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
             let store = try openResults(db)
@@ -199,14 +271,21 @@ struct Sweep: ParsableCommand {
                 printError("\(error)")
                 throw ExitCode(1)
             }
+            try exitIfInterrupted()
         }
 
         /// Each job in a child process of its own, `workers` at a time.
+        ///
+        /// The children run in process groups of their own (Foundation's
+        /// `Process` puts them there), so a Ctrl-C reaches only this process:
+        /// it starts no more jobs, passes the signal on to every running
+        /// child (each then records its run as failed) and waits for them.
         func runAll(_ all: [Job], workers: Int) throws {
             let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
             var pending = all[...]
             var running: [Foundation.Process] = []
             var failures = 0
+            var forwarded: Int32 = 0
             func reap(_ block: Bool) {
                 while let i = running.firstIndex(where: { !$0.isRunning }) ?? (block && !running.isEmpty ? 0 : nil) {
                     let p = running.remove(at: i)
@@ -214,8 +293,12 @@ struct Sweep: ParsableCommand {
                     if p.terminationStatus != 0 { failures += 1 }
                 }
             }
-            while !pending.isEmpty || !running.isEmpty {
-                while running.count < workers, let j = pending.popFirst() {
+            while (!pending.isEmpty && forwarded == 0) || !running.isEmpty {
+                if Interruption.requested != 0 && forwarded == 0 {
+                    forwarded = Interruption.requested
+                    for p in running { kill(p.processIdentifier, forwarded) }
+                }
+                while forwarded == 0, running.count < workers, let j = pending.popFirst() {
                     let p = Foundation.Process()
                     p.executableURL = me
                     p.arguments = ["sweep", "run", plan, "--job", j.job, "--db", "\(shards)/\(j.job).db"]
@@ -225,7 +308,11 @@ struct Sweep: ParsableCommand {
                 usleep(20_000)
                 reap(false)
             }
-            print("\(all.count) jobs, \(failures) failed; merge with: memreplay merge \(shards)/*.db -o results.db")
+            if forwarded != 0 {
+                printError("memreplay: \(Interruption.message): \(pending.count) of \(all.count) jobs not started, \(failures) failed")
+                throw ExitCode(1)
+            }
+            print("\(all.count) jobs, \(failures) failed; merge with: memreplay merge \(shellQuoted(shards))/*.db -o results.db")
             if failures > 0 { throw ExitCode(1) }
         }
     }

@@ -84,7 +84,7 @@ import Testing
         let run = try check.rows("SELECT status, error FROM runs")
         #expect(run.count == 1)
         #expect(run.first?[0] == "failed")
-        #expect(run.first?[1]?.contains("interrupted by signal 2") == true)
+        #expect(run.first?[1]?.contains("interrupted by SIGINT") == true)
         #expect(try check.rows("PRAGMA integrity_check") == [["ok"]])
     }
 }

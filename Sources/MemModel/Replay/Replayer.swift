@@ -216,7 +216,7 @@ public enum Replayer {
             }
             if (m.events & 0xFFFF == 0 || checkEvery > 0) && Interruption.requested != 0 {
                 throw TraceError(file: reader.path, line: reader.line,
-                                 message: "interrupted by signal \(Interruption.requested) after \(m.events) events")
+                                 message: "\(Interruption.message) after \(m.events) events")
             }
             if checkEvery > 0 && m.events % checkEvery == 0, let broken = m.invariantViolation() {
                 throw TraceError(file: reader.path, line: reader.line,

@@ -41,7 +41,11 @@ public final class TraceWriter {
         while done < count {
             let n = write(fd, buffer + done, count - done)
             if n < 0 {
-                if errno == EINTR { continue }
+                // A signal ended a write that was waiting (a full pipe).
+                if errno == EINTR {
+                    if Interruption.requested != 0 { throw SourceError(Interruption.message) }
+                    continue
+                }
                 throw SourceError("write error: \(String(cString: strerror(errno)))")
             }
             done += n
