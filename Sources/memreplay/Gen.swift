@@ -28,11 +28,20 @@ struct Gen: ParsableCommand {
     }
 
     func run() throws {
+        // Through OutputFile like every -o: written beside the destination
+        // and renamed into place, so a failed or interrupted gen leaves no
+        // truncated trace, and a device, FIFO or link is never replaced.
+        let out = try OutputFile(output, inputs: [])
         do {
-            let w = try TraceWriter(path: output)
-            try generate(workload, events: events, seed: seed, to: w)
-        } catch {
+            try out.write { path in
+                let w = try TraceWriter(path: path)
+                try generate(workload, events: events, seed: seed, to: w)
+            }
+        } catch let error as SourceError {
             printError("memreplay gen: \(error.message)")
+            throw ExitCode(1)
+        } catch {
+            printError("memreplay gen: \(error)")
             throw ExitCode(1)
         }
     }

@@ -76,4 +76,32 @@ import Testing
         #expect(try FileManager.default.attributesOfItem(atPath: mtrace)[.size] as? Int == size)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).allSatisfy { !$0.contains(".partial-") })
     }
+
+    /// `gen -o` goes through the same checks: a FIFO is refused (gen used
+    /// to open it and block until a reader came), a link stays a link.
+    @Test func genWritesItsOutputSafely() throws {
+        let dir = tempDir()
+        #expect(mkfifo(dir + "/fifo", 0o644) == 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        p.arguments = ["gen", "access", "--events", "10", "-o", dir + "/fifo"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(5)
+        while p.isRunning && Date() < deadline { usleep(20_000) }
+        let stalled = p.isRunning
+        if stalled { p.terminate() }
+        p.waitUntilExit()
+        #expect(!stalled, "gen blocked opening a FIFO")
+        #expect(p.terminationStatus != 0)
+        var st = stat()
+        #expect(lstat(dir + "/fifo", &st) == 0 && st.st_mode & S_IFMT == S_IFIFO)
+        try "old\n".write(toFile: dir + "/old.trace", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: dir + "/link.trace", withDestinationPath: dir + "/old.trace")
+        let r = try CommandLineTests.run(["gen", "access", "--events", "10", "-o", "link.trace"], cwd: dir)
+        #expect(r.status == 0, "\(r.err)")
+        #expect(lstat(dir + "/link.trace", &st) == 0 && st.st_mode & S_IFMT == S_IFLNK)
+        #expect(try String(contentsOfFile: dir + "/old.trace", encoding: .utf8).hasPrefix("memtrace 1"))
+    }
 }

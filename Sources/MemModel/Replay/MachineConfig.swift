@@ -49,6 +49,8 @@ public struct MachineConfig: Sendable, Codable, Equatable {
         guard frames % nodes == 0 else {
             throw SpecError("\(frames) frames do not split evenly into \(nodes) nodes")
         }
+        try tlb.validate()
+        try itlb?.validate()
     }
 }
 

@@ -60,6 +60,19 @@ public struct TLBSpec: Sendable, Codable, Equatable, CustomStringConvertible {
     }
 }
 
+extension TLBSpec {
+    /// Checks a spec made in code or decoded (a sweep plan, a stored
+    /// config) by the rules of ``init(parsing:)``: a TLB of 0 entries or 0
+    /// ways would trap in the model.
+    public func validate() throws(SpecError) {
+        guard entries > 0, ways > 0, ways <= entries else {
+            throw SpecError("bad TLB geometry: \(entries) entries, \(ways) ways")
+        }
+        let parsed = try TLBSpec(parsing: description)
+        guard parsed == self else { throw SpecError("bad TLB geometry: \(entries) entries, \(ways) ways") }
+    }
+}
+
 /// A bad command-line specification.
 public struct SpecError: Error, CustomStringConvertible, Sendable {
     public var description: String

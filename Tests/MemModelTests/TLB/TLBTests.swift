@@ -100,6 +100,23 @@ private func page(_ n: UInt32) -> VirtualPage { VirtualPage(number: n) }
         #expect(throws: SpecError.self) { try TLBSpec(parsing: "x") }
     }
 
+    /// A configuration made in code or decoded (a sweep plan, a stored
+    /// config) is held to the parser's rules: 0 entries or 0 ways used to
+    /// trap in the model (SIGILL) instead of being refused.
+    @Test func configurationsCheckTheirTLBGeometry() throws {
+        for (entries, ways) in [(0, 4), (64, 0), (48, 4), (4, 8), (1 << 20, 4)] {
+            var c = MachineConfig()
+            c.tlb = TLBSpec(entries: entries, ways: ways, policy: .lru)
+            #expect(throws: SpecError.self, "\(entries):\(ways)") { try c.validate() }
+            c.tlb = .defaultSpec
+            c.itlb = TLBSpec(entries: entries, ways: ways, policy: .lru)
+            #expect(throws: SpecError.self, "itlb \(entries):\(ways)") { try c.validate() }
+        }
+        var good = MachineConfig()
+        good.itlb = TLBSpec(entries: 512, ways: 512, policy: .fifo)
+        try good.validate()
+    }
+
     @Test func separateInstructionTLB() throws {
         let r = try script(StackAllocator.self, config { $0.itlb = TLBSpec(entries: 4, ways: 4, policy: .lru) }, """
             spawn 1
