@@ -17,7 +17,7 @@ extension Machine {
         if let cached = translation.lookup(page, instruction: instruction) {
             pte = cached
         } else {
-            pte = tables.walk(currentDirectory, va)
+            pte = tables.walkActive(va)
             if pte.isPresent { translation.fill(page, pte, instruction: instruction) }
         }
         let userMode = processes.currentPID != 0

@@ -6,7 +6,7 @@ extension Machine {
 
     /// `load_cr3(dir)`: switch address spaces; the TLB keeps only global entries.
     mutating func load_cr3(_ dir: FrameNumber) {
-        currentDirectory = dir
+        tables.activate(dir)
         translation.flushNonGlobal()
     }
 
@@ -46,9 +46,10 @@ extension Machine {
     mutating func createDirectory() -> FrameNumber? {
         guard let dir = pmm_alloc_page(for: .directory) else { return nil }
         tables.attach(dir)
-        for di in Paging.kernelSlots {
-            let e = tables[kernelDirectory, di]
-            if e.isPresent { tables.write(dir, di, e) }
+        var di = tables.nextPresent(in: kernelDirectory, after: Paging.kernelSlots.lowerBound - 1)
+        while di < Paging.kernelSlots.upperBound {
+            tables.write(dir, di, tables[kernelDirectory, di])
+            di = tables.nextPresent(in: kernelDirectory, after: di)
         }
         tables.write(dir, Paging.recursiveSlot, PTE.make(dir, [.present, .writable]))
         return dir
@@ -87,7 +88,11 @@ extension Machine {
         defer { preferredNode = running }
         var userTables = 0
         if let pdir = parent.directory {
-            for di in 0..<768 where tables[pdir, di].isPresent { userTables += 1 }
+            var di = tables.nextPresent(in: pdir, after: -1)
+            while di < Paging.userSlots {
+                userTables += 1
+                di = tables.nextPresent(in: pdir, after: di)
+            }
         }
         // A directory and one table per parent table: take them all or fail whole.
         guard let pdir = parent.directory, reserveFree(1 + userTables) else {
@@ -103,20 +108,15 @@ extension Machine {
             processes[Int(ps)].regions[i].cow = true
         }
         for r in child.regions where r.segment >= 0 { segments[Int(r.segment)]!.regions += 1 }
-        for di in 0..<768 {
-            let pde = tables[pdir, di]
-            guard pde.isPresent else { continue }
-            let ptable = pde.frame
+        var di = tables.nextPresent(in: pdir, after: -1)
+        while di < Paging.userSlots {
+            let ptable = tables[pdir, di].frame
             let ctable = pmm_alloc_page(for: .pageTable)!
             tables.attach(ctable)
             tables.write(cdir, di, PTE.make(ctable, [.present, .writable, .user]))
-            var remaining = tables.present(in: ptable)
-            var ti = -1
-            while remaining > 0 {
-                ti += 1
+            var ti = tables.nextPresent(in: ptable, after: -1)
+            while ti < 1024 {
                 var e = tables[ptable, ti]
-                guard e.isPresent else { continue }
-                remaining -= 1
                 let va = UInt32(di) << 22 | UInt32(ti) << 12
                 if e.has(.writable), isPrivateWritable(parent.regions, va) {
                     e = e.with(.cow, without: .writable)
@@ -125,7 +125,9 @@ extension Machine {
                 tables.write(ctable, ti, e)
                 frames.refcount[e.frame.index] += 1
                 child.resident += 1
+                ti = tables.nextPresent(in: ptable, after: ti)
             }
+            di = tables.nextPresent(in: pdir, after: di)
         }
         child.peakResident = child.resident
         processes.add(child)
@@ -142,22 +144,17 @@ extension Machine {
         let p = processes[Int(s)]
         processes.remove(slot: s)
         guard let dir = p.directory else { return }
-        for di in 0..<768 {
-            let pde = tables[dir, di]
-            guard pde.isPresent else { continue }
-            let table = pde.frame
-            var remaining = tables.present(in: table)
-            var ti = 0
-            while remaining > 0 {
-                let e = tables[table, ti]
-                if e.isPresent {
-                    frames.dropReference(e.frame)
-                    remaining -= 1
-                }
-                ti += 1
+        var di = tables.nextPresent(in: dir, after: -1)
+        while di < Paging.userSlots {
+            let table = tables[dir, di].frame
+            var ti = tables.nextPresent(in: table, after: -1)
+            while ti < 1024 {
+                frames.dropReference(tables[table, ti].frame)
+                ti = tables.nextPresent(in: table, after: ti)
             }
             tables.detach(table)
             pmm_free_page(table)
+            di = tables.nextPresent(in: dir, after: di)
         }
         for r in p.regions where r.segment >= 0 { detachSegment(r.segment) }
         let rec = record(p, exited: true)

@@ -55,17 +55,15 @@ extension Machine {
             let pde = tables[dir, di]
             if pde.isPresent {
                 let table = pde.frame
-                var v = va
-                while UInt64(v) < tableEnd {
-                    let ti = Paging.tableIndex(v)
+                let last = Paging.tableIndex(UInt32(tableEnd - 1))
+                var ti = tables.nextPresent(in: table, after: Paging.tableIndex(va) - 1)
+                while ti <= last {
                     let e = tables[table, ti]
-                    if e.isPresent {
-                        tables.write(table, ti, .none)
-                        if isCurrent { invlpg(v) }
-                        processes[Int(s)].resident -= 1
-                        frames.dropReference(e.frame)
-                    }
-                    v &+= 4096
+                    tables.write(table, ti, .none)
+                    if isCurrent { invlpg(UInt32(di) << 22 | UInt32(ti) << 12) }
+                    processes[Int(s)].resident -= 1
+                    frames.dropReference(e.frame)
+                    ti = tables.nextPresent(in: table, after: ti)
                 }
                 if freeEmptyTables && tables.present(in: table) == 0 {
                     tables.write(dir, di, .none)

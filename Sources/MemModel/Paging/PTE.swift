@@ -10,8 +10,10 @@ public enum Paging {
     public static let userEnd: UInt32 = 0xC000_0000
     public static let recursiveBase: UInt32 = 0xFFC0_0000
     public static let recursiveSlot = 1023
+    /// Directory entries 0...767 map user space (below ``userEnd``).
+    public static let userSlots = 768
     /// Directory entries 768...1022 map kernel space, shared by every address space.
-    public static let kernelSlots = 768..<1023
+    public static let kernelSlots = userSlots..<1023
 
     /// Where the recursive window shows the PTE of `v`.
     @inline(__always)

@@ -8,6 +8,10 @@ extension Machine {
         // Frames per use, counted in the frame table's one pass and checked against each structure below.
         let (broken, framesFor) = frames.invariantViolation()
         if let broken { return broken }
+        if let v = tables.invariantViolation() { return "page tables: \(v)" }
+        if processes[Int(processes.current)].directory != currentDirectory {
+            return "CR3 holds frame \(currentDirectory), not the directory of the running PID \(processes.currentPID)"
+        }
         let use = frames.use, refcount = frames.refcount
 
         // Expected owners of every mapped frame, from the structures that hold them.
@@ -23,17 +27,18 @@ extension Machine {
             }
             tableFrames += 1
             var resident = 0
-            for di in 0..<768 {
-                let pde = tables[dir, di]
-                guard pde.isPresent else { continue }
-                let table = pde.frame
+            var di = tables.nextPresent(in: dir, after: -1)
+            while di < Paging.userSlots {
+                defer { di = tables.nextPresent(in: dir, after: di) }
+                let table = tables[dir, di].frame
                 guard use[table.index] == .pageTable, tables.isTable(table) else {
                     return "PID \(p.pid): directory entry \(di) points at frame \(table), which is not an allocated page table"
                 }
                 tableFrames += 1
-                for ti in 0..<1024 {
+                var ti = tables.nextPresent(in: table, after: -1)
+                while ti < 1024 {
+                    defer { ti = tables.nextPresent(in: table, after: ti) }
                     let e = tables[table, ti]
-                    guard e.isPresent else { continue }
                     let va = UInt32(di) << 22 | UInt32(ti) << 12
                     let f = e.frame
                     guard [.anonymous, .handle, .segment].contains(use[f.index]) else {
@@ -61,9 +66,10 @@ extension Machine {
             let table = pde.frame
             guard use[table.index] == .pageTable, tables.isTable(table) else { return "kernel directory entry \(di) points at a frame that is not a page table" }
             tableFrames += 1
-            for ti in 0..<1024 {
-                let e = tables[table, ti]
-                if e.isPresent { owners[e.frame.index] += 1 }
+            var ti = tables.nextPresent(in: table, after: -1)
+            while ti < 1024 {
+                owners[tables[table, ti].frame.index] += 1
+                ti = tables.nextPresent(in: table, after: ti)
             }
         }
         if directories.count != processes.live { return "\(processes.live) live processes counted, \(directories.count) address spaces" }

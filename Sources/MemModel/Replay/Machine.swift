@@ -64,7 +64,8 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
     let nodeCount: Int
     var tables: TableMemory
     public internal(set) var processes: ProcessTable
-    var currentDirectory: FrameNumber
+    /// CR3: the directory the tables' walks start from.
+    var currentDirectory: FrameNumber { tables.activeDirectory }
     let kernelDirectory: FrameNumber
     public internal(set) var translation: Translation<Replacement>
     var handles: [HandleBinding] = []
@@ -98,9 +99,9 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         // validate() guarantees at least two allocatable frames.
         let dir = frames.take(1, for: .directory, preferred: 0)!.frame
         kernelDirectory = dir
-        currentDirectory = dir
         tables.attach(dir)
         tables.write(dir, Paging.recursiveSlot, PTE.make(dir, [.present, .writable]))
+        tables.activate(dir)
         processes = ProcessTable(kernel: Process(pid: 0, parent: nil, directory: dir, spawnedTick: 0))
     }
 

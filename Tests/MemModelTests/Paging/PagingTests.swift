@@ -238,3 +238,100 @@ import MemTrace
         #expect(r.machine.process(2) == nil)
     }
 }
+
+/// Page tables are stored sparsely: only 32-entry chunks that hold a present
+/// entry. Chunk counts are worked out by hand from the indices
+/// (`| chunk 5 | entry 5 |` of each 10-bit table index).
+@Suite struct TableMemoryTests {
+    static func pte(_ f: Int32) -> PTE { PTE.make(FrameNumber(raw: f), [.present, .user]) }
+
+    @Test func onlyChunksWithPresentEntriesAreStored() {
+        var t = TableMemory(frames: 8)
+        let table = FrameNumber(3)
+        t.attach(table)
+        t.activate(table)  // as load_cr3 would: walks start here
+        #expect(t.storedEntries == 0)  // a fresh table holds nothing (densely: 1024 entries)
+        t.write(table, 0, Self.pte(5))     // chunk 0
+        t.write(table, 31, Self.pte(6))    // chunk 0
+        t.write(table, 32, Self.pte(7))    // chunk 1
+        t.write(table, 1023, Self.pte(3))  // chunk 31
+        #expect(t.storedEntries == 3 * 32)
+        #expect(t.present(in: table) == 4)
+        #expect(t[table, 0] == Self.pte(5) && t[table, 31] == Self.pte(6))
+        #expect(t[table, 32] == Self.pte(7) && t[table, 1023] == Self.pte(3))
+        #expect(t[table, 33] == .none && t[table, 500] == .none && t[table, 1022] == .none)
+        var order: [Int] = []
+        var i = t.nextPresent(in: table, after: -1)
+        while i < 1024 { order.append(i); i = t.nextPresent(in: table, after: i) }
+        #expect(order == [0, 31, 32, 1023])
+        // Entry 1023 points back at the table, so the window at 0xFFC00000 reads it.
+        #expect(t.walkActive(0xFFC2_0000) == Self.pte(7) && t.walkActive(0xFFC2_1000) == .none)
+        #expect(t.walk(table, 0xFFFF_F000) == Self.pte(3))
+        #expect(t.invariantViolation() == nil)
+
+        t.write(table, 32, .none)  // chunk 1 emptied: given back
+        #expect(t.storedEntries == 2 * 32 && t.present(in: table) == 3)
+        t.write(table, 31, .none)  // chunk 0 still holds entry 0
+        #expect(t.storedEntries == 2 * 32)
+        t.write(table, 500, .none)  // clearing an absent entry takes no chunk
+        #expect(t.storedEntries == 2 * 32)
+        #expect(t.invariantViolation() == nil)
+
+        t.detach(table)  // drops what it still held
+        #expect(t.storedEntries == 0 && t.tableFrames == 0)
+        t.attach(FrameNumber(5))  // reuses the code and a chunk: all zero again
+        t.activate(FrameNumber(5))
+        #expect(t[FrameNumber(5), 0] == .none && t[FrameNumber(5), 1023] == .none)
+        t.write(FrameNumber(5), 700, Self.pte(2))
+        #expect(t.storedEntries == 32 && t[FrameNumber(5), 700] == Self.pte(2))
+        #expect(t.invariantViolation() == nil)
+    }
+
+    /// Three processes of two user tables each: 16 chunks, where 4 KiB per
+    /// table would be 10 tables of 1024 entries.
+    @Test func forkedProcessesHoldOnlyTheirPresentChunks() throws {
+        let forked = """
+            spawn 1
+            mmap 1 0x00400000 0x00800000 rw   # directory entry 1: chunk 0
+            mmap 1 0xBF000000 0xBF100000 rw   # directory entry 764: chunk 23
+            w 1 0x00400000                    # table entries 0 and 1: chunk 0
+            w 1 0x00401000
+            w 1 0xBF0FF000                    # table entry 255: chunk 7
+            fork 1 2
+            fork 1 3
+
+            """
+        let r = try script(StackAllocator.self, config(), forked)
+        // Kernel directory: entry 1023 (chunk 31). Each process: its
+        // directory (chunks 0, 23, 31) and two tables of one chunk each.
+        #expect(r.machine.tables.tableFrames == 1 + 3 * 3)
+        #expect(r.machine.tables.storedEntries == (1 + 3 * 5) * 32)
+        let exited = try script(StackAllocator.self, config(), forked + "exit 2\nexit 3\nw 1 0x00401000\n")
+        // Back to the kernel's chunk and process 1's five; the COW write changed an entry, not a chunk.
+        #expect(exited.machine.tables.storedEntries == (1 + 5) * 32)
+    }
+
+    /// `--check` sees a broken count or a stray bit in the sparse layout.
+    @Test func invariantsCoverTheSparseLayout() throws {
+        // Blocks in the order taken: 1 the kernel directory's map, 2 its
+        // chunk 31 (entry 1023); 3 and 4 the same for PID 1's directory (frame
+        // 1); 5 the map of the table (frame 2), 6 the directory's chunk 0
+        // (entry 0), 7 the table's chunk 0 (entry 1: page 0x1000).
+        let r = try script(StackAllocator.self, config(), "spawn 1\nmmap 1 0x1000 0x3000 rw\nw 1 0x1000\n")
+        var m = r.machine
+        #expect(m.tables.present == [0, 1, 1, 2, 1, 1, 1, 1])  // a map counts its whole table: PID 1's directory holds 2
+        #expect(m.tables.words[7 << 5 | 1] == PTE.make(FrameNumber(3), [.present, .user, .writable]).raw)
+        #expect(m.invariantViolation() == nil)
+        m.tables.present[7] = 2
+        #expect(m.invariantViolation() == "page tables: table in frame 2: chunk 0 holds 1 present entries, counted 2")
+        m.tables.present[7] = 1
+        m.tables.present[5] = 0
+        #expect(m.invariantViolation() == "page tables: table in frame 2: 1 present entries, counted 0")
+        m.tables.present[5] = 1
+        m.tables.words[7 << 5 | 2] = 0x3000  // frame 3, not present
+        #expect(m.invariantViolation() == "page tables: table in frame 2: chunk 0 holds a non-present entry that is not zero")
+        m.tables.words[7 << 5 | 2] = 0
+        m.tables.words[6 << 5] = 0  // the directory loses its entry 0: block 7 is no one's
+        #expect(m.invariantViolation() == "page tables: table in frame 1: chunk 0 holds no present entry but is kept")
+    }
+}
