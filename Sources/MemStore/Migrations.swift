@@ -10,8 +10,9 @@
 ///     PRAGMA foreign_key_check       a step must not orphan rows
 ///     schema.sql                     idempotent: creates what is missing
 ///
-/// Any failure rolls back, and SQLite's rollback journal puts back every
-/// page: the file is exactly as it was. The version is read inside the
+/// Any failure rolls back, and SQLite's log (the WAL, or the rollback
+/// journal of a file not yet in WAL mode) puts back every page: the file is
+/// exactly as it was. The version is read inside the
 /// transaction, so two processes opening the same old file at once upgrade
 /// it once: the second waits for the write lock, then finds it current.
 ///
