@@ -183,12 +183,12 @@ struct Bench: ParsableCommand {
     }
 
     /// The ceiling for the metrics figure: integer rows of `columns` values
-    /// (keyed like `tick_metrics`) through prepare/bind/step alone, in
-    /// transactions of the writer's size.
+    /// (keyed like `tick_metrics`) through prepare/bind/step alone, in WAL
+    /// mode and transactions of the writer's size (``RunWriter/flushRows``).
     func sqliteRows(_ path: String, columns: Int) throws -> Double {
         try? FileManager.default.removeItem(atPath: path)
         let db = try Database(path: path)
-        try db.execute("PRAGMA synchronous = NORMAL")
+        try db.execute("PRAGMA synchronous = NORMAL; PRAGMA journal_mode = WAL")
         let names = (2..<columns).map { ", c\($0) INTEGER NOT NULL" }.joined()
         try db.execute("CREATE TABLE t (run_id INTEGER NOT NULL, tick INTEGER NOT NULL\(names), PRIMARY KEY (run_id, tick)) WITHOUT ROWID")
         let tuple = "(?" + String(repeating: ", ?", count: columns - 1) + ")"
@@ -211,7 +211,7 @@ struct Bench: ParsableCommand {
             }
             try insert.run()
             row += Self.rawGroup
-            if row % 262_144 < Self.rawGroup { try db.execute("COMMIT; BEGIN") }
+            if row % RunWriter.flushRows < Self.rawGroup { try db.execute("COMMIT; BEGIN") }
         }
         try db.execute("COMMIT")
         return monotonicSeconds() - t0
