@@ -119,11 +119,20 @@ public enum ShardMerge {
     }
 
     /// Removes `OUTPUT.merging-PID` (and its journal) left by a merge of an
-    /// earlier release that was killed: only those whose process is gone.
+    /// earlier release that was killed, and the private shard copies in the
+    /// temporary folder a killed merge left: only those whose process is gone.
     static func removeLitter(of output: String) {
         let url = URL(fileURLWithPath: output)
         let folder = url.deletingLastPathComponent().path
         let prefix = url.lastPathComponent + ".merging-"
+        // Private upgraded copies of shards (``Source``) a killed merge left.
+        let tmp = FileManager.default.temporaryDirectory.path
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp)) ?? [] where name.hasPrefix("memreplay-merge-") {
+            let pid = name.dropFirst("memreplay-merge-".count).prefix { $0 != "-" }
+            if let pid = Int32(pid), pid > 0, kill(pid, 0) == -1 && errno == ESRCH {
+                unlink(tmp + "/" + name)
+            }
+        }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
         for name in names where name.hasPrefix(prefix) {
             var rest = name.dropFirst(prefix.count)
@@ -211,7 +220,13 @@ extension ShardMerge {
             do {
                 version = try db.scalar("PRAGMA user_version") ?? 0
             } catch {
-                throw MergeError("\(path): not a SQLite database")
+                if error.code & 0xFF == 26 /* SQLITE_NOTADB */ {
+                    throw MergeError("\(path): not a SQLite database")
+                }
+                if error.code & 0xFF == 8 /* SQLITE_READONLY: a hot journal to roll back */ {
+                    throw MergeError("\(path): a writer was killed in the middle of a transaction and its journal must be rolled back first: open it once with a writing command (e.g. memreplay replay --db \(path) on any trace), or sqlite3 \(path) 'PRAGMA integrity_check'")
+                }
+                throw MergeError("\(path): cannot read: \(error)")
             }
             if version > Schema.version {
                 throw MergeError("\(path): results schema version \(version) was written by a newer memreplay; this one merges version \(Schema.version). Refusing to merge: merge with the newer memreplay")
@@ -368,13 +383,23 @@ extension ShardMerge {
             var comparisons: [Int64: Int64] = [:]
             for run in runs {
                 let where_ = "\(source.path): run \(run)"
-                let row = try Self.runRow(source.db, shape, run)
+                let row: [Value]
+                do {
+                    row = try Self.runRow(source.db, shape, run)
+                } catch {
+                    throw MergeError("\(where_): runs: \(error); refusing to merge")
+                }
                 try check(row, table: "runs", where_)
                 let columns = shape.tables["runs"]!.map(\.name)
                 func value(_ name: String) -> Value { row[columns.firstIndex(of: name)!] }
                 guard case .text(let config) = value("config"),
-                      (try? JSONDecoder().decode(MachineConfig.self, from: Data(config.utf8))) != nil else {
+                      let machine = try? JSONDecoder().decode(MachineConfig.self, from: Data(config.utf8)) else {
                     throw MergeError("\(where_): its config is not a machine configuration")
+                }
+                do {
+                    try machine.validate()
+                } catch {
+                    throw MergeError("\(where_): its config is not a machine memreplay runs: \(error)")
                 }
                 guard case .text(let pmm) = value("pmm"), FrameAllocatorKind(rawValue: pmm) != nil else {
                     throw MergeError("\(where_): pmm is not one of \(FrameAllocatorKind.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -398,13 +423,17 @@ extension ShardMerge {
                     let names = shape.tables[table.name]!.map(\.name)
                     let runColumn = names.firstIndex(of: "run_id")!
                     digest.add(table: table.name)
-                    try Self.rows(source.db, shape, table, run: run) { values in
+                    do {
+                      try Self.rows(source.db, shape, table, run: run) { values in
                         try check(values, table: table.name, where_)
                         for v in values { digest.add(v) }
                         var out = values
                         out[runColumn] = .int(newRun)
                         try insert(out, into: table.name)
                         if table.name == "tick_metrics" { tickRows += 1 }
+                      }
+                    } catch let error as SQLiteError where !error.description.hasPrefix(db.path) {
+                        throw MergeError("\(where_): \(table.name): \(error); refusing to merge")
                     }
                 }
                 guard case .int(let ticks) = value("ticks"), ticks == tickRows else {
@@ -415,6 +444,15 @@ extension ShardMerge {
                 if known.contains(d) {
                     try db.execute("ROLLBACK TO merge_run; RELEASE merge_run")
                     summary.skipped += 1
+                    // Its siblings join the group the output already has it
+                    // in, so a comparison merged in two goes stays one.
+                    if case .int(let c) = value("comparison_id"), comparisons[c] == nil,
+                       let existing = try db.scalar("""
+                           SELECT r.comparison_id FROM run_digests d JOIN runs r ON r.run_id = d.run_id
+                           WHERE d.digest = ? AND r.comparison_id IS NOT NULL ORDER BY r.run_id LIMIT 1
+                           """, [.text(d)]) {
+                        comparisons[c] = existing
+                    }
                     continue
                 }
                 recordDigest.bind(1, newRun)

@@ -53,12 +53,22 @@ public final class ResultStore {
 
     /// Opens the database at `path` for reading only: nothing in the file
     /// changes and no lock is taken beyond a reader's. A database of an
-    /// earlier release is first upgraded (that one open writes); a newer or
-    /// foreign one is refused.
+    /// earlier release is first upgraded, and one left with a hot rollback
+    /// journal first recovered (that one open writes); a newer or foreign
+    /// one is refused.
     public init(readingFrom path: String) throws(SQLiteError) {
         do throws(SQLiteError) {
             var reader = try Database(path: path, create: false, readOnly: true)
-            if try Self.needsUpgrade(reader) {
+            let upgrade: Bool
+            do {
+                upgrade = try Self.needsUpgrade(reader)
+            } catch where error.code & 0xFF == 8 /* SQLITE_READONLY */ {
+                // A rollback-mode file (an earlier release's, or one set to
+                // DELETE for read-only media) whose writer was killed: its
+                // hot journal must be rolled back, which a reader may not do.
+                upgrade = true
+            }
+            if upgrade {
                 _ = try ResultStore(path: path)
                 reader = try Database(path: path, create: false, readOnly: true)
             }

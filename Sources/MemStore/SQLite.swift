@@ -192,19 +192,28 @@ public final class Statement {
     public func isNull(_ i: Int32) -> Bool { sqlite3_column_type(handle, i) == SQLITE_NULL }
     public func int(_ i: Int32) -> Int64 { sqlite3_column_int64(handle, i) }
     public func double(_ i: Int32) -> Double { sqlite3_column_double(handle, i) }
-    /// Column `i` as stored: its type and value (a blob is refused: no
-    /// memreplay column holds one).
+    /// Column `i` as stored: its type and value. A blob, or text that is
+    /// not valid UTF-8 or holds a NUL, is refused rather than altered: no
+    /// memreplay column holds one.
     public func value(_ i: Int32) throws(SQLiteError) -> Value {
         switch sqlite3_column_type(handle, i) {
         case SQLITE_NULL: return .null
         case SQLITE_INTEGER: return .int(int(i))
         case SQLITE_FLOAT: return .real(double(i))
-        case SQLITE_TEXT: return .text(text(i) ?? "")
+        case SQLITE_TEXT:
+            guard let p = sqlite3_column_text(handle, i) else { return .null }
+            let count = Int(sqlite3_column_bytes(handle, i))
+            let bytes = UnsafeBufferPointer(start: p, count: count)
+            guard !bytes.contains(0), let s = String(validating: bytes, as: UTF8.self) else {
+                throw SQLiteError(code: 0, description: "column \(columnName(i)) holds text that is not valid UTF-8")
+            }
+            return .text(s)
         default:
-            let name = String(cString: sqlite3_column_name(handle, i))
-            throw SQLiteError(code: 0, description: "\(db.path): column \(name) holds a blob")
+            throw SQLiteError(code: 0, description: "column \(columnName(i)) holds a blob")
         }
     }
+
+    func columnName(_ i: Int32) -> String { String(cString: sqlite3_column_name(handle, i)) }
 
     public func text(_ i: Int32) -> String? {
         guard let p = sqlite3_column_text(handle, i) else { return nil }

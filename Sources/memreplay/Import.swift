@@ -51,7 +51,7 @@ struct Import: ParsableCommand {
         // special file; written beside it and renamed in only when whole, so
         // a failed or killed import leaves no half trace that would replay
         // as if it were whole, and deletes nothing it did not create.
-        let out = try OutputFile(output, inputs: input == "-" ? [] : [input])
+        let out = try OutputFile(output, inputs: [input])
         // A signal stops the import at its next read (or a read that waits
         // on a pipe), and the partial file is removed like any failure's.
         installInterruptHandlers()

@@ -48,6 +48,15 @@ struct OutputFile {
         for input in inputs where Self.sameFile(path, input) {
             throw ValidationError("the output \(path) is the input itself (\(input)); give another -o")
         }
+        if inputs.contains("-"), Self.isStandardInput(target) {
+            throw ValidationError("the output \(path) is the input itself (standard input); give another -o")
+        }
+        // A database's log and shared index are regular files without
+        // SQLite's header; replacing one under a writer corrupts the database.
+        for suffix in ["-wal", "-shm", "-journal"] where target.hasSuffix(suffix)
+            && Self.isSQLiteDatabase(String(target.dropLast(suffix.count))) {
+            throw ValidationError("\(path) belongs to the SQLite database \(target.dropLast(suffix.count)) (its \(suffix.dropFirst()) file); give another -o")
+        }
         if refuseDatabases && Self.isSQLiteDatabase(target) {
             throw ValidationError("\(path) is a SQLite database; a report does not replace it (give another -o)")
         }
@@ -101,6 +110,13 @@ struct OutputFile {
         var sa = stat(), sb = stat()
         guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+
+    /// Whether standard input is the file at `path`.
+    static func isStandardInput(_ path: String) -> Bool {
+        var si = stat(), sp = stat()
+        guard fstat(0, &si) == 0, stat(path, &sp) == 0 else { return false }
+        return si.st_dev == sp.st_dev && si.st_ino == sp.st_ino
     }
 
     /// Whether `path` starts with SQLite's 16-byte header string.

@@ -33,8 +33,14 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        guard FileManager.default.fileExists(atPath: db) else {
+        var st = stat()
+        guard stat(db, &st) == 0 else {
             printError("memreplay: \(db): no such database")
+            throw ExitCode(2)
+        }
+        // SQLite would wait for ever on a FIFO.
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            printError("memreplay: \(db): not a regular file, so not a database")
             throw ExitCode(2)
         }
         // Checked before the database is opened: `-o results.db` must not

@@ -104,4 +104,36 @@ import Testing
         #expect(lstat(dir + "/link.trace", &st) == 0 && st.st_mode & S_IFMT == S_IFLNK)
         #expect(try String(contentsOfFile: dir + "/old.trace", encoding: .utf8).hasPrefix("memtrace 1"))
     }
+
+    /// A database's -wal, -shm or -journal file is refused as -o (they are
+    /// regular files without SQLite's header; replacing one under a writer
+    /// corrupted the database), and so is standard input's file.
+    @Test func aDatabasesLogOrStandardInputIsNotAnOutput() throws {
+        let dir = tempDir()
+        let r = try CommandLineTests.run(["replay", "--quiet", "--db", "r.db", CommandLineTests.root + "/traces/basic.trace"], cwd: dir)
+        #expect(r.status == 0, "\(r.err)")
+        for suffix in ["-wal", "-shm", "-journal"] {
+            FileManager.default.createFile(atPath: dir + "/r.db" + suffix, contents: Data([1, 2, 3]))
+            for args in [["report", "--db", "r.db", "-o", "r.db" + suffix],
+                         ["convert", CommandLineTests.root + "/traces/basic.trace", "-o", "r.db" + suffix]] {
+                let o = try CommandLineTests.run(args, cwd: dir)
+                #expect(o.status != 0 && o.err.contains("belongs to the SQLite database r.db"), "\(args): \(o.err)")
+                #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/r.db" + suffix)) == Data([1, 2, 3]))
+            }
+        }
+        let mtrace = dir + "/m.log"
+        try "= Start\n@ ./prog:[0x1] + 0x55d048b342a0 0x20\n".write(toFile: mtrace, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLineTests.binary)
+        p.arguments = ["import", "mtrace", "-", "-o", mtrace]
+        p.standardInput = FileHandle(forReadingAtPath: mtrace)
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0 && text.contains("is the input itself (standard input)"), "\(text)")
+        #expect(try String(contentsOfFile: mtrace, encoding: .utf8).hasPrefix("= Start"))
+    }
 }

@@ -83,7 +83,13 @@ import TestSupport
                 message: "run 1: pmm is not one of"),
         Hostile(testDescription: "a blob in a text column",
                 sql: "UPDATE runs SET trace = x'00ff' WHERE run_id = 1;",
-                message: "column trace holds a blob"),
+                message: "run 1: runs: column trace holds a blob"),
+        Hostile(testDescription: "text that is not UTF-8 (it would be altered)",
+                sql: "UPDATE slabinfo SET name = CAST(x'41ff42' AS TEXT) || name WHERE run_id = 2;",
+                message: "run 2: slabinfo: column name holds text that is not valid UTF-8"),
+        Hostile(testDescription: "a config out of range",
+                sql: "UPDATE runs SET config = json_set(config, '$.highWatermark', -500) WHERE run_id = 1;",
+                message: "run 1: its config is not a machine memreplay runs: watermarks"),
         Hostile(testDescription: "a virtual table",
                 sql: "DROP TABLE node_metrics; CREATE VIRTUAL TABLE node_metrics USING fts5(run_id);",
                 message: "node_metrics is a virtual table"),
@@ -123,6 +129,20 @@ import TestSupport
         // The comparison stays one group, under a new id.
         let groups = try Database(path: other, create: false).rows("SELECT DISTINCT comparison_id FROM runs")
         #expect(groups == [["1"]])
+    }
+
+    /// A comparison merged in two goes (the shard merged while the compare
+    /// still wrote, then again) stays one group.
+    @Test func aComparisonMergedInTwoGoesStaysOneGroup() throws {
+        let shard = try Self.shard(comparison: true)
+        let early = temporaryPath("early.db")
+        try FileManager.default.copyItem(atPath: shard, toPath: early)
+        try Database(path: early, create: false).execute("UPDATE runs SET status = 'running' WHERE run_id = 2")
+        let output = try Self.shard("out.db", traces: [Self.reclaim])
+        #expect(try ShardMerge.merge(shards: [early], into: output).runs == 1)
+        #expect(try ShardMerge.merge(shards: [shard], into: output) == .init(shards: 1, runs: 1, skipped: 1))
+        let groups = try Database(path: output, create: false).rows("SELECT run_id, comparison_id FROM runs ORDER BY run_id")
+        #expect(groups == [["1", nil], ["2", "1"], ["3", "1"]])
     }
 
     /// A run the output got from a replay is recognised too: it gets its
