@@ -94,7 +94,7 @@ extension Machine {
 
         // Every cached translation must be what a walk finds now.
         for (name, t) in translation.named {
-            if let v = t.invariantViolation() { return "\(name) replacement: \(v)" }
+            if let v = t.invariantViolation() { return "\(name): \(v)" }
             for (page, cached) in t.validEntries {
                 let now = tables.walk(currentDirectory, page.address)
                 if now != cached {

@@ -1,7 +1,7 @@
 /// A set-associative translation lookaside buffer.
 ///
-/// Set `s` holds entries `s·W ..< (s+1)·W` of flat arrays; a page's set is the
-/// low bits of its virtual page number. An entry caches the PTE the walk
+/// Set `s` holds entries `s·W ..< (s+1)·W` of one flat array; a page's set is
+/// the low bits of its virtual page number. An entry caches the PTE the walk
 /// found, so a permission check on a hit uses exactly what the hardware would
 /// have cached. Entries of global PTEs survive ``flushNonGlobal()`` (a CR3
 /// load).
@@ -9,11 +9,21 @@
 /// A CR3 load is O(1): every entry records the address-space generation it
 /// was filled in, and a flush starts a new generation. An entry is live when
 /// its page matches and it is global or of the current generation; a stale
-/// entry counts as an empty way.
+/// entry counts as an empty way, exactly as an invalid one (neither can come
+/// back to life: see ``flushNonGlobal()``).
 ///
 /// Which live entry a full set gives up is the `Replacement` policy's choice
 /// (a file in `Replacement/`); the TLB tells it of every hit and fill and
 /// fills empty ways first, lowest way first, whatever the policy.
+///
+/// Sets of at most ``scanWays`` ways are searched by scanning them — what a
+/// real TLB's comparators do in parallel, and the fastest way for 4 or 8
+/// ways. Wider sets (a fully associative TLB of 512 entries) keep an
+/// ``AssociativeIndex`` beside the entries: a hash from page to entry, and
+/// bitsets of live and global entries, so a lookup, fill or `invlpg` costs
+/// O(1) whatever the ways; the LRU and FIFO policies keep their own
+/// per-set recency lists for an O(1) victim (see ``Stamps``). Both ways give
+/// identical results (`TLBTests` replays the same references through both).
 ///
 /// A fully associative LRU TLB of E entries behaves as LRU page replacement
 /// with E frames: a miss is a page fault of that classic model.
@@ -21,58 +31,106 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     public let spec: TLBSpec
     private let setMask: UInt32
     private let ways: Int
-    /// Virtual page number per entry (``VirtualPage/number``); `invalid` when empty.
-    private var pages: [UInt32]
-    private var ptes: [PTE]
-    private var generations: [UInt32]
+    private var slots: [Slot]
     private var generation: UInt32 = 0
     private var replacement: Replacement
+    /// Sets wider than ``scanWays``: the index is used instead of scans.
+    private let indexed: Bool
+    private var index: AssociativeIndex
+
+    /// Widest set searched by a scan.
+    public static var scanWays: Int { 8 }
+
+    typealias Slot = TLBSlot
 
     static var invalid: UInt32 { .max }
 
     public init(_ spec: TLBSpec, seed: UInt64) {
+        self.init(spec, seed: seed, indexed: spec.ways > Self.scanWays)
+    }
+
+    /// `indexed` chooses the index or scans whatever the ways (tests
+    /// compare the two).
+    init(_ spec: TLBSpec, seed: UInt64, indexed: Bool) {
         self.spec = spec
         setMask = UInt32(spec.sets - 1)
         ways = spec.ways
-        pages = Array(repeating: Self.invalid, count: spec.entries)
-        ptes = Array(repeating: .none, count: spec.entries)
-        generations = Array(repeating: 0, count: spec.entries)
+        slots = Array(repeating: Slot(page: Self.invalid, pte: .none, generation: 0), count: spec.entries)
         replacement = Replacement(spec, seed: seed)
+        self.indexed = indexed
+        index = AssociativeIndex(entries: indexed ? spec.entries : 0)
     }
 
     @inline(__always)
     func live(_ i: Int) -> Bool {
-        generations[i] == generation || ptes[i].has(.global)
+        if indexed { return index.isLive(i) }
+        return slots[i].generation == generation || slots[i].pte.has(.global)
     }
 
     /// The cached PTE of `page`, or `nil` on a miss.
     @inline(__always)
     public mutating func lookup(_ page: VirtualPage) -> PTE? {
         let vpn = page.number
-        let base = Int(vpn & setMask) &* ways
-        for i in base..<base &+ ways where pages[i] == vpn && live(i) {
-            replacement.touched(i)
-            return ptes[i]
+        let hit: Int
+        if indexed {
+            hit = slots.withUnsafeBufferPointer { index.liveSlot(of: vpn, in: $0) }
+        } else {
+            let base = Int(vpn & setMask) &* ways
+            let generation = generation
+            hit = slots.withUnsafeBufferPointer { s -> Int in
+                var i = base
+                let end = base &+ ways
+                while i < end {
+                    let e = s[i]
+                    if e.page == vpn && (e.generation == generation || e.pte.has(.global)) { return i }
+                    i &+= 1
+                }
+                return -1
+            }
         }
-        return nil
+        if hit < 0 { return nil }
+        replacement.touched(hit)
+        return slots.withUnsafeBufferPointer { $0[hit].pte }
     }
 
     /// Caches `pte` for `page` after a walk: in the set's first empty
-    /// (or stale) way, else in the policy's victim.
+    /// (or stale) way, else in the policy's victim. The page has no live
+    /// entry here (a fill follows a miss, or an `invlpg`).
     @inline(__always)
     public mutating func fill(_ page: VirtualPage, _ pte: PTE) {
+        if indexed { return indexedFill(page.number, pte) }
         let vpn = page.number
         let set = Int(vpn & setMask)
         let base = set &* ways
         var slot = -1
-        for i in base..<base &+ ways where pages[i] == Self.invalid || !live(i) {
+        for i in base..<base &+ ways where slots[i].page == Self.invalid || !live(i) {
             slot = i
             break
         }
         if slot < 0 { slot = replacement.victim(set: set, base: base) }
-        pages[slot] = vpn
-        ptes[slot] = pte
-        generations[slot] = generation
+        slots[slot] = Slot(page: vpn, pte: pte, generation: generation)
+        replacement.inserted(slot)
+    }
+
+    /// ``fill(_:_:)`` through the index. A stale entry of the same page is
+    /// dropped first: it counts as empty either way, and the index keeps at
+    /// most one entry per page.
+    @inline(never)
+    private mutating func indexedFill(_ vpn: UInt32, _ pte: PTE) {
+        let set = Int(vpn & setMask)
+        let base = set &* ways
+        slots.withUnsafeMutableBufferPointer { s in
+            if let old = index.slot(of: vpn, in: UnsafeBufferPointer(s)) {
+                index.remove(old, in: UnsafeBufferPointer(s))
+                s[old].page = Self.invalid
+            }
+        }
+        let slot = index.firstNotLive(base, ways) ?? replacement.victim(set: set, base: base)
+        slots.withUnsafeMutableBufferPointer { s in
+            if s[slot].page != Self.invalid { index.remove(slot, in: UnsafeBufferPointer(s)) }
+            s[slot] = Slot(page: vpn, pte: pte, generation: generation)
+            index.insert(slot, in: UnsafeBufferPointer(s), global: pte.has(.global))
+        }
         replacement.inserted(slot)
     }
 
@@ -80,26 +138,51 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     @inline(__always)
     public mutating func invalidate(_ page: VirtualPage) {
         let vpn = page.number
+        if indexed {
+            slots.withUnsafeMutableBufferPointer { s in
+                if let i = index.slot(of: vpn, in: UnsafeBufferPointer(s)) {
+                    index.remove(i, in: UnsafeBufferPointer(s))
+                    s[i].page = Self.invalid
+                }
+            }
+            return
+        }
         let base = Int(vpn & setMask) &* ways
-        for i in base..<base &+ ways where pages[i] == vpn {
-            pages[i] = Self.invalid
+        for i in base..<base &+ ways where slots[i].page == vpn {
+            slots[i].page = Self.invalid
         }
     }
 
     /// A CR3 load: drops every entry whose PTE is not global.
     public mutating func flushNonGlobal() {
         generation &+= 1
-        if generation == 0 {
+        if indexed {
+            index.keepGlobalOnly()
+        } else if generation == 0 {
             // After 2^32 flushes, clear stale entries for real so none revives.
-            for i in 0..<pages.count where !ptes[i].has(.global) { pages[i] = Self.invalid }
+            for i in slots.indices where !slots[i].pte.has(.global) { slots[i].page = Self.invalid }
         }
     }
 
     /// Valid entries as (page, pte), for invariant checks.
     public var validEntries: [(VirtualPage, PTE)] {
-        (0..<pages.count).compactMap { pages[$0] == Self.invalid || !live($0) ? nil : (VirtualPage(number: pages[$0]), ptes[$0]) }
+        slots.indices.compactMap { slots[$0].page == Self.invalid || !live($0) ? nil : (VirtualPage(number: slots[$0].page), slots[$0].pte) }
     }
 
-    /// The policy's own consistency, for `--check`.
-    func invariantViolation() -> String? { replacement.invariantViolation() }
+    /// The policy's own consistency and the index's, for `--check`.
+    func invariantViolation() -> String? {
+        if let broken = replacement.invariantViolation() { return broken }
+        guard indexed else { return nil }
+        return slots.withUnsafeBufferPointer { s in
+            index.invariantViolation(s)
+        }
+    }
+}
+
+/// One TLB entry: the page it translates (``VirtualPage/number``,
+/// `UInt32.max` when empty), the cached PTE and the generation it was filled in.
+struct TLBSlot: Sendable {
+    var page: UInt32
+    var pte: PTE
+    var generation: UInt32
 }

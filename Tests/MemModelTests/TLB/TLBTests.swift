@@ -190,3 +190,70 @@ private func page(_ n: UInt32) -> VirtualPage { VirtualPage(number: n) }
         #expect(n >= 8 && n <= Self.referenceString.count)
     }
 }
+
+/// Wide sets use a hash index and recency lists instead of scans; both must
+/// give the same hits, fills and evictions for every policy.
+@Suite struct AssociativeIndexTests {
+    /// Random lookups (fill on a miss), CR3 flushes and `invlpg`s over a page
+    /// range a few times the TLB's size, some pages global; after every step
+    /// the indexed and the scanning TLB must agree entry for entry.
+    @Test(arguments: TLBReplacementKind.allCases)
+    func indexedEqualsScan(kind: TLBReplacementKind) {
+        for (entries, ways) in [(9, 9), (16, 16), (64, 64), (512, 512), (64, 16), (96, 12), (4096, 4096)]
+        where TLBReplacementKind.plru != kind || ways & (ways - 1) == 0 {
+            let spec = TLBSpec(entries: entries, ways: ways, policy: kind)
+            var indexed = TLB<AnyTLBReplacement>(spec, seed: 3, indexed: true)
+            var scanned = TLB<AnyTLBReplacement>(spec, seed: 3, indexed: false)
+            var rng: UInt64 = 0x1234_5678 &+ UInt64(entries)
+            func next() -> UInt64 {
+                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+                return rng
+            }
+            let span = UInt64(entries * 3)
+            var misses = 0
+            for step in 0..<20_000 {
+                let r = next()
+                let p = page(UInt32(r >> 8 % span) % UInt32(span))
+                switch r % 100 {
+                case 0:
+                    indexed.flushNonGlobal(); scanned.flushNonGlobal()
+                case 1...3:
+                    indexed.invalidate(p); scanned.invalidate(p)
+                default:
+                    let a = indexed.lookup(p), b = scanned.lookup(p)
+                    #expect(a == b, "step \(step): page \(p.number)")
+                    if a == nil {
+                        misses += 1
+                        // Every seventh page is a global (kernel) page.
+                        let pte = PTE.make(FrameNumber(Int(p.number)), p.number % 7 == 0 ? [.present, .global] : [.present])
+                        indexed.fill(p, pte); scanned.fill(p, pte)
+                    }
+                }
+                if step % 997 == 0 || entries <= 16 {
+                    #expect(indexed.invariantViolation() == nil)
+                    let x = indexed.validEntries.map { "\($0.0.number):\($0.1.raw)" }.sorted()
+                    let y = scanned.validEntries.map { "\($0.0.number):\($0.1.raw)" }.sorted()
+                    #expect(x == y, "\(spec) step \(step)")
+                }
+            }
+            #expect(indexed.invariantViolation() == nil)
+            #expect(misses > 1000 && misses < 19_000)  // the stream both hits and misses
+        }
+    }
+
+    /// The recency list ranks entries as the scan does: after 1, 2, 3 fill a
+    /// 16-way set and 1 is hit, LRU evicts the lowest never-used way… until
+    /// every way is used; then 2 (the oldest) goes, and FIFO evicts 1.
+    @Test func recencyListOnAWideSet() {
+        for kind in [TLBReplacementKind.lru, .fifo] {
+            var t = TLB<AnyTLBReplacement>(TLBSpec(entries: 16, ways: 16, policy: kind), seed: 1)
+            for p: UInt32 in 1...16 { t.fill(page(p), PTE.make(FrameNumber(Int(p)), [.present])) }
+            _ = t.lookup(page(1))
+            t.fill(page(17), PTE.make(FrameNumber(17), [.present]))
+            let cached = Set(t.validEntries.map(\.0.number))
+            #expect(!cached.contains(kind == .lru ? 2 : 1))
+            #expect(cached.contains(kind == .lru ? 1 : 2))
+            #expect(t.invariantViolation() == nil)
+        }
+    }
+}

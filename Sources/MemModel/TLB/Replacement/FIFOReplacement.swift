@@ -1,6 +1,7 @@
 /// First in, first out: the victim is the entry filled longest ago; hits do
 /// not change the order.
-/// - Complexity: O(1) per hit, O(ways) per victim.
+/// - Complexity: O(1) per hit; O(ways) per victim in sets of up to
+///   ``TLB/scanWays`` ways, O(1) in wider ones.
 public struct FIFOReplacement: TLBReplacement {
     private var stamps: Stamps
 
@@ -14,4 +15,6 @@ public struct FIFOReplacement: TLBReplacement {
 
     @inline(__always)
     public mutating func inserted(_ entry: Int) { stamps.stamp(entry) }
+
+    public func invariantViolation() -> String? { stamps.invariantViolation() }
 }

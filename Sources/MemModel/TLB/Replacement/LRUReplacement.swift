@@ -4,7 +4,8 @@
 /// Every hit and fill takes the next value of one clock shared by all sets
 /// (a 64-bit counter that cannot wrap in a replay); the victim is the way
 /// with the smallest stamp, the lowest way on a tie.
-/// - Complexity: O(1) per hit, O(ways) per victim.
+/// - Complexity: O(1) per hit; O(ways) per victim in sets of up to
+///   ``TLB/scanWays`` ways, O(1) in wider ones.
 public struct LRUReplacement: TLBReplacement {
     private var stamps: Stamps
 
@@ -18,32 +19,92 @@ public struct LRUReplacement: TLBReplacement {
 
     @inline(__always)
     public mutating func inserted(_ entry: Int) { stamps.stamp(entry) }
+
+    public func invariantViolation() -> String? { stamps.invariantViolation() }
 }
 
 /// One age stamp per entry from a clock shared by all sets: the state of the
 /// policies that evict the oldest entry (LRU stamps hits and fills, FIFO
 /// fills only).
+///
+/// Sets of up to ``TLB/scanWays`` ways find the oldest entry by scanning the
+/// stamps. Wider sets also keep their entries in a doubly linked list in
+/// order of (stamp, way) — the order a scan would rank them in — so the
+/// oldest is the list's head: a stamp moves its entry to the tail (it is
+/// the newest), in O(1) whatever the ways.
 struct Stamps: Sendable {
     private var stamps: [UInt64]
     private var clock: UInt64 = 0
     private let ways: Int
+    private let listed: Bool
+    /// The lists (wide sets only), by entry number; -1 ends a list.
+    private var older: [Int32] = []
+    private var newer: [Int32] = []
+    private var head: [Int32] = []
+    private var tail: [Int32] = []
 
     init(_ spec: TLBSpec) {
         stamps = Array(repeating: 0, count: spec.entries)
         ways = spec.ways
+        listed = spec.ways > TLB<LRUReplacement>.scanWays
+        if listed {
+            // Unstamped entries rank by way: each list starts in way order.
+            older = (0..<spec.entries).map { $0 % ways == 0 ? -1 : Int32($0 - 1) }
+            newer = (0..<spec.entries).map { $0 % ways == ways - 1 ? -1 : Int32($0 + 1) }
+            head = (0..<spec.sets).map { Int32($0 * ways) }
+            tail = (0..<spec.sets).map { Int32($0 * ways + ways - 1) }
+        }
     }
 
     @inline(__always)
     mutating func stamp(_ entry: Int) {
         clock &+= 1
         stamps[entry] = clock
+        if listed { moveToTail(entry) }
+    }
+
+    private mutating func moveToTail(_ entry: Int) {
+        let set = ways == stamps.count ? 0 : entry / ways
+        let e = Int32(entry)
+        guard tail[set] != e else { return }
+        let o = older[entry], n = newer[entry]
+        if o >= 0 { newer[Int(o)] = n } else { head[set] = n }
+        older[Int(n)] = o  // not the tail, so it has a newer neighbour
+        let t = tail[set]
+        newer[Int(t)] = e
+        older[entry] = t
+        newer[entry] = -1
+        tail[set] = e
     }
 
     /// The way of `base ..< base + ways` with the smallest stamp, the lowest on a tie.
     @inline(__always)
     func oldest(_ base: Int) -> Int {
+        if listed { return Int(head[ways == stamps.count ? 0 : base / ways]) }
         var victim = base
         for i in base &+ 1 ..< base &+ ways where stamps[i] < stamps[victim] { victim = i }
         return victim
+    }
+
+    /// Each list holds its set's entries in (stamp, way) order.
+    func invariantViolation() -> String? {
+        guard listed else { return nil }
+        for set in head.indices {
+            var seen = 0
+            var previous = -1
+            var i = Int(head[set])
+            while i >= 0 {
+                guard i / ways == set, seen < ways else { return "LRU list of set \(set) holds entry \(i)" }
+                if previous >= 0 && (stamps[previous], previous) >= (stamps[i], i) {
+                    return "LRU list of set \(set): entry \(previous) before entry \(i) but not older"
+                }
+                guard older[i] == Int32(previous) else { return "LRU list of set \(set): broken back link at entry \(i)" }
+                previous = i
+                seen += 1
+                i = Int(newer[i])
+            }
+            guard seen == ways, tail[set] == Int32(previous) else { return "LRU list of set \(set) holds \(seen) of \(ways) entries" }
+        }
+        return nil
     }
 }
