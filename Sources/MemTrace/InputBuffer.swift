@@ -29,7 +29,8 @@ struct InputBuffer {
         self.capacity = capacity
         bytes = .allocate(capacity: capacity)
         // Readers may load a whole word past a short token (see `keywordKey`).
-        bytes.initialize(repeating: 0, count: capacity)
+        // (memset: an element loop costs a millisecond in a debug build.)
+        memset(bytes, 0, capacity)
     }
 
     func deallocate() { bytes.deallocate() }

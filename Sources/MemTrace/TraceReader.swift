@@ -26,7 +26,10 @@ public final class TraceReader {
     private let tokStart: UnsafeMutablePointer<Int>
     private let tokLen: UnsafeMutablePointer<Int>
     private var ntok = 0
-    private var headerSeen = false
+    var headerSeen = false
+    /// An error found while filling a batch after some events: thrown by
+    /// the next ``nextBatch(_:)``, once the events before it are replayed.
+    var deferredError: TraceError? = nil
     var eventSeen = false
     /// Directives given so far, one bit per `Statement` raw value.
     var directivesSeen: UInt64 = 0
@@ -204,7 +207,7 @@ public final class TraceReader {
     /// Anything else — or anything wrong — returns `nil`, and the general path
     /// decodes the line and words its errors.
     @inline(__always)
-    private func plainAccess(_ s: Int, _ e: Int) -> Event? {
+    func plainAccess(_ s: Int, _ e: Int) -> Event? {
         guard e - s >= 5, buffer[s + 1] == 0x20 else { return nil }
         let kind: AccessKind
         switch buffer[s] {

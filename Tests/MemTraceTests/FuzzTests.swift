@@ -228,7 +228,7 @@ struct FuzzTests {
             default:
                 let (valid, statements) = gen.validTrace()
                 // The unmutated trace must read without error, one event per statement.
-                let o = outcome(bytes: valid)
+                let o = outcome(bytes: valid, batches: false)
                 if o.error != nil || o.events.count != statements {
                     invalidValidTraces += 1
                     if failures.count < 10 {
@@ -240,7 +240,7 @@ struct FuzzTests {
 
             let whole = outcome(bytes: input, path: "fuzz")
             let chunk = gen.rng.pick([1, 2, 3, 5, 16, 64, 4095])
-            let chunked = outcome(bytes: input, chunk: chunk, path: "fuzz")
+            let chunked = outcome(bytes: input, chunk: chunk, path: "fuzz", batches: false)
             var problem: String? = nil
             if let e = whole.error {
                 errors += 1

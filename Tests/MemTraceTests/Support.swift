@@ -39,14 +39,47 @@ struct Outcome: Equatable {
     var error: TraceError?
 }
 
-func outcome(bytes: [UInt8], chunk: Int = .max, path: String = "test.trace") -> Outcome {
+/// Reads `bytes` statement by statement; unless `batches` is false, also
+/// reads them a batch at a time (batches of 3 and 4096 events) and expects
+/// the same events, lines and error — so every corpus and fuzz case checks
+/// the replay's path too.
+func outcome(bytes: [UInt8], chunk: Int = .max, path: String = "test.trace", batches: Bool = true) -> Outcome {
     let reader = TraceReader(path: path, source: MemorySource(bytes: bytes, chunk: chunk))
     var events: [Event] = []
+    var lines: [Int] = []
+    let result: Outcome
     do {
-        while let e = try reader.next() { events.append(e) }
-        return Outcome(events: events, error: nil)
+        while let e = try reader.next() {
+            events.append(e)
+            lines.append(reader.line)
+        }
+        result = Outcome(events: events, error: nil)
     } catch {
-        return Outcome(events: events, error: error)
+        result = Outcome(events: events, error: error)
+    }
+    for capacity in batches ? [3, EventBatch.defaultCapacity] : [] {
+        let (batched, batchLines) = batchOutcome(bytes: bytes, chunk: chunk, path: path, capacity: capacity)
+        #expect(batched == result, "batches of \(capacity)")
+        #expect(batchLines == lines, "batches of \(capacity)")
+    }
+    return result
+}
+
+/// ``outcome(bytes:chunk:path:)`` through ``TraceReader/nextBatch(_:)``.
+func batchOutcome(bytes: [UInt8], chunk: Int, path: String, capacity: Int) -> (Outcome, [Int]) {
+    let reader = TraceReader(path: path, source: MemorySource(bytes: bytes, chunk: chunk))
+    let batch = EventBatch(capacity: capacity)
+    var events: [Event] = []
+    var lines: [Int] = []
+    do {
+        while true {
+            try reader.nextBatch(batch)
+            if batch.count == 0 { return (Outcome(events: events, error: nil), lines) }
+            events += batch.array
+            lines += (0..<batch.count).map { batch.lines[$0] }
+        }
+    } catch {
+        return (Outcome(events: events, error: error), lines)
     }
 }
 

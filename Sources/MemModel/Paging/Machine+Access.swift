@@ -5,21 +5,45 @@ extension Machine {
     /// One memory access: a TLB lookup of its page; on a miss a walk, which
     /// fills the TLB when the PTE is present; then the x86 permission check
     /// (present, user, writable — no execute bit), faulting if it fails.
+    ///
+    /// Inlined into the replay loop: a hit of the running process passes
+    /// here alone; a switch, a miss and a fault leave for calls of their own.
     @inline(__always)
     mutating func access(_ kind: AccessKind, _ pid: PID, _ va: UInt32) throws(ModelError) {
-        if pid != processes.currentPID {
-            try switchTo(pid, for: kind)
-            if pid != processes.currentPID { return }  // a process whose creation failed
-        }
+        guard pid == processes.currentPID else { return try accessSwitching(kind, pid, va) }
         let page = VirtualPage(containing: va)
         let instruction = translation.split && kind == .execute
-        var pte: PTE
-        if let cached = translation.lookup(page, instruction: instruction) {
-            pte = cached
-        } else {
-            pte = tables.walkActive(va)
-            if pte.isPresent { translation.fill(page, pte, instruction: instruction) }
+        guard let pte = translation.lookup(page, instruction: instruction) else {
+            return accessMiss(kind, va, instruction: instruction)
         }
+        check(kind, va, pte, instruction: instruction)
+    }
+
+    /// An access by another process than the running one: the switch first.
+    @inline(never)
+    mutating func accessSwitching(_ kind: AccessKind, _ pid: PID, _ va: UInt32) throws(ModelError) {
+        try switchTo(pid, for: kind)
+        if pid != processes.currentPID { return }  // a process whose creation failed
+        let page = VirtualPage(containing: va)
+        let instruction = translation.split && kind == .execute
+        guard let pte = translation.lookup(page, instruction: instruction) else {
+            return accessMiss(kind, va, instruction: instruction)
+        }
+        check(kind, va, pte, instruction: instruction)
+    }
+
+    /// A TLB miss: the walk, a fill if the PTE is present, the check.
+    @inline(never)
+    mutating func accessMiss(_ kind: AccessKind, _ va: UInt32, instruction: Bool) {
+        let pte = tables.walkActive(va)
+        if pte.isPresent { translation.fill(VirtualPage(containing: va), pte, instruction: instruction) }
+        check(kind, va, pte, instruction: instruction)
+    }
+
+    /// The permission check of x86 (present; user pages in user mode;
+    /// writable for a write), then the fault or the NUMA count.
+    @inline(__always)
+    mutating func check(_ kind: AccessKind, _ va: UInt32, _ pte: PTE, instruction: Bool) {
         let userMode = processes.currentPID != 0
         let allowed = pte.isPresent
             && (!userMode || pte.has(.user))
@@ -32,7 +56,7 @@ extension Machine {
     }
 
     /// Local or remote, by the frame's node against the process's home node.
-    @inline(__always)
+    @inline(never)
     mutating func countNodeAccess(_ frame: FrameNumber) {
         guard nodeCount > 1 else { return }
         let home = processes[Int(processes.current)].node
@@ -44,6 +68,7 @@ extension Machine {
     }
 
     /// The page-fault handler.
+    @inline(never)
     mutating func pageFault(_ kind: AccessKind, _ va: UInt32, _ pte: PTE, instruction: Bool) {
         processes.counters.pageFaults += 1
         processes[Int(processes.current)].faults += 1

@@ -10,6 +10,8 @@ import MemTrace
 /// calls back into the source.
 public protocol EventSource: AnyObject {
     func next() throws(TraceError) -> Event?
+    /// The next events, as ``TraceReader/nextBatch(_:)`` gives them.
+    func nextBatch(_ batch: EventBatch) throws(TraceError)
     var path: String { get }
     /// The line of the event `next()` returned last.
     var line: Int { get }
@@ -38,6 +40,14 @@ public final class DecodedEvents: EventSource {
         guard position < events.count else { return nil }
         position += 1
         return events[position - 1]
+    }
+
+    public func nextBatch(_ batch: EventBatch) throws(TraceError) {
+        batch.count = 0
+        while batch.count < batch.capacity, position < events.count {
+            position += 1
+            batch.append(events[position - 1], line: position)
+        }
     }
 
     public var line: Int { position }

@@ -50,8 +50,9 @@ public enum Replayer {
         /// The machine the replay will build.
         public let config: MachineConfig
         let reader: TraceReader
-        /// The statement that ended the directives, already read.
+        /// The statement that ended the directives, already read, and its line.
         let first: Event?
+        let firstLine: Int
     }
 
     /// Opens the trace at `path` and reads its machine directives.
@@ -68,12 +69,13 @@ public enum Replayer {
         var config = options.machine
         var first: Event? = nil
         var directiveLine = 0
+        var firstLine = 0
         while let e = try reader.next() {
             switch e {
             case .mem(let b): config.memBytes = b; directiveLine = reader.line
             case .reserve(let b): config.reserveBytes = b; directiveLine = reader.line
             case .nodes(let n): config.nodes = n; directiveLine = reader.line
-            default: first = e
+            default: first = e; firstLine = reader.line
             }
             if first != nil { break }
         }
@@ -85,7 +87,7 @@ public enum Replayer {
         } catch {
             throw TraceError(file: reader.path, line: directiveLine, message: error.description)
         }
-        return Prepared(config: config, reader: reader, first: first)
+        return Prepared(config: config, reader: reader, first: first, firstLine: firstLine)
     }
 
     /// Replays the trace at `path`: ``prepare(path:options:)`` and
@@ -117,11 +119,12 @@ public enum Replayer {
         _ prepared: Prepared, sink: inout S,
         progress: ((UInt64, Int) -> Void)? = nil
     ) throws -> ReplaySummary {
-        let config = prepared.config, reader = prepared.reader, first = prepared.first
+        let config = prepared.config, reader = prepared.reader
         let box = SinkBox(sink)
         defer { sink = box.sink as! S }
         // One dispatch here; the loop is specialized for each combination.
-        return try config.withMachineType(StartReplay(config: config, reader: reader, first: first, box: box, progress: progress))
+        return try config.withMachineType(StartReplay(config: config, reader: reader, first: prepared.first.map { ($0, prepared.firstLine) },
+                                                      box: box, progress: progress))
     }
 
     /// Replays the statements `reader` has left through an existing machine
@@ -144,7 +147,7 @@ public enum Replayer {
 
     /// The replay loop, specialized per allocator.
     static func loop<F: FrameAllocator, R: TLBReplacement, Source: EventSource>(
-        _ m: inout Machine<F, R>, _ reader: Source, _ first: Event?, _ sink: SinkBox,
+        _ m: inout Machine<F, R>, _ reader: Source, _ first: (Event, Int)?, _ sink: SinkBox,
         _ progress: ((UInt64, Int) -> Void)? = nil
     ) throws -> ReplaySummary {
         let started = monotonicSeconds()
@@ -178,58 +181,74 @@ public enum Replayer {
         }
 
         var autoOpened = false
-        var pending = first
-        while true {
-            let event: Event
-            if let p = pending {
-                event = p
-                pending = nil
-            } else {
-                guard let e = try reader.next() else { break }
-                event = e
-            }
-            do {
-                switch event {
-                case .tick(let n):
-                    let next = n ?? m.tick + 1
-                    guard next > m.tick else {
-                        throw TraceError(file: reader.path, line: reader.line,
-                                         message: "tick: \(next) is not larger than the current tick \(m.tick)")
+        let batch = EventBatch()
+        if let (event, line) = first {
+            batch.append(event, line: line)
+        } else {
+            try reader.nextBatch(batch)
+        }
+        var progressMark = 0
+        while batch.count > 0 {
+            let events = batch.events, lines = batch.lines, count = batch.count
+            var i = 0
+            while i < count {
+                let event = events[i]
+                do {
+                    switch event {
+                    case let .access(kind, pid, va):
+                        try m.access(kind, pid, va)
+                    case .tick(let n):
+                        let next = n ?? m.tick + 1
+                        guard next > m.tick else {
+                            throw TraceError(file: reader.path, line: lines[i],
+                                             message: "tick: \(next) is not larger than the current tick \(m.tick)")
+                        }
+                        try close()
+                        m.beginTick(next)
+                        autoOpened = false
+                        i &+= 1
+                        continue
+                    case let .cache(symbol, size, align):
+                        // The one name the model keeps (for slabinfo): handed
+                        // over here, at the edge, so the model never asks.
+                        try m.kmem_cache_create(symbol, name: reader.symbols.name(.cache, symbol), size: Int(size), align: Int(align))
+                    default:
+                        try m.apply(event)
                     }
-                    try close()
-                    m.beginTick(next)
-                    autoOpened = false
-                    continue
-                case let .cache(symbol, size, align):
-                    // The one name the model keeps (for slabinfo): handed
-                    // over here, at the edge, so the model never asks.
-                    try m.kmem_cache_create(symbol, name: reader.symbols.name(.cache, symbol), size: Int(size), align: Int(align))
-                default:
-                    try m.apply(event)
+                } catch let error as ModelError {
+                    throw TraceError(file: reader.path, line: lines[i], message: error.rendered(reader.symbols))
                 }
-            } catch let error as ModelError {
-                throw TraceError(file: reader.path, line: reader.line, message: error.rendered(reader.symbols))
+                m.events &+= 1
+                if checkEvery > 0 {
+                    if Interruption.requested != 0 {
+                        throw TraceError(file: reader.path, line: lines[i],
+                                         message: "\(Interruption.message) after \(m.events) events")
+                    }
+                    if m.events % checkEvery == 0, let broken = m.invariantViolation() {
+                        throw TraceError(file: reader.path, line: lines[i],
+                                         message: "invariant broken after \(event.keyword): \(broken)")
+                    }
+                }
+                if tickEvery > 0 {
+                    eventsInTick += 1
+                    if eventsInTick == tickEvery {
+                        try close()
+                        m.beginTick(m.tick + 1)
+                        autoOpened = true
+                    }
+                }
+                i &+= 1
             }
-            m.events &+= 1
-            if m.events & 0xFFFF == 0, let progress {
-                progress(reader.bytesConsumed, m.events)
+            // Once a batch: a progress line every 2^16 events, and signals.
+            if let progress, m.events >> 16 != progressMark {
+                progressMark = m.events >> 16
+                progress(batch.bytesConsumed, m.events)
             }
-            if (m.events & 0xFFFF == 0 || checkEvery > 0) && Interruption.requested != 0 {
-                throw TraceError(file: reader.path, line: reader.line,
+            if Interruption.requested != 0 {
+                throw TraceError(file: reader.path, line: lines[count - 1],
                                  message: "\(Interruption.message) after \(m.events) events")
             }
-            if checkEvery > 0 && m.events % checkEvery == 0, let broken = m.invariantViolation() {
-                throw TraceError(file: reader.path, line: reader.line,
-                                 message: "invariant broken after \(event.keyword): \(broken)")
-            }
-            if tickEvery > 0 {
-                eventsInTick += 1
-                if eventsInTick == tickEvery {
-                    try close()
-                    m.beginTick(m.tick + 1)
-                    autoOpened = true
-                }
-            }
+            try reader.nextBatch(batch)
         }
         // The end of the trace closes the last tick, unless --tick-every has
         // just closed one and nothing happened since.
@@ -292,7 +311,7 @@ extension Replayer {
 
 /// The replay loop on the machine type the configuration selects.
 private struct StartReplay<Source: EventSource>: MachineBody {
-    let config: MachineConfig, reader: Source, first: Event?, box: Replayer.SinkBox
+    let config: MachineConfig, reader: Source, first: (Event, Int)?, box: Replayer.SinkBox
     let progress: ((UInt64, Int) -> Void)?
 
     func run<F: FrameAllocator, R: TLBReplacement>(_ machine: Machine<F, R>.Type) throws(any Error) -> ReplaySummary {

@@ -7,7 +7,13 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     public internal(set) var tlb: TLB<Replacement>
     public internal(set) var itlb: TLB<Replacement>
     let split: Bool
-    public internal(set) var counters = TLBCounters()
+    /// The counters but `lookups`, which is `hits + misses` (one add less per access).
+    var tally = TLBCounters()
+    public var counters: TLBCounters {
+        var c = tally
+        c.lookups = c.hits &+ c.misses
+        return c
+    }
 
     init(_ config: MachineConfig) {
         tlb = TLB(config.tlb, seed: config.seed)
@@ -19,12 +25,11 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     /// when there is one; counts the lookup, hit or miss.
     @inline(__always)
     mutating func lookup(_ page: VirtualPage, instruction: Bool) -> PTE? {
-        counters.lookups &+= 1
         if let cached = instruction ? itlb.lookup(page) : tlb.lookup(page) {
-            counters.hits &+= 1
+            tally.hits &+= 1
             return cached
         }
-        counters.misses &+= 1
+        tally.misses &+= 1
         return nil
     }
 
@@ -38,7 +43,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     mutating func flushNonGlobal() {
         tlb.flushNonGlobal()
         if split { itlb.flushNonGlobal() }
-        counters.flushes += 1
+        tally.flushes += 1
     }
 
     /// `invlpg`: one page's entries, in every TLB.
@@ -46,7 +51,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     mutating func invalidate(_ page: VirtualPage) {
         tlb.invalidate(page)
         if split { itlb.invalidate(page) }
-        counters.invlpg += 1
+        tally.invlpg += 1
     }
 
     /// The TLBs by name, for checks.
