@@ -76,34 +76,87 @@ extension TraceReader {
         batch.bytesConsumed = bytesConsumed
     }
 
-    /// Text: plain accesses decoded in the loop; other lines through
-    /// ``next()``'s general path.
+    /// Text: plain accesses decoded in the loop straight from the buffer
+    /// (no line search: the parse finds the line's end); other lines, and
+    /// the last bytes of the input, through ``next()``'s general path.
     private func fillText(_ batch: EventBatch) throws(TraceError) {
         let capacity = batch.capacity
         while batch.count < capacity {
-            guard headerSeen else {
-                guard let e = try next() else { return }
-                batch.append(e, line: line)
-                if releaseNamespace >= 0 { return }
-                continue
+            if headerSeen {
+                if input.end - input.start < Self.plainLineRoom && !input.sourceEOF { try input.fill(Self.plainLineRoom) }
+                var start = input.start, line = input.line, n = batch.count
+                let limit = input.end &- Self.plainLineRoom
+                let events = batch.events, lines = batch.lines, bytes = buffer
+                while n < capacity && start <= limit, let (event, length) = Self.plainAccessLine(bytes + start) {
+                    start &+= length
+                    line &+= 1
+                    (events + n).initialize(to: event)
+                    lines[n] = line
+                    n &+= 1
+                }
+                if n != batch.count {
+                    statements &+= n &- batch.count
+                    eventSeen = true
+                    input.start = start
+                    input.line = line
+                    batch.count = n
+                    if n == capacity { return }
+                    // The buffer ran short of a whole line: refill first.
+                    if start > limit && !input.sourceEOF { continue }
+                }
             }
-            guard let (s, e) = try input.nextLine(maxLength: Self.maxLineLength) else {
-                releasePending()
-                return
-            }
-            if let event = plainAccess(s, e) {
-                eventSeen = true
-                statements &+= 1
-                batch.append(event, line: line)
-                continue
-            }
-            // Not a plain access: give the line back and take the general path.
-            input.start = s
-            input.line -= 1
             guard let event = try next() else { return }
             batch.append(event, line: line)
             if releaseNamespace >= 0 { return }
         }
+    }
+
+    /// Bytes the text fast path wants buffered: the longest plain access
+    /// line (`x 4194303 0xFFFFFFFF\r\n`, 22 bytes) with room to spare.
+    static var plainLineRoom: Int { 32 }
+
+    /// `r|w|x PID ADDR` then `\n` or `\r\n` at `p`, as ``plainAccess(_:_:)``
+    /// accepts it, and the bytes it takes; `nil` for anything else. The
+    /// caller guarantees ``plainLineRoom`` readable bytes.
+    @inline(__always)
+    static func plainAccessLine(_ p: UnsafeMutablePointer<UInt8>) -> (Event, Int)? {
+        guard p[1] == 0x20 else { return nil }
+        let kind: AccessKind
+        switch p[0] {
+        case 0x72: kind = .read
+        case 0x77: kind = .write
+        case 0x78: kind = .execute
+        default: return nil
+        }
+        var i = 2
+        var pid: UInt32 = 0
+        while case let d = p[i] &- 48, d < 10, i < 9 {
+            pid = pid &* 10 &+ UInt32(d)
+            i &+= 1
+        }
+        guard i > 2, pid <= maxPID, p[i] == 0x20 else { return nil }
+        i &+= 1
+        var addr: UInt64 = 0
+        let addrStart: Int
+        if p[i] == 0x30 && p[i &+ 1] | 0x20 == 0x78 {
+            i &+= 2
+            addrStart = i
+            while let d = hexDigit(p[i]), i &- addrStart < 8 {
+                addr = addr << 4 | UInt64(d)
+                i &+= 1
+            }
+            guard i > addrStart else { return nil }
+        } else {
+            addrStart = i
+            while case let d = p[i] &- 48, d < 10, i &- addrStart < 10 {
+                addr = addr &* 10 &+ UInt64(d)
+                i &+= 1
+            }
+            guard i > addrStart, addr <= 0xFFFF_FFFF else { return nil }
+        }
+        if p[i] == 0x0A { return (.access(kind, pid, UInt32(truncatingIfNeeded: addr)), i &+ 1) }
+        if p[i] == 0x0D && p[i &+ 1] == 0x0A { return (.access(kind, pid, UInt32(truncatingIfNeeded: addr)), i &+ 2) }
+        return nil
     }
 
     /// memtrace-bin: access records with a short step and numbers of at
@@ -117,25 +170,36 @@ extension TraceReader {
         releasePending()
         while batch.count < capacity {
             if input.end - input.start < BinaryTrace.maxRecord { try input.fill(BinaryTrace.maxRecord) }
-            // With a whole record's bytes buffered, the fast path needs no
-            // bounds checks: it reads at most 1 + 5 + 5 bytes.
-            if fastLines && input.end - input.start >= BinaryTrace.maxRecord {
-                let p = buffer + input.start
-                let opByte = p[0]
-                let kind = opByte & 0x1F
-                let step = Int(opByte >> 5)
-                if step != 0 && kind &- 1 < 3 {
+            if fastLines {
+                // With a whole record's bytes buffered, the fast path needs
+                // no bounds checks: it reads at most 1 + 5 + 5 bytes.
+                var start = input.start, line = input.line, n = batch.count
+                let limit = input.end &- BinaryTrace.maxRecord
+                let events = batch.events, lines = batch.lines, bytes = buffer
+                while n < capacity && start <= limit {
+                    let p = bytes + start
+                    let opByte = p[0]
+                    let kind = opByte & 0x1F
+                    let step = Int(opByte >> 5)
+                    guard step != 0 && kind &- 1 < 3 else { break }
                     var i = 1
-                    if let pid = Self.shortVarint(p, &i), pid <= UInt64(maxPID),
-                       let va = Self.shortVarint(p, &i), va <= 0xFFFF_FFFF {
-                        input.start &+= i
-                        input.line &+= step
-                        eventSeen = true
-                        statements &+= 1
-                        batch.append(.access(AccessKind(rawValue: kind &- 1)!, PID(truncatingIfNeeded: pid), UInt32(truncatingIfNeeded: va)),
-                                     line: input.line)
-                        continue
-                    }
+                    guard let pid = Self.shortVarint(p, &i), pid <= UInt64(maxPID),
+                          let va = Self.shortVarint(p, &i), va <= 0xFFFF_FFFF else { break }
+                    start &+= i
+                    line &+= step
+                    (events + n).initialize(to: .access(AccessKind(rawValue: kind &- 1).unsafelyUnwrapped,
+                                                        PID(truncatingIfNeeded: pid), UInt32(truncatingIfNeeded: va)))
+                    lines[n] = line
+                    n &+= 1
+                }
+                if n != batch.count {
+                    statements &+= n &- batch.count
+                    eventSeen = true
+                    input.start = start
+                    input.line = line
+                    batch.count = n
+                    if n == capacity { return }
+                    if start > limit { continue }  // refill first
                 }
             }
             guard let event = try nextBinary() else { return }

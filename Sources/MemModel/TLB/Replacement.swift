@@ -17,6 +17,15 @@ public protocol TLBReplacement: Sendable {
     mutating func victim(set: Int, base: Int) -> Int
     /// Entry `entry` was just filled.
     mutating func inserted(_ entry: Int)
+    /// Whether, once the policy has heard of entry `e` (`touched` or
+    /// `inserted`), more `touched(e)` — while it hears of no other entry of
+    /// `e`'s set — change nothing that `victim` will ever see. When it
+    /// holds, the TLB answers such hits without telling the policy (see
+    /// ``TLB/lookup(_:)``). It holds for recency stamps (`e` is already its
+    /// set's newest; sets never compare stamps with each other), FIFO and
+    /// random (a hit is ignored) and tree PLRU (the same bits are set
+    /// again); a policy that counts hits would say `false`, the default.
+    static var repeatedTouchChangesNothing: Bool { get }
     /// Why this policy cannot run a TLB of `ways` ways, if it cannot.
     static func unsupported(ways: Int) -> String?
     /// The first disagreement in the policy's own state, if any (`--check`).
@@ -24,6 +33,7 @@ public protocol TLBReplacement: Sendable {
 }
 
 extension TLBReplacement {
+    public static var repeatedTouchChangesNothing: Bool { false }
     public static func unsupported(ways: Int) -> String? { nil }
     public func invariantViolation() -> String? { nil }
 }

@@ -37,6 +37,15 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     /// Sets wider than ``scanWays``: the index is used instead of scans.
     private let indexed: Bool
     private var index: AssociativeIndex
+    /// Per set, the entry the policy heard of last (hit or filled), or -1.
+    /// When the policy says more hits of that entry change nothing
+    /// (``TLBReplacement/repeatedTouchChangesNothing``), a lookup tries it
+    /// first and, if it still holds the page and is live, hits without the
+    /// search or the policy: real traces touch the same few pages in a row
+    /// (an instruction page, a stack page), each the newest of its set.
+    /// An `invlpg` or flush needs no update: the entry's page or liveness
+    /// says it.
+    private var newest: [Int32]
 
     /// Widest set searched by a scan.
     public static var scanWays: Int { 8 }
@@ -59,6 +68,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         replacement = Replacement(spec, seed: seed)
         self.indexed = indexed
         index = AssociativeIndex(entries: indexed ? spec.entries : 0)
+        newest = Array(repeating: -1, count: spec.sets)
     }
 
     @inline(__always)
@@ -71,11 +81,21 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     @inline(__always)
     public mutating func lookup(_ page: VirtualPage) -> PTE? {
         let vpn = page.number
+        let set = Int(vpn & setMask)
+        if Replacement.repeatedTouchChangesNothing {
+            let e = Int(newest.withUnsafeBufferPointer { $0[set] })
+            if e >= 0 {
+                let slot = slots.withUnsafeBufferPointer { $0[e] }
+                if slot.page == vpn && (indexed ? index.isLive(e) : slot.generation == generation || slot.pte.has(.global)) {
+                    return slot.pte
+                }
+            }
+        }
         let hit: Int
         if indexed {
             hit = slots.withUnsafeBufferPointer { index.liveSlot(of: vpn, in: $0) }
         } else {
-            let base = Int(vpn & setMask) &* ways
+            let base = set &* ways
             let generation = generation
             hit = slots.withUnsafeBufferPointer { s -> Int in
                 var i = base
@@ -90,6 +110,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         }
         if hit < 0 { return nil }
         replacement.touched(hit)
+        if Replacement.repeatedTouchChangesNothing { newest[set] = Int32(truncatingIfNeeded: hit) }
         return slots.withUnsafeBufferPointer { $0[hit].pte }
     }
 
@@ -110,6 +131,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         if slot < 0 { slot = replacement.victim(set: set, base: base) }
         slots[slot] = Slot(page: vpn, pte: pte, generation: generation)
         replacement.inserted(slot)
+        newest[set] = Int32(truncatingIfNeeded: slot)
     }
 
     /// ``fill(_:_:)`` through the index. A stale entry of the same page is
@@ -132,6 +154,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
             index.insert(slot, in: UnsafeBufferPointer(s), global: pte.has(.global))
         }
         replacement.inserted(slot)
+        newest[set] = Int32(truncatingIfNeeded: slot)
     }
 
     /// `invlpg`: drops the entry of `page` if cached.

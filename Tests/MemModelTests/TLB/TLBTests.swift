@@ -257,3 +257,49 @@ private func page(_ n: UInt32) -> VirtualPage { VirtualPage(number: n) }
         }
     }
 }
+
+/// A repeated hit of the entry hit last skips the search and the policy
+/// (``TLBReplacement/repeatedTouchChangesNothing``); a TLB that tells the
+/// policy every hit (through ``AnyTLBReplacement``, which does not claim
+/// the property) must give the same hits and keep the same entries.
+@Suite struct RepeatedHitTests {
+    func compare<R: TLBReplacement>(_ type: R.Type, _ spec: TLBSpec) {
+        #expect(R.repeatedTouchChangesNothing)
+        #expect(!AnyTLBReplacement.repeatedTouchChangesNothing)
+        var fast = TLB<R>(spec, seed: 9)
+        var plain = TLB<AnyTLBReplacement>(spec, seed: 9)
+        var rng: UInt64 = 77
+        var p: UInt32 = 0
+        var repeats = 0
+        for step in 0..<30_000 {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+            // Runs of the same page, as instruction fetches make them.
+            if rng % 3 != 0 { p = UInt32(rng >> 20 % 200) % 200 } else { repeats += 1 }
+            switch rng >> 40 % 50 {
+            case 0: fast.flushNonGlobal(); plain.flushNonGlobal()
+            case 1: fast.invalidate(page(p)); plain.invalidate(page(p))
+            default:
+                let a = fast.lookup(page(p)), b = plain.lookup(page(p))
+                #expect(a == b, "\(spec) step \(step)")
+                if a == nil {
+                    let pte = PTE.make(FrameNumber(Int(p)), p % 11 == 0 ? [.present, .global] : [.present])
+                    fast.fill(page(p), pte); plain.fill(page(p), pte)
+                }
+            }
+        }
+        #expect(repeats > 5000)
+        let x = fast.validEntries.map { "\($0.0.number):\($0.1.raw)" }.sorted()
+        let y = plain.validEntries.map { "\($0.0.number):\($0.1.raw)" }.sorted()
+        #expect(x == y)
+        #expect(fast.invariantViolation() == nil)
+    }
+
+    @Test func sameHitsAsTellingThePolicyEveryHit() {
+        for (entries, ways) in [(64, 4), (16, 1), (32, 32), (64, 16)] {
+            compare(LRUReplacement.self, TLBSpec(entries: entries, ways: ways, policy: .lru))
+            compare(FIFOReplacement.self, TLBSpec(entries: entries, ways: ways, policy: .fifo))
+            compare(RandomReplacement.self, TLBSpec(entries: entries, ways: ways, policy: .random))
+            compare(TreePLRUReplacement.self, TLBSpec(entries: entries, ways: ways, policy: .plru))
+        }
+    }
+}

@@ -5,6 +5,9 @@
 public struct FIFOReplacement: TLBReplacement {
     private var stamps: Stamps
 
+    /// True: a hit is ignored.
+    public static var repeatedTouchChangesNothing: Bool { true }
+
     public init(_ spec: TLBSpec, seed: UInt64) { stamps = Stamps(spec) }
 
     @inline(__always)

@@ -9,6 +9,9 @@
 public struct LRUReplacement: TLBReplacement {
     private var stamps: Stamps
 
+    /// True: the entry touched last is already the newest.
+    public static var repeatedTouchChangesNothing: Bool { true }
+
     public init(_ spec: TLBSpec, seed: UInt64) { stamps = Stamps(spec) }
 
     @inline(__always)

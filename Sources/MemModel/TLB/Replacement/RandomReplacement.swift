@@ -5,6 +5,9 @@ public struct RandomReplacement: TLBReplacement {
     private var state: UInt64
     private let ways: UInt64
 
+    /// True: a hit is ignored.
+    public static var repeatedTouchChangesNothing: Bool { true }
+
     public init(_ spec: TLBSpec, seed: UInt64) {
         state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed
         ways = UInt64(spec.ways)

@@ -17,6 +17,9 @@ public struct TreePLRUReplacement: TLBReplacement {
     private var bits: [UInt8]
     private let ways: Int
 
+    /// True: the same bits point away from the entry again.
+    public static var repeatedTouchChangesNothing: Bool { true }
+
     public init(_ spec: TLBSpec, seed: UInt64) {
         ways = spec.ways
         bits = Array(repeating: 0, count: spec.entries)
