@@ -203,7 +203,7 @@ extension Statement {
 
     /// The statement of an access kind.
     @inline(__always)
-    init(_ kind: AccessKind) {
+    public init(_ kind: AccessKind) {
         switch kind {
         case .read: self = .read
         case .write: self = .write

@@ -16,9 +16,11 @@ struct Compare: ParsableCommand {
             (direct-reclaim=true|false; itlb=none removes a separate ITLB). A bare LABEL \
             replays with the common options unchanged.
 
-            The variants become runs that share one comparison_id, replayed on up to \
-            --jobs threads; the figures printed are read back from the database \
-            (view comparison), so they equal the stored ones.
+            The variants become runs that share one comparison_id. They replay all at \
+            once (or --jobs at a time), each on a thread of its own, from one decode of the \
+            trace: the trace is read and parsed once, however many variants replay it. The \
+            figures printed are read back from the database (view comparison), so they \
+            equal the stored ones.
             """
     )
 
@@ -39,7 +41,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Output format.")
     var format: Format = .table
 
-    @Option(help: "Variants replayed at once (default: the number of cores).")
+    @Option(help: "Variants replayed at once, from one decode of the trace (default: all).")
     var jobs: Int?
 
     @Flag(help: "No progress line on standard error.")
@@ -76,7 +78,7 @@ struct Compare: ParsableCommand {
         do {
             outcome = try ComparisonJob.run(
                 trace: trace, variants: variants, db: db,
-                threads: jobs ?? ProcessInfo.processInfo.activeProcessorCount, progress: report)
+                threads: jobs, progress: report)
         } catch {
             progress?.clear()
             printError("memreplay: \(error)")

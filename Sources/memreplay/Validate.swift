@@ -21,7 +21,23 @@ struct Validate: ParsableCommand {
             do {
                 let reader = try TraceReader(path: trace)
                 var counts = Array(repeating: 0, count: Statement.allCases.count)
-                while let e = try reader.next() { counts[e.statement.rawValue] += 1 }
+                var accesses = Array(repeating: 0, count: AccessKind.allCases.count)
+                // The replay's own decoding (batches), so validating costs
+                // no more than a replay's parse; accesses, nearly every
+                // statement of a recorded trace, are counted by kind directly.
+                let batch = EventBatch()
+                while true {
+                    try reader.nextBatch(batch)
+                    if batch.count == 0 { break }
+                    for e in UnsafeBufferPointer(start: batch.events, count: batch.count) {
+                        if case .access(let kind, _, _) = e {
+                            accesses[Int(kind.rawValue)] &+= 1
+                        } else {
+                            counts[e.statement.rawValue] += 1
+                        }
+                    }
+                }
+                for kind in AccessKind.allCases { counts[Statement(kind).rawValue] += accesses[Int(kind.rawValue)] }
                 print("\(trace): ok, \(counts.reduce(0, +)) statements, \(reader.line) lines")
                 for s in Statement.allCases where counts[s.rawValue] > 0 {
                     print("  \(s.keyword.padding(toLength: 9, withPad: " ", startingAt: 0)) \(counts[s.rawValue])")

@@ -97,4 +97,60 @@ import MemTrace
         #expect(Array(second.errors.keys) == [1])
         #expect(try store.db.rows("SELECT label, status FROM runs WHERE comparison_id = 2 ORDER BY run_id") == [["ok", "ok"], ["numa", "failed"]])
     }
+
+    /// Eight variants from one decode, over more batches than the ring
+    /// holds, equal eight replays of their own.
+    @Test func eightVariantsFromOneDecodeEqualSeparateReplays() throws {
+        let trace = temporaryPath("access.trace")
+        try generate(.access, events: 120_000, seed: 3, to: TraceWriter(path: trace))
+        let shapes: [(Int, Int, TLBReplacementKind)] = [(64, 4, .lru), (64, 4, .fifo), (512, 512, .lru), (16, 1, .lru),
+                                                         (128, 8, .plru), (64, 64, .fifo), (256, 4, .random), (32, 32, .lru)]
+        let variants = shapes.enumerated().map { k, shape in
+            Self.variant("v\(k)") { $0.machine.tickEvery = 1000; $0.machine.tlb = TLBSpec(entries: shape.0, ways: shape.1, policy: shape.2) }
+        }
+        let db = temporaryPath("eight.db")
+        let outcome = try ComparisonJob.run(trace: trace, variants: variants, db: db)
+        #expect(outcome.errors.isEmpty)
+        let store = try ResultStore(path: db)
+        let alone = try ResultStore(path: temporaryPath("eight-alone.db"))
+        for (i, v) in variants.enumerated() {
+            let run = try ReplayJob.run(trace: trace, options: v.options, label: v.label, store: alone).runID
+            let a = try Self.rows(store, run: outcome.runIDs[i]), b = try Self.rows(alone, run: run)
+            #expect(a.ticks.count > 100)
+            #expect(a.ticks == b.ticks, "tick_metrics of \(v.label)")
+        }
+    }
+
+    /// Errors under a shared decode read as a replay of its own words them:
+    /// a model error naming a handle whose id the reader has since given to
+    /// another name, and a syntax error after many good batches.
+    @Test func errorsFromASharedDecodeEqualThoseOfSeparateReplays() throws {
+        // `pfree a` releases a's id; `palloc b` reuses it; the second
+        // `pfree a` is the error, and its message must say a, not b.
+        var text = "memtrace 1\nspawn 1\nmmap 1 0x1000 0x9000 rw\n"
+        for k in 0..<30_000 { text += "r 1 0x\(String(0x1000 + (k % 8) * 4096, radix: 16))\n" }
+        let modelError = writeTrace(text + "palloc a 1\npfree a\npalloc b 1\npfree a\n" + String(repeating: "r 1 0x1000\n", count: 20_000),
+                                    name: "model-error.trace")
+        let syntaxError = writeTrace(text + "r 1 0x1000 extra\n", name: "syntax-error.trace")
+        var modelErrors: [String] = []
+        for trace in [modelError, syntaxError] {
+            let variants = [Self.variant("a") { _ in }, Self.variant("b") { $0.machine.pmm = .buddy },
+                            Self.variant("c") { $0.machine.tlb = TLBSpec(entries: 16, ways: 16, policy: .fifo) }]
+            let outcome = try ComparisonJob.run(trace: trace, variants: variants, db: temporaryPath("err.db"))
+            let alone = try ResultStore(path: temporaryPath("err-alone.db"))
+            for (i, v) in variants.enumerated() {
+                var expected = ""
+                do {
+                    _ = try ReplayJob.run(trace: trace, options: v.options, label: v.label, store: alone)
+                } catch {
+                    expected = "\(error)"
+                }
+                #expect(!expected.isEmpty)
+                #expect(outcome.errors[i] == expected, "\(trace) variant \(v.label)")
+                if trace == modelError { modelErrors.append(outcome.errors[i] ?? "") }
+            }
+        }
+        #expect(modelErrors.count == 3)
+        #expect(modelErrors.allSatisfy { $0.contains(":30007: pfree: handle a ") }, "\(modelErrors)")
+    }
 }

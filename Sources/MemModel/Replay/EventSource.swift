@@ -9,18 +9,33 @@ import MemTrace
 /// name (the one name the model keeps, for slabinfo). Nothing in the model
 /// calls back into the source.
 public protocol EventSource: AnyObject {
-    func next() throws(TraceError) -> Event?
-    /// The next events, as ``TraceReader/nextBatch(_:)`` gives them.
-    func nextBatch(_ batch: EventBatch) throws(TraceError)
+    /// The next events to replay, an empty batch at the end: `batch` filled
+    /// (a reader), or a batch of the source's own (a shared decode). What
+    /// it returns stays valid until the next call.
+    func fill(_ batch: EventBatch) throws(TraceError) -> EventBatch
     var path: String { get }
-    /// The line of the event `next()` returned last.
-    var line: Int { get }
-    var symbols: SymbolTables { get }
-    /// Bytes of the input read so far (for a progress line).
-    var bytesConsumed: UInt64 { get }
+    /// The name of cache `symbol`, declared by a `cache` statement already
+    /// returned (the one name the model keeps, for slabinfo).
+    func cacheName(_ symbol: Symbol) -> String
+    /// `error`'s message with the names its symbols had at the statement
+    /// that raised it, or `nil` if this source cannot tell them any more
+    /// (see ``SharedDecode``).
+    func render(_ error: ModelError) -> String?
 }
 
-extension TraceReader: EventSource {}
+extension TraceReader: EventSource {
+    @inline(__always)
+    public func fill(_ batch: EventBatch) throws(TraceError) -> EventBatch {
+        try nextBatch(batch)
+        return batch
+    }
+
+    public func cacheName(_ symbol: Symbol) -> String { symbols.name(.cache, symbol) }
+
+    /// Exact: a batch ends after a statement that releases a name (see
+    /// ``EventBatch``), so the names of the batch's statements still stand.
+    public func render(_ error: ModelError) -> String? { error.rendered(symbols) }
+}
 
 /// Events already in memory, numbered 1, 2, 3, … as their lines.
 public final class DecodedEvents: EventSource {
@@ -35,21 +50,16 @@ public final class DecodedEvents: EventSource {
         self.path = path
     }
 
-    @inline(__always)
-    public func next() throws(TraceError) -> Event? {
-        guard position < events.count else { return nil }
-        position += 1
-        return events[position - 1]
-    }
 
-    public func nextBatch(_ batch: EventBatch) throws(TraceError) {
+    public func fill(_ batch: EventBatch) throws(TraceError) -> EventBatch {
         batch.count = 0
         while batch.count < batch.capacity, position < events.count {
             position += 1
             batch.append(events[position - 1], line: position)
         }
+        return batch
     }
 
-    public var line: Int { position }
-    public var bytesConsumed: UInt64 { 0 }
+    public func cacheName(_ symbol: Symbol) -> String { symbols.name(.cache, symbol) }
+    public func render(_ error: ModelError) -> String? { error.rendered(symbols) }
 }

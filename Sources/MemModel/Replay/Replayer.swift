@@ -64,30 +64,56 @@ public enum Replayer {
         try prepare(reader: TraceReader(path: path), options: options)
     }
 
+    /// What a trace's machine directives say, and the statement after them.
+    public struct Directives: @unchecked Sendable {
+        public var memBytes: UInt64? = nil
+        public var reserveBytes: UInt64? = nil
+        public var nodes: Int? = nil
+        /// The line of the last directive (0: none).
+        public var line = 0
+        /// The statement that ended the directives, already read, and its line.
+        public var first: (Event, Int)? = nil
+    }
+
     /// Reads the machine directives at the start of `reader`.
-    public static func prepare(reader: TraceReader, options: ReplayOptions) throws -> Prepared {
-        var config = options.machine
-        var first: Event? = nil
-        var directiveLine = 0
-        var firstLine = 0
+    public static func readDirectives(_ reader: TraceReader) throws(TraceError) -> Directives {
+        var d = Directives()
         while let e = try reader.next() {
             switch e {
-            case .mem(let b): config.memBytes = b; directiveLine = reader.line
-            case .reserve(let b): config.reserveBytes = b; directiveLine = reader.line
-            case .nodes(let n): config.nodes = n; directiveLine = reader.line
-            default: first = e; firstLine = reader.line
+            case .mem(let b): d.memBytes = b; d.line = reader.line
+            case .reserve(let b): d.reserveBytes = b; d.line = reader.line
+            case .nodes(let n): d.nodes = n; d.line = reader.line
+            default: d.first = (e, reader.line)
             }
-            if first != nil { break }
+            if d.first != nil { break }
         }
+        return d
+    }
+
+    /// The machine `options` and the trace's `directives` resolve to: the
+    /// command line wins. A configuration that does not validate is thrown
+    /// as ``TraceError`` at the line of the last directive.
+    public static func configuration(_ directives: Directives, options: ReplayOptions, path: String) throws(TraceError) -> MachineConfig {
+        var config = options.machine
+        if let m = directives.memBytes { config.memBytes = m }
+        if let r = directives.reserveBytes { config.reserveBytes = r }
+        if let n = directives.nodes { config.nodes = n }
         if let m = options.memBytes { config.memBytes = m }
         if let r = options.reserveBytes { config.reserveBytes = r }
         if let n = options.nodes { config.nodes = n }
         do {
             try config.validate()
         } catch {
-            throw TraceError(file: reader.path, line: directiveLine, message: error.description)
+            throw TraceError(file: path, line: directives.line, message: error.description)
         }
-        return Prepared(config: config, reader: reader, first: first, firstLine: firstLine)
+        return config
+    }
+
+    /// Reads the machine directives at the start of `reader`.
+    public static func prepare(reader: TraceReader, options: ReplayOptions) throws -> Prepared {
+        let d = try readDirectives(reader)
+        let config = try configuration(d, options: options, path: reader.path)
+        return Prepared(config: config, reader: reader, first: d.first?.0, firstLine: d.first?.1 ?? 0)
     }
 
     /// Replays the trace at `path`: ``prepare(path:options:)`` and
@@ -124,6 +150,20 @@ public enum Replayer {
         defer { sink = box.sink as! S }
         // One dispatch here; the loop is specialized for each combination.
         return try config.withMachineType(StartReplay(config: config, reader: reader, first: prepared.first.map { ($0, prepared.firstLine) },
+                                                      box: box, progress: progress))
+    }
+
+    /// Replays one variant's share of a ``SharedDecode``: `config` from
+    /// ``configuration(_:options:path:)`` with the decode's directives.
+    /// A model error comes back as ``UnnamedModelError`` (see
+    /// ``SharedDecode/word(_:)``).
+    public static func run<S: ReplaySink>(
+        _ consumer: SharedDecode.Consumer, config: MachineConfig, sink: inout S,
+        progress: ((UInt64, Int) -> Void)? = nil
+    ) throws -> ReplaySummary {
+        let box = SinkBox(sink)
+        defer { sink = box.sink as! S }
+        return try config.withMachineType(StartReplay(config: config, reader: consumer, first: consumer.shared.directives.first,
                                                       box: box, progress: progress))
     }
 
@@ -181,11 +221,12 @@ public enum Replayer {
         }
 
         var autoOpened = false
-        let batch = EventBatch()
+        let own = EventBatch()
+        var batch = own
         if let (event, line) = first {
             batch.append(event, line: line)
         } else {
-            try reader.nextBatch(batch)
+            batch = try reader.fill(own)
         }
         var progressMark = 0
         while batch.count > 0 {
@@ -211,12 +252,13 @@ public enum Replayer {
                     case let .cache(symbol, size, align):
                         // The one name the model keeps (for slabinfo): handed
                         // over here, at the edge, so the model never asks.
-                        try m.kmem_cache_create(symbol, name: reader.symbols.name(.cache, symbol), size: Int(size), align: Int(align))
+                        try m.kmem_cache_create(symbol, name: reader.cacheName(symbol), size: Int(size), align: Int(align))
                     default:
                         try m.apply(event)
                     }
                 } catch let error as ModelError {
-                    throw TraceError(file: reader.path, line: lines[i], message: error.rendered(reader.symbols))
+                    guard let message = reader.render(error) else { throw UnnamedModelError(error: error, line: lines[i]) }
+                    throw TraceError(file: reader.path, line: lines[i], message: message)
                 }
                 m.events &+= 1
                 if checkEvery > 0 {
@@ -248,7 +290,7 @@ public enum Replayer {
                 throw TraceError(file: reader.path, line: lines[count - 1],
                                  message: "\(Interruption.message) after \(m.events) events")
             }
-            try reader.nextBatch(batch)
+            batch = try reader.fill(own)
         }
         // The end of the trace closes the last tick, unless --tick-every has
         // just closed one and nothing happened since.
@@ -263,6 +305,14 @@ public enum Replayer {
         summary.seconds = monotonicSeconds() - started
         return summary
     }
+}
+
+/// A model error whose names the event source could no longer tell (a
+/// shared decode had run ahead): the caller replays the variant on its own
+/// to word it (see ``SharedDecode``).
+public struct UnnamedModelError: Error, Sendable {
+    public var error: ModelError
+    public var line: Int
 }
 
 /// Seconds on the monotonic clock.

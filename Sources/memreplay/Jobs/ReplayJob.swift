@@ -48,4 +48,36 @@ enum ReplayJob {
             throw error
         }
     }
+
+    /// Replays one variant of a ``SharedDecode`` into a run already
+    /// recorded as `running`, as ``run(runID:trace:options:store:progress:)``
+    /// does from a reader of its own — with the same rows and the same
+    /// error, a model error worded by ``SharedDecode/word(_:)``.
+    static func run(runID: Int64, consumer: SharedDecode.Consumer, options: ReplayOptions, store: ResultStore,
+                    progress: ((UInt64, Int) -> Void)? = nil) throws -> Outcome {
+        do {
+            let writer = try store.writer(run: runID)
+            let config = try Replayer.configuration(consumer.shared.directives, options: options, path: consumer.path)
+            try store.updateConfig(runID, config)
+            var sink = writer
+            let summary: ReplaySummary
+            do {
+                summary = try Replayer.run(consumer, config: config, sink: &sink, progress: progress)
+            } catch let unnamed as UnnamedModelError {
+                consumer.stop()
+                throw consumer.shared.word(unnamed)
+            }
+            consumer.stop()
+            try writer.finish(summary)
+            return Outcome(runID: runID, summary: summary)
+        } catch {
+            consumer.stop()
+            do {
+                try store.failRun(runID, error: "\(error)")
+            } catch let lost {
+                printError("memreplay: \(lost)")
+            }
+            throw error
+        }
+    }
 }
