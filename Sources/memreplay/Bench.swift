@@ -43,7 +43,7 @@ struct Bench: ParsableCommand {
         print("pmm=\(pmm.rawValue), best of \(repetitions)")
         print("")
         print("trace        events      parse-only        model-only        full replay (SQLite)")
-        for (workload, n) in [(Workload.access, accessEvents), (.mixed, mixedEvents), (.fragmenter, mixedEvents)] {
+        for (workload, n) in [(Workload.lackey, accessEvents), (.access, accessEvents), (.mixed, mixedEvents), (.fragmenter, mixedEvents)] {
             let path = dir + "/\(workload.rawValue).trace"
             try generate(workload, events: n, seed: 1, to: TraceWriter(path: path))
             let parse = try best { try parseOnly(path) }
@@ -59,6 +59,7 @@ struct Bench: ParsableCommand {
                 print("\("  .mtb".padding(toLength: 24, withPad: " ", startingAt: 0)) \(rate(n, parseBinary)) \("".padding(toLength: 17, withPad: " ", startingAt: 0)) \(rate(n, fullBinary))")
             }
         }
+        try lackeyFigures(dir)
         let rowSeconds = try best { try writeRows(dir + "/rows.db") }
         print("")
         let width = TickColumns.all.count + 1
@@ -87,12 +88,51 @@ struct Bench: ParsableCommand {
         _ = try BinaryTrace.convert(TraceReader(path: path), to: TraceWriter(path: binary))
     }
 
+    /// The replay's own decoding (batches), no model.
     func parseOnly(_ path: String) throws -> Double {
         let t0 = monotonicSeconds()
         let reader = try TraceReader(path: path)
-        var n = 0
-        while let _ = try reader.next() { n += 1 }
+        let batch = EventBatch()
+        repeat { try reader.nextBatch(batch) } while batch.count > 0
         return monotonicSeconds() - t0
+    }
+
+    /// The lackey-shaped trace from memtrace-bin: a fully associative TLB
+    /// against the default, and `compare` of 4 variants (one decode)
+    /// against the same 4 replays one after the other.
+    func lackeyFigures(_ dir: String) throws {
+        let binary = dir + "/lackey.mtb"
+        let n = accessEvents
+        let variants: [(String, (inout ReplayOptions) -> Void)] = [
+            ("default", { _ in }),
+            ("fifo", { $0.machine.tlb = TLBSpec(entries: 64, ways: 4, policy: .fifo) }),
+            ("full512", { $0.machine.tlb = TLBSpec(entries: 512, ways: 512, policy: .lru) }),
+            ("buddy", { $0.machine.pmm = .buddy }),
+        ]
+        let options = variants.map { v -> ReplayOptions in
+            var o = ReplayOptions()
+            o.machine.pmm = pmm
+            v.1(&o)
+            return o
+        }
+        print("")
+        print("lackey .mtb, \(n) events:")
+        let plain = try best { try fullReplay(binary, db: dir + "/bench.db", options: options[0]) }
+        let full = try best { try fullReplay(binary, db: dir + "/bench.db", options: options[2]) }
+        print("  --tlb 64:4 (default) \(rate(n, plain)) --tlb 512:full \(rate(n, full)) (\(formatFixed(full / plain, 2))x the time)")
+        let separate = try best {
+            var t = 0.0
+            for o in options { t += try fullReplay(binary, db: dir + "/bench.db", options: o) }
+            return t
+        }
+        let together = try best {
+            try? FileManager.default.removeItem(atPath: dir + "/cmp.db")
+            let t0 = monotonicSeconds()
+            _ = try ComparisonJob.run(trace: binary, variants: zip(variants, options).map { .init(label: $0.0.0, options: $0.1) },
+                                      db: dir + "/cmp.db")
+            return monotonicSeconds() - t0
+        }
+        print("  compare of 4 variants (one decode, \(ProcessInfo.processInfo.activeProcessorCount) cores): \(formatFixed(together, 3)) s; 4 replays one after the other \(formatFixed(separate, 3)) s; one replay \(formatFixed(plain, 3)) s (compare = \(formatFixed(together / plain, 2))x one replay)")
     }
 
     func modelOnly(_ path: String) throws -> Double {
@@ -113,11 +153,11 @@ struct Bench: ParsableCommand {
         return monotonicSeconds() - t0
     }
 
-    func fullReplay(_ path: String, db: String) throws -> Double {
+    func fullReplay(_ path: String, db: String, options given: ReplayOptions? = nil) throws -> Double {
         try? FileManager.default.removeItem(atPath: db)
         let store = try ResultStore(path: db)
-        var options = ReplayOptions()
-        options.machine.pmm = pmm
+        var options = given ?? ReplayOptions()
+        if given == nil { options.machine.pmm = pmm }
         let t0 = monotonicSeconds()
         _ = try ReplayJob.run(trace: path, options: options, label: "bench", store: store)
         return monotonicSeconds() - t0

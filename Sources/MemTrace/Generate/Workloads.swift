@@ -17,6 +17,8 @@ public enum Workload: String, CaseIterable, Sendable {
     case fragmenter
     /// All of the above interleaved.
     case mixed
+    /// One program as valgrind's lackey records it.
+    case lackey
 
     public var summary: String {
         switch self {
@@ -26,6 +28,7 @@ public enum Workload: String, CaseIterable, Sendable {
         case .slabchurn: "slab caches and kmalloc with mixed lifetimes"
         case .fragmenter: "contiguous allocations among long-lived single frames"
         case .mixed: "every kind of statement interleaved"
+        case .lackey: "one program as valgrind lackey records it: instruction fetches, stack and heap data"
         }
     }
 }
@@ -125,6 +128,47 @@ struct Generator {
         case .slabchurn: try slabchurn()
         case .fragmenter: try fragmenter()
         case .mixed: try mixed()
+        case .lackey: try lackey()
+        }
+    }
+
+    /// Shaped like the bundled `ls` recording (73 % `x`, 18 % `r`, 9 % `w`):
+    /// an instruction pointer that walks basic blocks of 1–8 instructions
+    /// of 1–7 bytes, branching mostly within its page and now and then to
+    /// one of a few hot functions; about a third of the instructions touch
+    /// data, two thirds of those near the stack pointer, the rest in a heap
+    /// working set of 64 pages.
+    mutating func lackey() throws(SourceError) {
+        try w.line("mem 64M")
+        tickEvery = 100_000
+        try spawnProcess(1)
+        let functions = (0..<12).map { _ in Self.text + UInt64(rng.below(Int(Self.textPages) - 1)) * 4096 + UInt64(rng.below(3072)) }
+        var ip = functions[0]
+        var sp = Self.stack + Self.stackPages * 4096 - 512
+        while !done {
+            for _ in 0..<(1 + rng.below(8)) where !done {
+                try access(0x78, 1, ip)
+                ip += UInt64(1 + rng.below(7))
+                if rng.below(100) < 33 && !done {
+                    let kind: UInt8 = rng.below(3) == 0 ? 0x77 : 0x72
+                    if rng.below(3) < 2 {
+                        try access(kind, 1, sp + UInt64(rng.below(64)) * 8)
+                    } else {
+                        try access(kind, 1, Self.heap + UInt64(rng.below(64)) * 4096 + UInt64(rng.below(512)) * 8)
+                    }
+                }
+            }
+            let branch = rng.below(100)
+            if branch < 70 {
+                // A loop or a short jump, within the page.
+                ip = (ip & ~4095) + UInt64(rng.below(4000))
+            } else if branch < 95 {
+                // A call or a return: another hot function, another frame.
+                ip = functions[rng.below(functions.count)]
+                sp = Self.stack + Self.stackPages * 4096 - 512 - UInt64(rng.below(16)) * 64
+            } else {
+                ip = Self.text + UInt64(rng.below(Int(Self.textPages))) * 4096 + UInt64(rng.below(4000))
+            }
         }
     }
 
