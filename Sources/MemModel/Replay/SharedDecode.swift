@@ -147,7 +147,13 @@ public final class SharedDecode: @unchecked Sendable {
     /// model) up to the statement at `error.line`, whose names then still
     /// stand (a reader releases a statement's names only when it reads the
     /// next one).
+    /// A trace that is not a regular file (a FIFO) cannot be read again:
+    /// its symbols are then given by their ids.
     public func word(_ error: UnnamedModelError) -> TraceError {
+        var st = stat()
+        guard stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG else {
+            return TraceError(file: path, line: error.line, message: error.error.rendered(SymbolTables()))
+        }
         do {
             let again = try TraceReader(path: path)
             while again.line < error.line, try again.next() != nil {}
