@@ -95,11 +95,7 @@ extension TraceReader {
                     n &+= 1
                 }
                 if n != batch.count {
-                    statements &+= n &- batch.count
-                    eventSeen = true
-                    input.start = start
-                    input.line = line
-                    batch.count = n
+                    took(batch, upTo: n, start: start, line: line)
                     if n == capacity { return }
                     // The buffer ran short of a whole line: refill first.
                     if start > limit && !input.sourceEOF { continue }
@@ -193,11 +189,7 @@ extension TraceReader {
                     n &+= 1
                 }
                 if n != batch.count {
-                    statements &+= n &- batch.count
-                    eventSeen = true
-                    input.start = start
-                    input.line = line
-                    batch.count = n
+                    took(batch, upTo: n, start: start, line: line)
                     if n == capacity { return }
                     if start > limit { continue }  // refill first
                 }
@@ -206,6 +198,17 @@ extension TraceReader {
             batch.append(event, line: line)
             if releaseNamespace >= 0 { return }
         }
+    }
+
+    /// Hands back a fast loop's cursors: the events up to `n` were decoded,
+    /// the input is consumed up to `start`, whose line is `line`.
+    @inline(__always)
+    private func took(_ batch: EventBatch, upTo n: Int, start: Int, line: Int) {
+        statements &+= n &- batch.count
+        eventSeen = true
+        input.start = start
+        input.line = line
+        batch.count = n
     }
 
     /// LEB128 of at most 5 bytes at `p + i`, or `nil` (longer: the general

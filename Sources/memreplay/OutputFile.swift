@@ -46,10 +46,7 @@ struct OutputFile {
             throw ValidationError("\(path) is not a regular file (a device, FIFO, socket or directory); give another -o")
         }
         for input in inputs where Self.sameFile(path, input) {
-            throw ValidationError("the output \(path) is the input itself (\(input)); give another -o")
-        }
-        if inputs.contains("-"), Self.isStandardInput(target) {
-            throw ValidationError("the output \(path) is the input itself (standard input); give another -o")
+            throw ValidationError("the output \(path) is the input itself (\(input == "-" ? "standard input" : input)); give another -o")
         }
         // A database's log and shared index are regular files without
         // SQLite's header; replacing one under a writer corrupts the database.
@@ -105,18 +102,12 @@ struct OutputFile {
         }
     }
 
-    /// Whether two paths name one file (links, `./` spellings).
+    /// Whether the output path `a` and the input `b` name one file (links,
+    /// `./` spellings); an input `-` is whatever standard input is.
     static func sameFile(_ a: String, _ b: String) -> Bool {
         var sa = stat(), sb = stat()
-        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return false }
+        guard stat(a, &sa) == 0, (b == "-" ? fstat(0, &sb) : stat(b, &sb)) == 0 else { return false }
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
-    }
-
-    /// Whether standard input is the file at `path`.
-    static func isStandardInput(_ path: String) -> Bool {
-        var si = stat(), sp = stat()
-        guard fstat(0, &si) == 0, stat(path, &sp) == 0 else { return false }
-        return si.st_dev == sp.st_dev && si.st_ino == sp.st_ino
     }
 
     /// Whether `path` starts with SQLite's 16-byte header string.

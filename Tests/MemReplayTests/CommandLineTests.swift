@@ -24,11 +24,13 @@ import MemStore
 
     struct Result { var status: Int32; var out: String; var err: String }
 
-    static func run(_ args: [String], cwd: String? = nil, executable: String = binary) throws -> Result {
+    /// `stdin`: a file to read standard input from.
+    static func run(_ args: [String], cwd: String? = nil, executable: String = binary, stdin: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
         if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
+        if let stdin { p.standardInput = FileHandle(forReadingAtPath: stdin) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

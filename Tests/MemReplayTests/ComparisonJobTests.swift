@@ -19,6 +19,23 @@ import MemTrace
         )
     }
 
+    /// Replays the variants one by one into another database and expects
+    /// the comparison's runs `runIDs` in `store` to hold the same rows.
+    static func expectRowsOfSeparateReplays(_ trace: String, _ variants: [ComparisonJob.Variant], _ store: ResultStore,
+                                            _ runIDs: [Int64], ticksAbove: Int) throws {
+        let alone = try ResultStore(path: temporaryPath("alone.db"))
+        for (i, v) in variants.enumerated() {
+            let run = try ReplayJob.run(trace: trace, options: v.options, label: v.label, store: alone).runID
+            let a = try rows(store, run: runIDs[i]), b = try rows(alone, run: run)
+            #expect(a.ticks.count > ticksAbove)
+            #expect(a.ticks == b.ticks, "tick_metrics of \(v.label)")
+            #expect(a.slabinfo == b.slabinfo, "slabinfo of \(v.label)")
+            #expect(a.processes == b.processes, "processes of \(v.label)")
+            let config = "SELECT config, events, ticks FROM runs WHERE run_id = ?"
+            #expect(try store.db.rows(config, [.int(runIDs[i])]) == alone.db.rows(config, [.int(run)]))
+        }
+    }
+
     static func variant(_ label: String, _ edit: (inout ReplayOptions) -> Void) -> ComparisonJob.Variant {
         var o = ReplayOptions()
         edit(&o)
@@ -47,18 +64,7 @@ import MemTrace
         #expect(runs == [["1", "bitmap", "1", "ok"], ["2", "buddy", "1", "ok"], ["3", "big-tlb", "1", "ok"], ["4", "fifo-cache", "1", "ok"]])
         #expect(try store.db.rows("PRAGMA integrity_check") == [["ok"]])
 
-        // The same variants one by one, into another database.
-        let alone = try ResultStore(path: temporaryPath("alone.db"))
-        for (i, v) in variants.enumerated() {
-            let run = try ReplayJob.run(trace: trace, options: v.options, label: v.label, store: alone).runID
-            let a = try Self.rows(store, run: outcome.runIDs[i]), b = try Self.rows(alone, run: run)
-            #expect(a.ticks.count > 1000)
-            #expect(a.ticks == b.ticks, "tick_metrics of \(v.label)")
-            #expect(a.slabinfo == b.slabinfo, "slabinfo of \(v.label)")
-            #expect(a.processes == b.processes, "processes of \(v.label)")
-            let config = "SELECT config, events, ticks FROM runs WHERE run_id = ?"
-            #expect(try store.db.rows(config, [.int(outcome.runIDs[i])]) == alone.db.rows(config, [.int(run)]))
-        }
+        try Self.expectRowsOfSeparateReplays(trace, variants, store, outcome.runIDs, ticksAbove: 1000)
 
         // A second comparison gets the next id.
         let again = try ComparisonJob.run(trace: packageRoot + "/traces/basic.trace", variants: Array(variants.prefix(2)), db: db)
@@ -111,14 +117,7 @@ import MemTrace
         let db = temporaryPath("eight.db")
         let outcome = try ComparisonJob.run(trace: trace, variants: variants, db: db)
         #expect(outcome.errors.isEmpty)
-        let store = try ResultStore(path: db)
-        let alone = try ResultStore(path: temporaryPath("eight-alone.db"))
-        for (i, v) in variants.enumerated() {
-            let run = try ReplayJob.run(trace: trace, options: v.options, label: v.label, store: alone).runID
-            let a = try Self.rows(store, run: outcome.runIDs[i]), b = try Self.rows(alone, run: run)
-            #expect(a.ticks.count > 100)
-            #expect(a.ticks == b.ticks, "tick_metrics of \(v.label)")
-        }
+        try Self.expectRowsOfSeparateReplays(trace, variants, ResultStore(path: db), outcome.runIDs, ticksAbove: 100)
     }
 
     /// Errors under a shared decode read as a replay of its own words them:

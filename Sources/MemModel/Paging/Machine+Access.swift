@@ -6,17 +6,14 @@ extension Machine {
     /// fills the TLB when the PTE is present; then the x86 permission check
     /// (present, user, writable — no execute bit), faulting if it fails.
     ///
-    /// Inlined into the replay loop: a hit of the running process passes
-    /// here alone; a switch, a miss and a fault leave for calls of their own.
+    /// A hit of the running process passes here and in ``translate(_:_:)``
+    /// alone; a switch, a miss and a fault leave for calls of their own.
+    /// (Marked for inlining into the replay loop; in release builds the
+    /// loop's specializations are merged and call it, see the README.)
     @inline(__always)
     mutating func access(_ kind: AccessKind, _ pid: PID, _ va: UInt32) throws(ModelError) {
         guard pid == processes.currentPID else { return try accessSwitching(kind, pid, va) }
-        let page = VirtualPage(containing: va)
-        let instruction = translation.split && kind == .execute
-        guard let pte = translation.lookup(page, instruction: instruction) else {
-            return accessMiss(kind, va, instruction: instruction)
-        }
-        check(kind, va, pte, instruction: instruction)
+        translate(kind, va)
     }
 
     /// An access by another process than the running one: the switch first.
@@ -24,9 +21,14 @@ extension Machine {
     mutating func accessSwitching(_ kind: AccessKind, _ pid: PID, _ va: UInt32) throws(ModelError) {
         try switchTo(pid, for: kind)
         if pid != processes.currentPID { return }  // a process whose creation failed
-        let page = VirtualPage(containing: va)
+        translate(kind, va)
+    }
+
+    /// The running process's access: the TLB, then on a miss the walk.
+    @inline(__always)
+    mutating func translate(_ kind: AccessKind, _ va: UInt32) {
         let instruction = translation.split && kind == .execute
-        guard let pte = translation.lookup(page, instruction: instruction) else {
+        guard let pte = translation.lookup(VirtualPage(containing: va), instruction: instruction) else {
             return accessMiss(kind, va, instruction: instruction)
         }
         check(kind, va, pte, instruction: instruction)

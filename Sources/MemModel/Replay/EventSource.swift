@@ -50,7 +50,6 @@ public final class DecodedEvents: EventSource {
         self.path = path
     }
 
-
     public func fill(_ batch: EventBatch) throws(TraceError) -> EventBatch {
         batch.count = 0
         while batch.count < batch.capacity, position < events.count {

@@ -73,8 +73,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
 
     @inline(__always)
     func live(_ i: Int) -> Bool {
-        if indexed { return index.isLive(i) }
-        return slots[i].generation == generation || slots[i].pte.has(.global)
+        indexed ? index.isLive(i) : slots[i].isLive(generation)
     }
 
     /// The cached PTE of `page`, or `nil` on a miss.
@@ -86,7 +85,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
             let e = Int(newest.withUnsafeBufferPointer { $0[set] })
             if e >= 0 {
                 let slot = slots.withUnsafeBufferPointer { $0[e] }
-                if slot.page == vpn && (indexed ? index.isLive(e) : slot.generation == generation || slot.pte.has(.global)) {
+                if slot.page == vpn && (indexed ? index.isLive(e) : slot.isLive(generation)) {
                     return slot.pte
                 }
             }
@@ -102,7 +101,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
                 let end = base &+ ways
                 while i < end {
                     let e = s[i]
-                    if e.page == vpn && (e.generation == generation || e.pte.has(.global)) { return i }
+                    if e.page == vpn && e.isLive(generation) { return i }
                     i &+= 1
                 }
                 return -1
@@ -208,4 +207,8 @@ struct TLBSlot: Sendable {
     var page: UInt32
     var pte: PTE
     var generation: UInt32
+
+    /// Live in a TLB now in `current` (scanned sets; indexed ones keep a bit).
+    @inline(__always)
+    func isLive(_ current: UInt32) -> Bool { generation == current || pte.has(.global) }
 }
