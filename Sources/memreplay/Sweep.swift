@@ -205,16 +205,18 @@ struct Sweep: ParsableCommand {
             discussion: """
                 With --job or --index (which defaults to $SLURM_ARRAY_TASK_ID), runs that job into --db. \
                 A job whose run is already ok in that database is not run again; a failed or killed one is. \
-                With --jobs N, runs every job of the plan on this machine, N at a time, each into \
-                SHARDS/JOB.db, and prints the merge command.
+                --job may be repeated: each job then runs into SHARDS/JOB.db, and the jobs of one trace \
+                replay together from one decode of it, each variant's model on a thread of its own. \
+                With --jobs N, runs every job of the plan on this machine, N variants at a time (the jobs \
+                of one trace in groups of up to N, each group from one decode), and prints the merge command.
                 """
         )
 
         @Argument(help: "The plan file.")
         var plan: String
 
-        @Option(help: "The job id to run.")
-        var job: String?
+        @Option(help: "The job id to run (repeat to run several; the jobs of one trace share its decode).")
+        var job: [String] = []
 
         @Option(help: "The job index (0-based) to run; defaults to $SLURM_ARRAY_TASK_ID.")
         var index: Int?
@@ -242,9 +244,18 @@ struct Sweep: ParsableCommand {
                 return
             }
             let slurm = ProcessInfo.processInfo.environment["SLURM_ARRAY_TASK_ID"].flatMap(Int.init)
+            let named = try job.map { id in
+                guard let j = all.first(where: { $0.job == id }) else { throw ValidationError("\(plan): no job \(id)") }
+                return j
+            }
+            if named.count > 1 {
+                guard db == nil else { throw ValidationError("--db names one job's shard; with several --job each goes to \(shards)/JOB.db") }
+                guard Set(job).count == job.count else { throw ValidationError("a job is named twice") }
+                try runTogether(named)
+                return
+            }
             let chosen: Job
-            if let job {
-                guard let j = all.first(where: { $0.job == job }) else { throw ValidationError("\(plan): no job \(job)") }
+            if let j = named.first {
                 chosen = j
             } else if let i = index ?? slurm {
                 guard let j = all.first(where: { $0.index == i }) else { throw ValidationError("\(plan): no job with index \(i) (0 to \(all.count - 1))") }
@@ -255,15 +266,22 @@ struct Sweep: ParsableCommand {
             try runOne(chosen, db: db ?? "\(shards)/\(chosen.job).db")
         }
 
-        func runOne(_ j: Job, db: String) throws {
+        /// The shard database at `db`, created if need be, unless the job's
+        /// run is already ok in it (then `nil`, and it says so).
+        func openShard(_ j: Job, db: String) throws -> ResultStore? {
             let folder = (db as NSString).deletingLastPathComponent
             if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
             let store = try openResults(db)
             let done = try store.db.scalar("SELECT count(*) FROM runs WHERE sweep_job = ? AND status = 'ok'", [.text(j.job)]) ?? 0
             if done > 0 {
                 print("job \(j.job) (\(j.label), \(j.trace)): already done in \(db)")
-                return
+                return nil
             }
+            return store
+        }
+
+        func runOne(_ j: Job, db: String) throws {
+            guard let store = try openShard(j, db: db) else { return }
             do {
                 let o = try ReplayJob.run(trace: j.trace, options: j.options, label: j.label, store: store, sweepJob: j.job)
                 print("job \(j.job) (\(j.label), \(j.trace)): run \(o.runID) ok, \(o.summary.events) events")
@@ -274,46 +292,132 @@ struct Sweep: ParsableCommand {
             try exitIfInterrupted()
         }
 
-        /// Each job in a child process of its own, `workers` at a time.
+        /// Several jobs, each into `SHARDS/JOB.db`: the jobs of one trace
+        /// from one ``SharedDecode`` of it (through ``ComparisonJob``), so
+        /// the trace is read and parsed once for all of them; every run's
+        /// rows equal those of the job run on its own.
+        func runTogether(_ named: [Job]) throws {
+            var failed = 0
+            var traces: [String] = []
+            var byTrace: [String: [Job]] = [:]
+            for j in named {
+                if byTrace[j.trace] == nil { traces.append(j.trace) }
+                byTrace[j.trace, default: []].append(j)
+            }
+            for trace in traces {
+                var pending: [(job: Job, db: String, store: ResultStore)] = []
+                for j in byTrace[trace]! {
+                    let db = "\(shards)/\(j.job).db"
+                    if let store = try openShard(j, db: db) { pending.append((j, db, store)) }
+                }
+                if pending.count == 1 {
+                    do { try runOne(pending[0].job, db: pending[0].db) } catch { failed += 1 }
+                    continue
+                }
+                guard !pending.isEmpty else { continue }
+                let runIDs = try pending.map {
+                    try $0.store.beginRun(trace: trace, label: $0.job.label, config: $0.job.options.machine, sweepJob: $0.job.job)
+                }
+                let work = ComparisonJob.Work()
+                let variants = pending.map { ComparisonJob.Variant(label: $0.job.label, options: $0.job.options) }
+                let events = EventCounts(count: pending.count)
+                ComparisonJob.runShared(Array(pending.indices), trace: trace, variants: variants, runIDs: runIDs,
+                                        dbs: pending.map(\.db), work: work,
+                                        progress: { i, bytes, n in if bytes == .max { events.set(i, n) } })
+                let errors = work.errors
+                for (i, p) in pending.enumerated() {
+                    if let message = errors[i] {
+                        // The runs that never began are still `running`.
+                        try? p.store.failRun(runIDs[i], error: message)
+                        printError(message)
+                        failed += 1
+                    } else {
+                        print("job \(p.job.job) (\(p.job.label), \(trace)): run \(runIDs[i]) ok, \(events[i]) events")
+                    }
+                }
+                try exitIfInterrupted()
+            }
+            if failed > 0 { throw ExitCode(1) }
+        }
+
+        /// Whether the job's shard holds an `ok` run of it.
+        func isDone(_ j: Job) -> Bool {
+            let db = "\(shards)/\(j.job).db"
+            guard FileManager.default.fileExists(atPath: db), let store = try? ResultStore(path: db) else { return false }
+            let ok = try? store.db.scalar("SELECT count(*) FROM runs WHERE sweep_job = ? AND status = 'ok'", [.text(j.job)])
+            return (ok ?? 0 ?? 0) > 0
+        }
+
+        /// Events each variant of a shared replay applied (set from its thread).
+        final class EventCounts: @unchecked Sendable {
+            private let lock = NSLock()
+            private var counts: [Int]
+            init(count: Int) { counts = Array(repeating: 0, count: count) }
+            func set(_ i: Int, _ n: Int) { lock.lock(); counts[i] = n; lock.unlock() }
+            subscript(i: Int) -> Int { lock.lock(); defer { lock.unlock() }; return counts[i] }
+        }
+
+        /// Every job of the plan in child processes, `workers` variants at a
+        /// time: the jobs of one trace go in groups of up to `workers` to one
+        /// child, which replays them from one decode (``runTogether(_:)``);
+        /// a child starts when its variants fit beside the running ones.
         ///
         /// The children run in process groups of their own (Foundation's
         /// `Process` puts them there), so a Ctrl-C reaches only this process:
         /// it starts no more jobs, passes the signal on to every running
-        /// child (each then records its run as failed) and waits for them.
+        /// child (each then records its runs as failed) and waits for them.
         func runAll(_ all: [Job], workers: Int) throws {
             let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            var pending = all[...]
-            var running: [Foundation.Process] = []
-            var failures = 0
+            var groups: [[Job]] = []
+            var open: [String: Int] = [:]
+            for j in all {
+                if let g = open[j.trace], groups[g].count < workers {
+                    groups[g].append(j)
+                } else {
+                    open[j.trace] = groups.count
+                    groups.append([j])
+                }
+            }
+            var pending = groups[...]
+            var running: [(process: Foundation.Process, size: Int)] = []
+            var failedGroups = 0, busy = 0
             var forwarded: Int32 = 0
-            func reap(_ block: Bool) {
-                while let i = running.firstIndex(where: { !$0.isRunning }) ?? (block && !running.isEmpty ? 0 : nil) {
-                    let p = running.remove(at: i)
+            func reap() {
+                while let i = running.firstIndex(where: { !$0.process.isRunning }) {
+                    let (p, size) = running.remove(at: i)
                     p.waitUntilExit()
-                    if p.terminationStatus != 0 { failures += 1 }
+                    busy -= size
+                    if p.terminationStatus != 0 { failedGroups += 1 }
                 }
             }
             while (!pending.isEmpty && forwarded == 0) || !running.isEmpty {
                 if Interruption.requested != 0 && forwarded == 0 {
                     forwarded = Interruption.requested
-                    for p in running { kill(p.processIdentifier, forwarded) }
+                    for r in running { kill(r.process.processIdentifier, forwarded) }
                 }
-                while forwarded == 0, running.count < workers, let j = pending.popFirst() {
+                while forwarded == 0, let g = pending.first, running.isEmpty || busy + g.count <= workers {
+                    pending.removeFirst()
                     let p = Foundation.Process()
                     p.executableURL = me
-                    p.arguments = ["sweep", "run", plan, "--job", j.job, "--db", "\(shards)/\(j.job).db"]
+                    p.arguments = g.count == 1
+                        ? ["sweep", "run", plan, "--job", g[0].job, "--db", "\(shards)/\(g[0].job).db"]
+                        : ["sweep", "run", plan, "--shards", shards] + g.flatMap { ["--job", $0.job] }
                     try p.run()
-                    running.append(p)
+                    running.append((p, g.count))
+                    busy += g.count
                 }
                 usleep(20_000)
-                reap(false)
+                reap()
             }
+            let notStarted = pending.reduce(0) { $0 + $1.count }
+            // A child reports its failures itself; the count is the shards'.
+            let failures = groups.prefix(groups.count - pending.count).joined().filter { !isDone($0) }.count
             if forwarded != 0 {
-                printError("memreplay: \(Interruption.message): \(pending.count) of \(all.count) jobs not started, \(failures) failed")
+                printError("memreplay: \(Interruption.message): \(notStarted) of \(all.count) jobs not started, \(failures) failed")
                 throw ExitCode(1)
             }
             print("\(all.count) jobs, \(failures) failed; merge with: memreplay merge \(shellQuoted(shards))/*.db -o results.db")
-            if failures > 0 { throw ExitCode(1) }
+            if failures > 0 || failedGroups > 0 { throw ExitCode(1) }
         }
     }
 }

@@ -120,6 +120,28 @@ import MemTrace
         try Self.expectRowsOfSeparateReplays(trace, variants, ResultStore(path: db), outcome.runIDs, ticksAbove: 100)
     }
 
+    /// Every bundled trace from one decode equals separate replays — with
+    /// the cache a trace declares right after its directives (read with
+    /// them, outside any batch) named in slabinfo, not `?`.
+    @Test func bundledTracesFromOneDecodeEqualSeparateReplays() throws {
+        let traces = try FileManager.default.contentsOfDirectory(atPath: packageRoot + "/traces")
+            .filter { $0.hasSuffix(".trace") || $0.hasSuffix(".trace.zst") }
+        #expect(traces.count >= 7)
+        let variants = [Self.variant("stack") { $0.machine.pmm = .stack }, Self.variant("buddy") { $0.machine.pmm = .buddy }]
+        for name in traces {
+            let trace = packageRoot + "/traces/" + name
+            let db = temporaryPath("bundled.db")
+            let outcome = try ComparisonJob.run(trace: trace, variants: variants, db: db)
+            #expect(outcome.errors.isEmpty, "\(name)")
+            try Self.expectRowsOfSeparateReplays(trace, variants, ResultStore(path: db), outcome.runIDs, ticksAbove: 0)
+        }
+        let db = temporaryPath("reclaim.db")
+        let outcome = try ComparisonJob.run(trace: packageRoot + "/traces/reclaim.trace", variants: variants, db: db)
+        let reclaim = try ResultStore(path: db)
+        #expect(try reclaim.db.rows("SELECT DISTINCT name FROM slabinfo WHERE run_id = ? ORDER BY name", [.int(outcome.runIDs[0])])
+                    .contains(["dentry"]))
+    }
+
     /// Errors under a shared decode read as a replay of its own words them:
     /// a model error naming a handle whose id the reader has since given to
     /// another name, and a syntax error after many good batches.

@@ -71,6 +71,58 @@ import TestSupport
         #expect(summary.map { $0[1] } == ["3", "3"])
     }
 
+    /// `--jobs 2` runs the jobs of one trace two at a time from one decode
+    /// (a child process per group): the merged rows equal those of the
+    /// same replays one after another, and a second run does nothing.
+    @Test func jobsShareOneDecodePerTraceAndEqualSequentialReplays() throws {
+        let d = dir()
+        let bin = CommandLineTests.binary
+        let root = CommandLineTests.root
+        var (status, out) = try sh("\(bin) gen mixed --events 20000 -o mixed.trace", in: d)
+        #expect(status == 0, "\(out)")
+        (status, out) = try sh("\(bin) sweep plan mixed.trace \(root)/traces/reclaim.trace --grid pmm=bitmap,stack,buddy -o plan.jsonl", in: d)
+        #expect(status == 0, "\(out)")
+        (status, out) = try sh("\(bin) sweep run plan.jsonl --jobs 2", in: d)
+        #expect(status == 0 && out.contains("6 jobs, 0 failed"), "\(out)")
+        (status, out) = try sh("\(bin) sweep run plan.jsonl --jobs 2", in: d)
+        #expect(status == 0 && out.components(separatedBy: "already done").count - 1 == 6, "\(out)")
+        (status, out) = try sh("\(bin) merge shards/*.db -o merged.db", in: d)
+        #expect(status == 0 && out.contains("merged 6 runs from 6 shards"), "\(out)")
+        for trace in ["mixed.trace", "\(root)/traces/reclaim.trace"] {
+            for pmm in ["bitmap", "stack", "buddy"] {
+                (status, out) = try sh("\(bin) replay --quiet --db sequential.db --pmm \(pmm) --label pmm=\(pmm) \(trace)", in: d)
+                #expect(status == 0, "\(out)")
+            }
+        }
+        let merged = try content(d + "/merged.db"), sequential = try content(d + "/sequential.db")
+        #expect(merged.count > 500)
+        #expect(merged == sequential)
+    }
+
+    /// Several `--job`s of one trace that fails halfway: every job fails
+    /// with the trace's `FILE:LINE`, its shard records the run `failed`,
+    /// and the command exits non-zero.
+    @Test func sharedDecodeJobsFailWithTheTraceLine() throws {
+        let d = dir()
+        let bin = CommandLineTests.binary
+        try "memtrace 1\nmem 4M\npalloc a\npfree a\npalloc b 2\nr 1 0x1000\n"
+            .write(toFile: d + "/bad.trace", atomically: true, encoding: .utf8)
+        var (status, out) = try sh("\(bin) sweep plan bad.trace --grid pmm=stack,buddy -o plan.jsonl", in: d)
+        #expect(status == 0, "\(out)")
+        let ids = try String(contentsOfFile: d + "/plan.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }.map { $0["job"] as! String }
+        (status, out) = try sh("\(bin) sweep run plan.jsonl --job \(ids[0]) --job \(ids[1])", in: d)
+        #expect(status != 0)
+        #expect(out.components(separatedBy: "bad.trace:6: r: unknown PID 1").count - 1 == 2, "\(out)")
+        for id in ids {
+            let shard = try Database(path: "\(d)/shards/\(id).db", create: false, readOnly: true)
+            #expect(try shard.rows("SELECT status FROM runs") == [["failed"]])
+        }
+        (status, out) = try sh("\(bin) sweep run plan.jsonl --job \(ids[0]) --job \(ids[1]) --db x.db", in: d)
+        #expect(status != 0 && out.contains("--db names one job's shard"), "\(out)")
+    }
+
     @Test(.needs(.gnuParallel)) func aKilledJobIsRerunWithoutDuplicatingFinishedOnes() throws {
         let parallel = try ExternalProgram.gnuParallel.require()
         let d = dir()

@@ -62,6 +62,11 @@ public final class SharedDecode: @unchecked Sendable {
         ring = (0..<depth).map { _ in EventBatch(capacity: Self.batchCapacity) }
         position = Array(repeating: 0, count: variants)
         directives = try Replayer.readDirectives(reader)
+        // The statement after the directives is read with them, outside any
+        // batch the decoder scans for names.
+        if case .cache(let symbol, _, _)? = directives.first?.0 {
+            cacheNames[symbol] = reader.symbols.name(.cache, symbol)
+        }
     }
 
     /// The source variant `index` replays from.

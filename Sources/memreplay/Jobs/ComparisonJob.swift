@@ -54,7 +54,7 @@ enum ComparisonJob {
         let (comparisonID, runIDs) = try store.beginComparison(
             trace: trace, runs: variants.map { (label: $0.label, config: $0.options.machine) })
 
-        let work = Work(count: variants.count)
+        let work = Work()
         let size = max(1, min(threads ?? variants.count, variants.count))
         for start in stride(from: 0, to: variants.count, by: size) {
             let group = Array(start..<min(start + size, variants.count))
@@ -62,7 +62,8 @@ enum ComparisonJob {
                 runAlone(group[0], trace: trace, variant: variants[group[0]], runID: runIDs[group[0]], db: db,
                          work: work, progress: progress)
             } else {
-                runShared(group, trace: trace, variants: variants, runIDs: runIDs, db: db, work: work, progress: progress)
+                runShared(group, trace: trace, variants: variants, runIDs: runIDs, dbs: Array(repeating: db, count: variants.count),
+                          work: work, progress: progress)
             }
             if Interruption.requested != 0 {
                 for i in group.last! + 1 ..< variants.count { work.failed(i, "\(Interruption.message) before the variant started") }
@@ -94,9 +95,10 @@ enum ComparisonJob {
     }
 
     /// The variants of `group`, each on a thread of its own, from one decode
-    /// on another thread.
-    private static func runShared(_ group: [Int], trace: String, variants: [Variant], runIDs: [Int64], db: String,
-                                  work: Work, progress: Progress?) {
+    /// on another thread; variant `i` writes run `runIDs[i]` of the database
+    /// at `dbs[i]` (one file for a comparison, a shard each for a sweep).
+    static func runShared(_ group: [Int], trace: String, variants: [Variant], runIDs: [Int64], dbs: [String],
+                          work: Work, progress: Progress?) {
         let shared: SharedDecode
         do {
             shared = try SharedDecode(reader: try TraceReader(path: trace), variants: group.count)
@@ -123,7 +125,7 @@ enum ComparisonJob {
         }
         for (k, i) in group.enumerated() {
             let consumer = shared.consumer(k)
-            let options = variants[i].options, runID = runIDs[i]
+            let options = variants[i].options, runID = runIDs[i], db = dbs[i]
             start {
                 var events = 0
                 do {
@@ -142,22 +144,10 @@ enum ComparisonJob {
         threads.wait()
     }
 
-    /// The variants not yet started, and the failures so far.
-    private final class Work: @unchecked Sendable {
+    /// The failures so far, by variant index.
+    final class Work: @unchecked Sendable {
         private let lock = NSLock()
-        private var nextIndex = 0
-        private let count: Int
         private var failures: [Int: String] = [:]
-
-        init(count: Int) { self.count = count }
-
-        func next() -> Int? {
-            lock.lock()
-            defer { lock.unlock() }
-            guard nextIndex < count else { return nil }
-            nextIndex += 1
-            return nextIndex - 1
-        }
 
         func failed(_ i: Int, _ message: String) {
             lock.lock()
