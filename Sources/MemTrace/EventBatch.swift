@@ -10,7 +10,9 @@
 /// (`pfree`, `sfree`, `kfree`, `fdrop`): the reader releases the name only
 /// when asked for the next batch, after the model has applied that statement,
 /// so error messages name what the statement named (see
-/// ``TraceReader/symbols``).
+/// ``TraceReader/symbols``) — unless the reader's
+/// ``TraceReader/batchesEndAtReleases`` is off, for a consumer that words
+/// errors by reading the trace again (``SharedDecode``).
 public final class EventBatch: @unchecked Sendable {
     /// Events a batch holds at most.
     public static let defaultCapacity = 4096
@@ -103,7 +105,7 @@ extension TraceReader {
             }
             guard let event = try next() else { return }
             batch.append(event, line: line)
-            if releaseNamespace >= 0 { return }
+            if releaseNamespace >= 0 && batchesEndAtReleases { return }
         }
     }
 
@@ -196,7 +198,7 @@ extension TraceReader {
             }
             guard let event = try nextBinary() else { return }
             batch.append(event, line: line)
-            if releaseNamespace >= 0 { return }
+            if releaseNamespace >= 0 && batchesEndAtReleases { return }
         }
     }
 

@@ -51,6 +51,12 @@ public final class TraceReader {
     /// plain integers, so the per-statement check is one compare.
     var releaseNamespace = -1
     var releaseSymbol = Symbol(0)
+    /// Whether ``nextBatch(_:)`` ends a batch after a statement that ends a
+    /// binding, so that the name is still bound while the model applies it.
+    /// A consumer that never asks the reader's tables to word a model error
+    /// (it reads the trace again for them) turns this off: a trace that frees
+    /// often then still comes in full batches.
+    public var batchesEndAtReleases = true
     /// memtrace-bin numbers caches in the order the file names them (see
     /// `BinaryTraceEncoder`): the symbol of each file id, and back.
     var cacheOfFileID: [Symbol] = []

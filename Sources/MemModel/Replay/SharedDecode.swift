@@ -58,6 +58,9 @@ public final class SharedDecode: @unchecked Sendable {
         precondition(variants > 0 && depth > 1)
         path = reader.path
         self.reader = reader
+        // Model errors are worded by reading the trace again (word(_:)), so
+        // a batch need not end where a name is released.
+        reader.batchesEndAtReleases = false
         self.depth = depth
         ring = (0..<depth).map { _ in EventBatch(capacity: Self.batchCapacity) }
         position = Array(repeating: 0, count: variants)

@@ -1,3 +1,4 @@
+import Foundation
 import MemModel
 import MemStore
 import MemTrace
@@ -31,6 +32,9 @@ enum ReplayJob {
     /// this process or others) write the same file at once.
     static func run(runID: Int64, trace: String, options: ReplayOptions, store: ResultStore,
                     progress: ((UInt64, Int) -> Void)? = nil) throws -> Outcome {
+        if pipelines(trace) {
+            return try pipelined(runID: runID, trace: trace, options: options, store: store, progress: progress)
+        }
         do {
             let writer = try store.writer(run: runID)
             let prepared = try Replayer.prepare(path: trace, options: options)
@@ -47,6 +51,41 @@ enum ReplayJob {
             }
             throw error
         }
+    }
+
+    /// Whether a replay of `trace` decodes on a thread of its own: on a
+    /// machine with more than one core, for a regular file (a model error
+    /// is then worded by reading the file again up to its line, which a
+    /// pipe or standard input cannot give).
+    static func pipelines(_ trace: String) -> Bool {
+        var st = stat()
+        return ProcessInfo.processInfo.activeProcessorCount > 1
+            && trace != "-" && stat(trace, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
+    }
+
+    /// A replay as two threads: the decoder reads and parses the trace into
+    /// a ring of batches (``SharedDecode`` with one variant) while this
+    /// thread runs the model and writes the rows, so decoding costs the
+    /// replay no time of its own once the model is the slower side. The
+    /// events, and so the rows and errors, are those of a reader of its own.
+    static func pipelined(runID: Int64, trace: String, options: ReplayOptions, store: ResultStore,
+                          progress: ((UInt64, Int) -> Void)?) throws -> Outcome {
+        let shared: SharedDecode
+        do {
+            shared = try SharedDecode(reader: try TraceReader(path: trace), variants: 1)
+        } catch {
+            do { try store.failRun(runID, error: "\(error)") } catch let lost { printError("memreplay: \(lost)") }
+            throw error
+        }
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            shared.decode()
+            done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        defer { done.wait() }
+        return try run(runID: runID, consumer: shared.consumer(0), options: options, store: store, progress: progress)
     }
 
     /// Replays one variant of a ``SharedDecode`` into a run already
