@@ -40,11 +40,12 @@ struct Stamps: Sendable {
     private var clock: UInt64 = 0
     private let ways: Int
     private let listed: Bool
-    /// The lists (wide sets only), by entry number; -1 ends a list.
-    private var older: [Int32] = []
-    private var newer: [Int32] = []
-    private var head: [Int32] = []
-    private var tail: [Int32] = []
+    /// The lists (wide sets only): entry `e`'s older neighbour at `2e`, its
+    /// newer one at `2e + 1`; -1 ends a list. One array, so a move checks
+    /// one buffer's uniqueness instead of two.
+    private var links: [Int32] = []
+    /// Set `s`'s head (oldest) at `2s`, its tail (newest) at `2s + 1`.
+    private var ends: [Int32] = []
 
     init(_ spec: TLBSpec) {
         stamps = Array(repeating: 0, count: spec.entries)
@@ -52,10 +53,16 @@ struct Stamps: Sendable {
         listed = spec.ways > TLB<LRUReplacement>.scanWays
         if listed {
             // Unstamped entries rank by way: each list starts in way order.
-            older = (0..<spec.entries).map { $0 % ways == 0 ? -1 : Int32($0 - 1) }
-            newer = (0..<spec.entries).map { $0 % ways == ways - 1 ? -1 : Int32($0 + 1) }
-            head = (0..<spec.sets).map { Int32($0 * ways) }
-            tail = (0..<spec.sets).map { Int32($0 * ways + ways - 1) }
+            links.reserveCapacity(2 * spec.entries)
+            for e in 0 ..< spec.entries {
+                let way = e % ways
+                links.append(way == 0 ? -1 : Int32(e - 1))
+                links.append(way == ways - 1 ? -1 : Int32(e + 1))
+            }
+            for s in 0 ..< spec.sets {
+                ends.append(Int32(s * ways))
+                ends.append(Int32(s * ways + ways - 1))
+            }
         }
     }
 
@@ -69,21 +76,25 @@ struct Stamps: Sendable {
     private mutating func moveToTail(_ entry: Int) {
         let set = ways == stamps.count ? 0 : entry / ways
         let e = Int32(entry)
-        guard tail[set] != e else { return }
-        let o = older[entry], n = newer[entry]
-        if o >= 0 { newer[Int(o)] = n } else { head[set] = n }
-        older[Int(n)] = o  // not the tail, so it has a newer neighbour
-        let t = tail[set]
-        newer[Int(t)] = e
-        older[entry] = t
-        newer[entry] = -1
-        tail[set] = e
+        ends.withUnsafeMutableBufferPointer { ends in
+            guard ends[2 &* set &+ 1] != e else { return }
+            links.withUnsafeMutableBufferPointer { links in
+                let o = links[2 &* entry], n = links[2 &* entry &+ 1]
+                if o >= 0 { links[2 &* Int(o) &+ 1] = n } else { ends[2 &* set] = n }
+                links[2 &* Int(n)] = o  // not the tail, so it has a newer neighbour
+                let t = ends[2 &* set &+ 1]
+                links[2 &* Int(t) &+ 1] = e
+                links[2 &* entry] = t
+                links[2 &* entry &+ 1] = -1
+                ends[2 &* set &+ 1] = e
+            }
+        }
     }
 
     /// The way of `base ..< base + ways` with the smallest stamp, the lowest on a tie.
     @inline(__always)
     func oldest(_ base: Int) -> Int {
-        if listed { return Int(head[ways == stamps.count ? 0 : base / ways]) }
+        if listed { return Int(ends[2 * (ways == stamps.count ? 0 : base / ways)]) }
         var victim = base
         for i in base &+ 1 ..< base &+ ways where stamps[i] < stamps[victim] { victim = i }
         return victim
@@ -92,21 +103,21 @@ struct Stamps: Sendable {
     /// Each list holds its set's entries in (stamp, way) order.
     func invariantViolation() -> String? {
         guard listed else { return nil }
-        for set in head.indices {
+        for set in 0 ..< ends.count / 2 {
             var seen = 0
             var previous = -1
-            var i = Int(head[set])
+            var i = Int(ends[2 * set])
             while i >= 0 {
                 guard i / ways == set, seen < ways else { return "LRU list of set \(set) holds entry \(i)" }
                 if previous >= 0 && (stamps[previous], previous) >= (stamps[i], i) {
                     return "LRU list of set \(set): entry \(previous) before entry \(i) but not older"
                 }
-                guard older[i] == Int32(previous) else { return "LRU list of set \(set): broken back link at entry \(i)" }
+                guard links[2 * i] == Int32(previous) else { return "LRU list of set \(set): broken back link at entry \(i)" }
                 previous = i
                 seen += 1
-                i = Int(newer[i])
+                i = Int(links[2 * i + 1])
             }
-            guard seen == ways, tail[set] == Int32(previous) else { return "LRU list of set \(set) holds \(seen) of \(ways) entries" }
+            guard seen == ways, ends[2 * set + 1] == Int32(previous) else { return "LRU list of set \(set) holds \(seen) of \(ways) entries" }
         }
         return nil
     }
