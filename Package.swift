@@ -54,8 +54,8 @@ let package = Package(
 
         // Helpers more than one test target uses (paths, trace files).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "MemTraceTests", dependencies: ["MemTrace", "MemModel"]),
-        .testTarget(name: "MemModelTests", dependencies: ["MemModel", "MemTrace"]),
+        .testTarget(name: "MemTraceTests", dependencies: ["MemTrace", "MemModel", "TestSupport"]),
+        .testTarget(name: "MemModelTests", dependencies: ["MemModel", "MemTrace", "TestSupport"]),
         // Fixtures/ holds a results database written by the previous release,
         // read by path (#filePath) and copied before a test upgrades it.
         .testTarget(name: "MemStoreTests", dependencies: ["MemStore", "MemModel", "MemTrace", "CSQLite", "TestSupport"],

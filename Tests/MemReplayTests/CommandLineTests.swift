@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import MemStore
 
 /// The `memreplay` executable, run as a user would.
@@ -42,9 +43,7 @@ import MemStore
     }
 
     func tempDir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-cli-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
+        scratchDirectory("cli")
     }
 
     @Test func replayWritesResultsDBAndPrintsASummary() throws {

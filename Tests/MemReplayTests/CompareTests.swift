@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import MemStore
 
 /// `memreplay compare`, run as a user would.
@@ -9,9 +10,7 @@ import MemStore
     static let processes = CLI.root + "/traces/processes.trace"
 
     func tempDir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-cmp-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
+        scratchDirectory("cmp")
     }
 
     /// A value of `run_summary` as the double SQLite stores (nil for NULL).

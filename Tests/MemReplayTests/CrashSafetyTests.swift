@@ -1,14 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MemStore
 
 /// Replays killed at random moments never damage the database or earlier
 /// runs, and never leave a run marked `ok` that is not complete.
 @Suite(.serialized) struct CrashSafetyTests {
     func tempDir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-kill-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
+        scratchDirectory("kill")
     }
 
     func start(_ args: [String]) throws -> Process {

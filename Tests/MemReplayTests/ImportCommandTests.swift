@@ -1,12 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `memreplay import`, run as a user would.
 @Suite struct ImportCommandTests {
     func tempDir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-import-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
+        scratchDirectory("import")
     }
 
     @Test func helpListsFormatsAndOptions() throws {

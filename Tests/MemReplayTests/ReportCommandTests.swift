@@ -11,9 +11,7 @@ import TestSupport
     typealias CLI = CommandLineTests
 
     func tempDir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-report-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
+        scratchDirectory("report")
     }
 
     /// A database with one comparison of reclaim.trace and one plain replay.

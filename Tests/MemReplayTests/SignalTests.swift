@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MemStore
 
 /// SIGTERM (as `kill`, `timeout` and schedulers send it) to every command
@@ -13,9 +14,7 @@ import Testing
 /// finishes writing: neither depends on the machine's speed.
 @Suite(.serialized) struct SignalTests {
     func dir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-signal-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
+        scratchDirectory("signal")
     }
 
     /// Starts the binary in `cwd`, its standard error into `cwd/stderr`.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import memreplay
 
 /// Sweep plans as untrusted input: every line is checked as the command line
@@ -7,9 +8,7 @@ import Testing
 /// the commands a plan holds mean, pasted into a shell, what they say.
 @Suite struct SweepPlanTests {
     func dir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-plan-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
+        scratchDirectory("plan")
     }
 
     static let trace = CommandLineTests.root + "/traces/basic.trace"

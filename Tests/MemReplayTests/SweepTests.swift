@@ -8,9 +8,7 @@ import TestSupport
 /// installed (a fresh machine); CI installs it and fails them without it.
 @Suite(.serialized) struct SweepTests {
     func dir() -> String {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("memreplay-sweep-\(UUID().uuidString)").path
-        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        return d
+        scratchDirectory("sweep")
     }
 
     @discardableResult

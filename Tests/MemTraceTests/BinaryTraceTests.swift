@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import MemTrace
 import MemModel
+import TestSupport
 
 /// memtrace-bin: `memreplay convert`'s encoding must read back as exactly the
 /// text's statements and lines, replay identically, and fail cleanly when
@@ -10,7 +11,7 @@ import MemModel
     static let root = repositoryRoot
 
     func temp(_ name: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("mtb-\(UUID().uuidString)-\(name)").path
+        temporaryPath(name)
     }
 
     func write(_ text: String) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import MemTrace
 import MemModel
 
@@ -144,7 +145,7 @@ import MemModel
             #expect(recorder.statement == s)
             #expect(recorder.values == values, "\(text)")
 
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString).mtb").path
+            let out = temporaryPath("st.mtb")
             defer { try? FileManager.default.removeItem(atPath: out) }
             _ = try BinaryTrace.convert(TraceReader(path: "t", source: MemorySource("memtrace 1\n" + text + "\n")), to: TraceWriter(path: out))
             let binary = try TraceReader(path: out)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import MemTrace
 
@@ -94,12 +95,10 @@ func lineCount(_ bytes: [UInt8]) -> Int {
     return newlines + (bytes.last.map { $0 != 0x0A } ?? false ? 1 : 0)
 }
 
-/// A fresh, empty temporary directory, removed by the caller via `defer`.
+/// A fresh, empty temporary directory (in the test process's scratch
+/// folder, which goes at exit; callers may remove it sooner).
 func makeTempDirectory() throws -> URL {
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("memtrace-tests-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir
+    URL(fileURLWithPath: scratchDirectory("memtrace"), isDirectory: true)
 }
 
 struct ToolFailure: Error, CustomStringConvertible {

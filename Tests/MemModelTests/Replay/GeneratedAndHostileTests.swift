@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import MemTrace
 @testable import MemModel
 
@@ -8,7 +9,7 @@ import MemTrace
 @Suite struct GeneratedAndHostileTests {
     @Test(arguments: Workload.allCases)
     func generatedTracesPassCheckMode(workload: Workload) throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gen-\(workload.rawValue)-\(UUID().uuidString).trace").path
+        let path = temporaryPath("gen-\(workload.rawValue).trace")
         defer { try? FileManager.default.removeItem(atPath: path) }
         try generate(workload, events: 2000, seed: 5, to: TraceWriter(path: path))
         for kind in FrameAllocatorKind.allCases {
