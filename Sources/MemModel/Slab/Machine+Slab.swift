@@ -57,13 +57,19 @@ extension Machine {
             guard o.cache == c else {
                 throw ModelError("sfree: object %s belongs to cache \(slab.name(of: o.cache)), not %s", (.object, object), (.cache, cache))
             }
-            slab.free(o)
+            slabFree(o)
             slab.setBinding(object, .none)
         }
     }
 
-    /// `kmalloc`: the power-of-two class cache for sizes up to 4096 bytes,
-    /// whole contiguous frames (⌈size / 4096⌉) above.
+    /// `slab_free`, and the slab it emptied back to the page allocator if
+    /// the variant gives it up at once (SLUB above `min_partial`).
+    private mutating func slabFree(_ o: SlabObject) {
+        for base in slab.free(o) { release(base, slab.growthFrames(of: o.cache)) }
+    }
+
+    /// `kmalloc`: the variant's class cache up to its largest class, whole
+    /// contiguous frames (as many as the variant takes) above.
     mutating func kmalloc(_ object: Symbol, size: Int) throws(ModelError) {
         switch slab.binding(object) {
         case .object, .large:
@@ -78,7 +84,7 @@ extension Machine {
                 slab.setBinding(object, .failed(kmalloc: true))
             }
         } else {
-            let n = (size + 4095) / 4096
+            let n = slab.largeFrames(for: size)
             if let base = allocate(n, for: .kmallocLarge) {
                 slab.kmallocLargeFrames += Frames.footprint(n)
                 slab.setBinding(object, .large(base: base, frames: Int32(n)))
@@ -101,7 +107,7 @@ extension Machine {
             if !kmalloc {
                 throw ModelError("kfree: object %s came from salloc \(slab.name(of: o.cache)); free it with sfree", (.object, object))
             }
-            slab.free(o)
+            slabFree(o)
         }
         slab.setBinding(object, .none)
     }

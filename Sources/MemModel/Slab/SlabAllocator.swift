@@ -81,7 +81,14 @@ public struct SlabAllocator: Sendable {
     mutating func allocate(from cache: Int32) -> SlabObject? { variant.allocate(from: cache) }
     func growthFrames(of cache: Int32) -> Int { variant.growthFrames(of: cache) }
     mutating func grow(_ cache: Int32, base: FrameNumber) { variant.grow(cache, base: base) }
-    mutating func free(_ object: SlabObject) { variant.free(object) }
+    mutating func free(_ object: SlabObject) -> [FrameNumber] { variant.free(object) }
+    func largeFrames(for size: Int) -> Int { variant.largeFrames(for: size) }
+
+    /// Bytes a `kmalloc(size)` really takes: its class's object size, or the
+    /// frames of a large allocation (what ftrace's `bytes_alloc` reports).
+    func kmallocBytes(_ size: Int) -> Int {
+        size <= kmallocMax ? variant.objectSize(of: kmallocCache(for: size)) : largeFrames(for: size) * 4096
+    }
     mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)? {
         variant.releaseEmptySlab(of: cache, where: accept)
     }

@@ -18,9 +18,14 @@ public protocol SlabVariant: Sendable {
     /// The largest request `kmalloc` serves from a cache; larger ones take
     /// whole frames from the page allocator.
     var kmallocMax: Int { get }
+    /// Frames a `kmalloc(size)` above ``kmallocMax`` takes from the page
+    /// allocator (contiguous).
+    func largeFrames(for size: Int) -> Int
     /// Caches, boot-time ones first.
     var cacheCount: Int { get }
     func name(of cache: Int32) -> String
+    /// Bytes one object of `cache` takes (slabinfo's `objsize`).
+    func objectSize(of cache: Int32) -> Int
     /// The cache by its name (`kmalloc-64` etc.), for trace names.
     func cache(named name: String) -> Int32?
     /// `kmem_cache_create`: a new cache; its id.
@@ -33,8 +38,10 @@ public protocol SlabVariant: Sendable {
     func growthFrames(of cache: Int32) -> Int
     /// Adds a new slab at `base` (``growthFrames(of:)`` frames) to `cache`.
     mutating func grow(_ cache: Int32, base: FrameNumber)
-    /// `slab_free`.
-    mutating func free(_ object: SlabObject)
+    /// `slab_free`; the first frames of the slabs (``growthFrames(of:)``
+    /// each) the variant gives back to the page allocator at once — none
+    /// when empty slabs stay cached until `slab_reclaim`.
+    mutating func free(_ object: SlabObject) -> [FrameNumber]
     /// For `slab_reclaim`: takes an empty slab of `cache` whose first frame
     /// `accept`s off the cache; its first frame and frame count.
     mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)?
@@ -70,11 +77,14 @@ public struct SlabTotals: Sendable, Equatable {
 public enum SlabAllocatorKind: String, CaseIterable, Sendable, Codable {
     /// Bonwick's slab allocator (USENIX 1994) with power-of-two kmalloc caches, the seed's model.
     case bonwick
+    /// Linux 3.6's SLUB (`mm/slub.c`), on one CPU and one node.
+    case slub
 
     /// The one dispatch from a name to its variant.
     public func makeVariant() -> any SlabVariant {
         switch self {
         case .bonwick: BonwickSlab()
+        case .slub: SLUBSlab()
         }
     }
 }

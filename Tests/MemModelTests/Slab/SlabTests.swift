@@ -109,9 +109,14 @@ import MemTrace
         var r = try script(StackAllocator.self, cfg, body)
         let rows = r.machine.slabinfo()
         #expect(rows.count == r.machine.slab.cacheCount)
-        #expect(rows.contains { $0.name == "dentry" && $0.activeObjects == 200 && $0.objectSize >= 192 })
+        // The cache may be an alias of an existing one of its size (SLUB
+        // merges): its row is that cache's, under that name.
+        let dentry = r.machine.slab.name(of: r.machine.slab.variant.cache(named: "dentry")!)
+        #expect(rows.contains { $0.name == dentry && $0.activeObjects >= 200 && $0.objectSize >= 192 })
         let g = r.machine.gauges()
-        #expect(g.slabObjects == rows.reduce(0) { $0 + $1.activeObjects })
+        // slabinfo's active_objs may count free objects a CPU holds (SLUB).
+        #expect(g.slabObjects <= rows.reduce(0) { $0 + $1.activeObjects })
+        if kind == .bonwick { #expect(g.slabObjects == rows.reduce(0) { $0 + $1.activeObjects }) }
         #expect(g.slabObjects + (g.kmallocLargePages > 0 ? 1 : 0) <= 400)
         // Every kmalloc got an object at least as large as it asked for.
         for i in 0..<200 {

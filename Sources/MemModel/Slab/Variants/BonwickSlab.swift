@@ -14,6 +14,9 @@ public struct BonwickSlab: SlabVariant {
 
     public var kmallocMax: Int { 4096 }
 
+    /// ⌈size / 4096⌉ frames: the seed kernel takes just enough.
+    public func largeFrames(for size: Int) -> Int { (size + 4095) / 4096 }
+
     public init() {
         var size = 8
         while size <= kmallocMax {
@@ -25,6 +28,7 @@ public struct BonwickSlab: SlabVariant {
 
     public var cacheCount: Int { caches.count }
     public func name(of cache: Int32) -> String { caches[Int(cache)].name }
+    public func objectSize(of cache: Int32) -> Int { caches[Int(cache)].objectSize }
 
     public func cache(named name: String) -> Int32? {
         caches.firstIndex { $0.name == name }.map(Int32.init)
@@ -52,9 +56,11 @@ public struct BonwickSlab: SlabVariant {
 
     public mutating func grow(_ cache: Int32, base: FrameNumber) { caches[Int(cache)].grow(base: base) }
 
+    /// Empty slabs stay cached until `slab_reclaim`: never a slab back.
     @inline(__always)
-    public mutating func free(_ object: SlabObject) {
+    public mutating func free(_ object: SlabObject) -> [FrameNumber] {
         caches[Int(object.cache)].free(slab: object.slab, index: object.index)
+        return []
     }
 
     public mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)? {

@@ -1,0 +1,582 @@
+/// SLUB as Linux 3.6 has it (`mm/slub.c`, `include/linux/slub_def.h`), on
+/// this model's machine: i386, 4 KiB pages, one CPU, one node, no debugging
+/// (no red zones, poisoning or tracking), `sizeof(void *)` = 4.
+///
+/// Theory of operation (slub.c's own comment, narrowed to one CPU). A slab
+/// is 2^order frames of `objectsPerSlab` objects of `objectSize` bytes; its
+/// free objects are a LIFO chain inside the slab. A slab is in one place:
+///
+/// - **the CPU slab** (`c->page`, frozen): every allocation takes an object
+///   from it; frees into it just return the object, even the last one.
+/// - **the per-CPU partial list** (`c->partial`, frozen): slabs a free found
+///   full and froze (`__slab_free`), and slabs `get_partial_node()` took off
+///   the node list beyond the one it made the CPU slab. Pushed at the
+///   front; each pushed slab records the list's page and object counts at
+///   that moment (`put_cpu_partial()`: `pobjects` is a snapshot, not updated
+///   by later frees). A push that finds more than `cpu_partial` objects
+///   recorded first moves the whole list to the node (`unfreeze_partials()`).
+/// - **the node partial list** (`n->partial`): slabs with free objects, not
+///   frozen; a free that empties one frees it to the page allocator when the
+///   node already keeps more than `min_partial` partial slabs.
+/// - **full**: on no list (without debugging SLUB does not track them).
+///
+/// When the CPU slab runs out, it is dropped, full (`get_freelist()` finds
+/// no object and unfreezes it); the next CPU slab is the head of the per-CPU
+/// partial list, else the head of the node list (taking more node slabs to
+/// the per-CPU list until they hold over `cpu_partial / 2` free objects),
+/// else a new slab.
+///
+/// Sizes, orders and limits, with 3.6's sources:
+/// - kmalloc classes 8, 16, 32, 64, 96, 128, 192, 256 … 8192: `get_slab()`'s
+///   `size_index[]` up to 192 bytes, `fls(size - 1)` above; `kmalloc-96` and
+///   `kmalloc-192` exist because `KMALLOC_MIN_SIZE` is 8 on x86. Above
+///   `SLUB_MAX_SIZE` (2 pages) `kmalloc_large()` takes `get_order(size)`:
+///   2^order contiguous frames (a compound page).
+/// - `calculate_sizes()`: the object rounded to `sizeof(void *)`, then to the
+///   alignment (`calculate_alignment()`: at least `ARCH_SLAB_MINALIGN`, 8
+///   here for the trace's default). The free pointer lives in the object.
+/// - `calculate_order()`/`slab_order()`: `slub_min_objects` 0 gives
+///   `4 * (fls(nr_cpu_ids) + 1)` = 8 on one CPU, `slub_max_order` =
+///   `PAGE_ALLOC_COSTLY_ORDER` = 3, the leftover fraction tried at 1/16,
+///   1/8, 1/4, then fewer objects, then one object.
+/// - `set_min_partial()`: `ilog2(size) / 2` clamped to `MIN_PARTIAL` 5 …
+///   `MAX_PARTIAL` 10; `cpu_partial` 30 / 13 / 6 / 2 objects for sizes
+///   below 256 / 1024 / 4096 / above (`kmem_cache_open()`).
+/// - Cache merging (`find_mergeable()`): a new cache aliases the first
+///   existing mergeable one whose object size is at most 3 bytes larger
+///   (`s->size - size < sizeof(void *)`) with a compatible alignment; it has
+///   no slabinfo row of its own, as in `/proc/slabinfo`.
+/// - `/proc/slabinfo` (`s_show()`): `active_objs` is all objects minus the
+///   free ones on the node partial list, so free objects in the CPU slab and
+///   on the per-CPU partial list count as active, as the kernel prints them.
+///
+/// Where the model simplifies: no fallback to `s->min` (one object's order)
+/// when the preferred order cannot be had (the allocation fails instead);
+/// no `kmem_cache`/`kmem_cache_node` bootstrap caches; `slab_reclaim` acts
+/// as `kmem_cache_shrink()` (flush the CPU slab and per-CPU list to the
+/// node, free the node's empty slabs), one slab at a time until it has
+/// what it wants.
+public struct SLUBSlab: SlabVariant {
+    private(set) var caches: [Cache] = []
+    /// Cache index of `kmalloc_caches[i]`, -1 where there is none.
+    private var kmallocIndex: [Int32] = Array(repeating: -1, count: 14)
+    /// Names of caches merged into another, with the cache they alias.
+    private var aliases: [String: Int32] = [:]
+
+    /// `SLUB_MAX_SIZE`: 2 × `PAGE_SIZE`.
+    public var kmallocMax: Int { 8192 }
+
+    /// `kmalloc_large()`: 2^`get_order(size)` frames.
+    public func largeFrames(for size: Int) -> Int { 1 << Self.getOrder(size) }
+
+    /// `get_order()`: the smallest order whose pages hold `size` bytes.
+    static func getOrder(_ size: Int) -> Int {
+        var order = 0
+        while 4096 << order < size { order += 1 }
+        return order
+    }
+
+    /// The kmalloc caches in `kmem_cache_init()`'s order: `kmalloc-96`,
+    /// `kmalloc-192`, then 2^3 … 2^13 bytes.
+    public init() {
+        for (index, size) in [(1, 96), (2, 192)] + (3...13).map({ ($0, 1 << $0) }) {
+            kmallocIndex[index] = Int32(caches.count)
+            caches.append(Cache(name: "kmalloc-\(size)", objectSize: size))
+        }
+    }
+
+    public var cacheCount: Int { caches.count }
+    public func name(of cache: Int32) -> String { caches[Int(cache)].name }
+    public func objectSize(of cache: Int32) -> Int { caches[Int(cache)].objectSize }
+
+    public func cache(named name: String) -> Int32? {
+        if let c = caches.firstIndex(where: { $0.name == name }) { return Int32(c) }
+        return aliases[name]
+    }
+
+    /// `kmem_cache_create()`: an alias of a mergeable cache when one fits
+    /// (`find_mergeable()`), else a new cache.
+    public mutating func createCache(name: String, size: Int, align: Int) -> Int32 {
+        let objectSize = Self.objectSize(size: size, align: align)
+        let a = Self.alignment(align)
+        // slab_caches is walked newest first (list_add at the head).
+        for c in caches.indices.reversed() {
+            let s = caches[c].objectSize
+            if objectSize > s || s & ~(a - 1) != s || s - objectSize >= 4 { continue }
+            aliases[name] = Int32(c)
+            return Int32(c)
+        }
+        caches.append(Cache(name: name, objectSize: objectSize))
+        return Int32(caches.count - 1)
+    }
+
+    /// `calculate_alignment()` without `SLAB_HWCACHE_ALIGN`: at least
+    /// `ARCH_SLAB_MINALIGN`, rounded up to `sizeof(void *)`.
+    static func alignment(_ align: Int) -> Int {
+        let a = max(align, 8)
+        return (a + 3) / 4 * 4
+    }
+
+    /// `calculate_sizes()`: `ALIGN(ALIGN(size, sizeof(void *)), align)`.
+    static func objectSize(size: Int, align: Int) -> Int {
+        let a = alignment(align)
+        let words = (max(size, 1) + 3) / 4 * 4
+        return (words + a - 1) / a * a
+    }
+
+    /// `get_slab()`: `size_index[(size - 1) / 8]` up to 192 bytes,
+    /// `kmalloc_caches[fls(size - 1)]` above.
+    public func kmallocCache(for size: Int) -> Int32 {
+        precondition(size >= 1 && size <= kmallocMax)
+        if size <= 192 { return kmallocIndex[Int(Self.sizeIndex[(size - 1) / 8])] }
+        return kmallocIndex[Int.bitWidth - (size - 1).leadingZeroBitCount]
+    }
+
+    /// `size_index[]` of slub.c: 8, 16, 32, 32, 64 ×4, 96 ×4, 128 ×4, 192 ×8
+    /// (1 and 2 are `kmalloc-96` and `kmalloc-192`).
+    static let sizeIndex: [Int8] = [3, 4, 5, 5, 6, 6, 6, 6, 1, 1, 1, 1, 7, 7, 7, 7, 2, 2, 2, 2, 2, 2, 2, 2]
+
+    public mutating func allocate(from cache: Int32) -> SlabObject? {
+        guard let (s, i) = caches[Int(cache)].allocate() else { return nil }
+        return SlabObject(cache: cache, slab: s, index: i)
+    }
+
+    public func growthFrames(of cache: Int32) -> Int { caches[Int(cache)].pagesPerSlab }
+
+    public mutating func grow(_ cache: Int32, base: FrameNumber) { caches[Int(cache)].grow(base: base) }
+
+    public mutating func free(_ object: SlabObject) -> [FrameNumber] {
+        caches[Int(object.cache)].free(slab: object.slab, index: object.index)
+    }
+
+    public mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)? {
+        guard let base = caches[Int(cache)].releaseEmptySlab(where: accept) else { return nil }
+        return (base, caches[Int(cache)].pagesPerSlab)
+    }
+
+    public func activeObjects(of cache: Int32) -> Int { caches[Int(cache)].activeObjects }
+
+    /// Empty slabs, wherever they are (what `slab_reclaim` can take).
+    public var emptySlabs: Int { caches.reduce(0) { $0 + $1.emptySlabs } }
+
+    public func slabinfo() -> [SlabInfoRow] {
+        caches.map {
+            SlabInfoRow(name: $0.name, activeObjects: $0.capacity - $0.freeOnNode, objects: $0.capacity,
+                        objectSize: $0.objectSize, objectsPerSlab: $0.objectsPerSlab,
+                        pagesPerSlab: $0.pagesPerSlab, slabs: $0.slabCount)
+        }
+    }
+
+    public var totals: SlabTotals {
+        var t = SlabTotals()
+        for c in caches {
+            t.pages += c.slabCount * c.pagesPerSlab
+            t.objects += c.activeObjects
+            t.capacity += c.capacity
+            t.wasteBytes += (c.capacity - c.activeObjects) * c.objectSize
+                + c.slabCount * (c.pagesPerSlab * 4096 - c.objectsPerSlab * c.objectSize)
+        }
+        return t
+    }
+
+    public func invariantViolation() -> String? {
+        for c in caches {
+            if let v = c.invariantViolation() { return v }
+        }
+        return nil
+    }
+}
+
+extension SLUBSlab {
+    /// `slab_order()`: the first order from the one that holds
+    /// `minObjects` whose leftover is at most 1/`fraction` of the slab (the
+    /// loop ends past `maxOrder` when none is).
+    static func slabOrder(size: Int, minObjects: Int, maxOrder: Int, fraction: Int) -> Int {
+        // order_objects(0) > MAX_OBJS_PER_PAGE (32767 in 3.6) needs objects of
+        // under one byte per page: not reachable with 4 KiB pages.
+        let need = minObjects * size
+        var order = max(0, (Int.bitWidth - (need - 1).leadingZeroBitCount) - 12)
+        while order <= maxOrder {
+            let slab = 4096 << order
+            if slab >= need && slab % size <= slab / fraction { break }
+            order += 1
+        }
+        return order
+    }
+
+    /// `calculate_order()` with `slub_min_objects` = 8 (one CPU),
+    /// `slub_max_order` = 3 and no reserved bytes.
+    static func calculateOrder(size: Int) -> Int {
+        let maxOrder = 3
+        var minObjects = min(8, (4096 << maxOrder) / size)
+        while minObjects > 1 {
+            var fraction = 16
+            while fraction >= 4 {
+                let order = slabOrder(size: size, minObjects: minObjects, maxOrder: maxOrder, fraction: fraction)
+                if order <= maxOrder { return order }
+                fraction /= 2
+            }
+            minObjects -= 1
+        }
+        let order = slabOrder(size: size, minObjects: 1, maxOrder: maxOrder, fraction: 1)
+        if order <= maxOrder { return order }
+        return slabOrder(size: size, minObjects: 1, maxOrder: 11, fraction: 1)
+    }
+
+    /// One `struct kmem_cache` with its CPU slab and its node.
+    struct Cache: Sendable {
+        let name: String
+        /// `s->size`.
+        let objectSize: Int
+        let order: Int
+        let objectsPerSlab: Int
+        /// `s->min_partial`.
+        let minPartial: Int
+        /// `s->cpu_partial`.
+        let cpuPartial: Int
+        var pagesPerSlab: Int { 1 << order }
+
+        enum Place: UInt8, Sendable { case cpu, cpuPartial, nodePartial, full }
+
+        struct Slab: Sendable {
+            var base: FrameNumber
+            var inUse: Int32
+            var freeHead: Int32
+            /// Per-CPU list: the next (older) slab. Node list: the next toward the tail.
+            var next: Int32
+            var previous: Int32
+            var place: Place
+            /// `page->pobjects` when pushed on the per-CPU list.
+            var pobjects: Int32
+        }
+
+        private(set) var slabs = Slots<Slab>()
+        /// The free chains: slab slot × objectsPerSlab + object index.
+        private var links: [Int32] = []
+        private var cpuSlab: Int32 = -1
+        private var cpuPartialHead: Int32 = -1
+        private var nodeHead: Int32 = -1
+        private var nodeTail: Int32 = -1
+        /// `n->nr_partial`.
+        private(set) var nrPartial = 0
+        private(set) var slabCount = 0
+        private(set) var activeObjects = 0
+        /// Free objects and empty slabs on the node list (slabinfo, reclaim).
+        private(set) var freeOnNode = 0
+        private(set) var emptyOnNode = 0
+
+        var capacity: Int { slabCount * objectsPerSlab }
+
+        init(name: String, objectSize: Int) {
+            self.name = name
+            self.objectSize = objectSize
+            order = SLUBSlab.calculateOrder(size: objectSize)
+            objectsPerSlab = (4096 << order) / objectSize
+            // set_min_partial(s, ilog2(s->size) / 2)
+            let log = Int.bitWidth - 1 - objectSize.leadingZeroBitCount
+            minPartial = min(max(log / 2, 5), 10)
+            cpuPartial = objectSize >= 4096 ? 2 : objectSize >= 1024 ? 6 : objectSize >= 256 ? 13 : 30
+        }
+
+        // MARK: Allocation
+
+        /// `slab_alloc()`: an object of the CPU slab, refilling it from the
+        /// per-CPU partial list, then the node list; `nil` when a new slab
+        /// is needed (``grow(base:)`` then makes it the CPU slab).
+        mutating func allocate() -> (slab: Int32, index: Int32)? {
+            while true {
+                if cpuSlab >= 0 {
+                    let s = cpuSlab
+                    let i = slabs[Int(s)].freeHead
+                    if i >= 0 {
+                        slabs[Int(s)].freeHead = links[Int(s) * objectsPerSlab + Int(i)]
+                        links[Int(s) * objectsPerSlab + Int(i)] = -2
+                        slabs[Int(s)].inUse += 1
+                        activeObjects += 1
+                        return (s, i)
+                    }
+                    // get_freelist() found nothing: the slab is full, unfrozen, on no list.
+                    slabs[Int(s)].place = .full
+                    cpuSlab = -1
+                }
+                if cpuPartialHead >= 0 {
+                    // new_slab: c->page = c->partial; c->partial = page->next
+                    let s = cpuPartialHead
+                    cpuPartialHead = slabs[Int(s)].next
+                    slabs[Int(s)].place = .cpu
+                    cpuSlab = s
+                    continue
+                }
+                guard getPartialNode() else { return nil }
+            }
+        }
+
+        /// `get_partial_node()`: the node list's head becomes the CPU slab;
+        /// following slabs go to the per-CPU list until the objects there
+        /// exceed `cpu_partial / 2`.
+        private mutating func getPartialNode() -> Bool {
+            var s = nodeHead
+            guard s >= 0 else { return false }
+            var first = true
+            while s >= 0 {
+                let next = slabs[Int(s)].next
+                removeFromNode(s)
+                let available: Int
+                if first {
+                    slabs[Int(s)].place = .cpu
+                    cpuSlab = s
+                    available = objectsPerSlab - Int(slabs[Int(s)].inUse)
+                    first = false
+                } else {
+                    available = putCPUPartial(s, drain: false)
+                }
+                if available > cpuPartial / 2 { break }
+                s = next
+            }
+            return true
+        }
+
+        /// `put_cpu_partial()`: pushes `s`; with `drain`, a list already
+        /// recording more than `cpu_partial` objects goes to the node first.
+        /// The list's recorded object count.
+        private mutating func putCPUPartial(_ s: Int32, drain: Bool) -> Int {
+            var pobjects = cpuPartialHead >= 0 ? Int(slabs[Int(cpuPartialHead)].pobjects) : 0
+            if drain && pobjects > cpuPartial {
+                unfreezePartials()
+                pobjects = 0
+            }
+            pobjects += objectsPerSlab - Int(slabs[Int(s)].inUse)
+            slabs[Int(s)].pobjects = Int32(pobjects)
+            slabs[Int(s)].next = cpuPartialHead
+            slabs[Int(s)].place = .cpuPartial
+            cpuPartialHead = s
+            return pobjects
+        }
+
+        /// `unfreeze_partials()`: every per-CPU partial slab to the node
+        /// list's tail, or freed when empty and the node keeps more than
+        /// `min_partial` (their bases into ``discarded``).
+        private mutating func unfreezePartials() {
+            while cpuPartialHead >= 0 {
+                let s = cpuPartialHead
+                cpuPartialHead = slabs[Int(s)].next
+                if slabs[Int(s)].inUse == 0 && nrPartial > minPartial {
+                    discarded.append(slabs[Int(s)].base)
+                    discard(s)
+                } else {
+                    addToNodeTail(s)
+                }
+            }
+        }
+
+        /// Slabs `unfreeze_partials()` freed during a free, for the caller.
+        private var discarded: [FrameNumber] = []
+
+        /// A fresh slab (`new_slab()`), which becomes the CPU slab; its chain
+        /// runs 0, 1, 2, … in address order.
+        mutating func grow(base: FrameNumber) {
+            precondition(cpuSlab < 0)
+            let s = slabs.insert(Slab(base: base, inUse: 0, freeHead: 0, next: -1, previous: -1, place: .cpu, pobjects: 0))
+            if links.count < slabs.endIndex * objectsPerSlab {
+                links.append(contentsOf: repeatElement(-1, count: objectsPerSlab))
+            }
+            let b = Int(s) * objectsPerSlab
+            for i in 0..<objectsPerSlab { links[b + i] = i + 1 < objectsPerSlab ? Int32(i + 1) : -1 }
+            slabCount += 1
+            cpuSlab = s
+        }
+
+        // MARK: Freeing
+
+        /// `__slab_free()` (the CPU slab's fast path included). The bases
+        /// of the slabs to give back to the page allocator: the one the free
+        /// emptied if the node need not keep it, or empty ones a drain of
+        /// the per-CPU list found.
+        mutating func free(slab s: Int32, index i: Int32) -> [FrameNumber] {
+            defer { discarded.removeAll(keepingCapacity: true) }
+            let prior = slabs[Int(s)].freeHead
+            links[Int(s) * objectsPerSlab + Int(i)] = prior
+            slabs[Int(s)].freeHead = i
+            slabs[Int(s)].inUse -= 1
+            activeObjects -= 1
+            switch slabs[Int(s)].place {
+            case .cpu, .cpuPartial:
+                // Frozen: the object just goes back.
+                return []
+            case .full:
+                // prior == NULL: freeze it onto the per-CPU list (which may
+                // first drain to the node, freeing empty slabs).
+                _ = putCPUPartial(s, drain: true)
+                return discarded
+            case .nodePartial:
+                freeOnNode += 1
+                if slabs[Int(s)].inUse == 0 {
+                    emptyOnNode += 1
+                    if nrPartial > minPartial {
+                        let base = slabs[Int(s)].base
+                        removeFromNode(s)
+                        discard(s)
+                        return [base]
+                    }
+                }
+                return []
+            }
+        }
+
+        // MARK: Lists
+
+        private mutating func addToNodeTail(_ s: Int32) {
+            slabs[Int(s)].place = .nodePartial
+            slabs[Int(s)].next = -1
+            slabs[Int(s)].previous = nodeTail
+            if nodeTail >= 0 { slabs[Int(nodeTail)].next = s } else { nodeHead = s }
+            nodeTail = s
+            nrPartial += 1
+            let free = objectsPerSlab - Int(slabs[Int(s)].inUse)
+            freeOnNode += free
+            if free == objectsPerSlab { emptyOnNode += 1 }
+        }
+
+        private mutating func addToNodeHead(_ s: Int32) {
+            addToNodeTail(s)
+            guard nodeHead != s else { return }
+            // Move it from the tail to the head.
+            let p = slabs[Int(s)].previous
+            slabs[Int(p)].next = -1
+            nodeTail = p
+            slabs[Int(s)].previous = -1
+            slabs[Int(s)].next = nodeHead
+            slabs[Int(nodeHead)].previous = s
+            nodeHead = s
+        }
+
+        private mutating func removeFromNode(_ s: Int32) {
+            let slab = slabs[Int(s)]
+            if slab.previous >= 0 { slabs[Int(slab.previous)].next = slab.next } else { nodeHead = slab.next }
+            if slab.next >= 0 { slabs[Int(slab.next)].previous = slab.previous } else { nodeTail = slab.previous }
+            nrPartial -= 1
+            let free = objectsPerSlab - Int(slab.inUse)
+            freeOnNode -= free
+            if free == objectsPerSlab { emptyOnNode -= 1 }
+        }
+
+        /// `discard_slab()`: the slab's frames go back (the caller releases them).
+        private mutating func discard(_ s: Int32) {
+            slabs.remove(s)
+            slabCount -= 1
+        }
+
+        /// `kmem_cache_shrink()` for `slab_reclaim`: the CPU slab and the
+        /// per-CPU list go to the node first (`flush_all()`: a full CPU slab
+        /// to no list, a partial one to the head, the per-CPU slabs to the
+        /// tail), then an empty slab of the node list whose base `accept`s
+        /// is freed.
+        mutating func releaseEmptySlab(where accept: (FrameNumber) -> Bool) -> FrameNumber? {
+            flush()
+            var s = nodeHead
+            while s >= 0 && !(slabs[Int(s)].inUse == 0 && accept(slabs[Int(s)].base)) { s = slabs[Int(s)].next }
+            guard s >= 0 else { return nil }
+            let base = slabs[Int(s)].base
+            removeFromNode(s)
+            discard(s)
+            return base
+        }
+
+        /// `flush_all()` without freeing: the shrink that follows frees
+        /// every empty slab of the node list anyway.
+        private mutating func flush() {
+            if cpuSlab >= 0 {
+                let s = cpuSlab
+                cpuSlab = -1
+                if slabs[Int(s)].freeHead < 0 {
+                    slabs[Int(s)].place = .full
+                } else {
+                    addToNodeHead(s)
+                }
+            }
+            while cpuPartialHead >= 0 {
+                let s = cpuPartialHead
+                cpuPartialHead = slabs[Int(s)].next
+                addToNodeTail(s)
+            }
+        }
+
+        /// Empty slabs anywhere: what a shrink would free.
+        var emptySlabs: Int {
+            var n = emptyOnNode
+            if cpuSlab >= 0 && slabs[Int(cpuSlab)].inUse == 0 { n += 1 }
+            var s = cpuPartialHead
+            while s >= 0 {
+                if slabs[Int(s)].inUse == 0 { n += 1 }
+                s = slabs[Int(s)].next
+            }
+            return n
+        }
+
+        // MARK: Invariants
+
+        /// Every live slab in exactly one place, each chain whole, the
+        /// counts equal to the slabs'.
+        func invariantViolation() -> String? {
+            let live = Set(slabs.indices).subtracting(slabs.freeSlots.map(Int.init))
+            var seen = Set<Int>()
+            func walk(_ head: Int32, _ place: Place, forward: Bool = true) -> String? {
+                var s = head, previous: Int32 = -1
+                while s >= 0 {
+                    guard live.contains(Int(s)), seen.insert(Int(s)).inserted else {
+                        return "slab cache \(name): slab \(s) listed twice or not live"
+                    }
+                    guard slabs[Int(s)].place == place else { return "slab cache \(name): slab \(s) on the \(place) list says \(slabs[Int(s)].place)" }
+                    if place == .nodePartial && slabs[Int(s)].previous != previous {
+                        return "slab cache \(name): node list broken at slab \(s)"
+                    }
+                    previous = s
+                    s = slabs[Int(s)].next
+                }
+                if place == .nodePartial && previous != nodeTail { return "slab cache \(name): node list tail \(nodeTail), last \(previous)" }
+                return nil
+            }
+            if cpuSlab >= 0 {
+                guard slabs[Int(cpuSlab)].place == .cpu else { return "slab cache \(name): the CPU slab is not marked so" }
+                seen.insert(Int(cpuSlab))
+            }
+            if let v = walk(cpuPartialHead, .cpuPartial) { return v }
+            if let v = walk(nodeHead, .nodePartial) { return v }
+            var active = 0, count = 0, nodeSlabs = 0, nodeFree = 0, nodeEmpty = 0
+            for s in live.sorted() {
+                let slab = slabs[s]
+                count += 1
+                var chain = 0
+                var i = slab.freeHead
+                while i >= 0 {
+                    chain += 1
+                    if chain > objectsPerSlab { return "slab cache \(name): free chain of slab \(s) loops" }
+                    i = links[s * objectsPerSlab + Int(i)]
+                }
+                if chain + Int(slab.inUse) != objectsPerSlab {
+                    return "slab cache \(name): slab \(s) has \(chain) free + \(slab.inUse) active objects, capacity \(objectsPerSlab)"
+                }
+                switch slab.place {
+                case .full:
+                    if chain != 0 { return "slab cache \(name): slab \(s) is on no list with \(chain) free objects" }
+                    if seen.contains(s) { return "slab cache \(name): full slab \(s) is listed" }
+                case .nodePartial:
+                    if chain == 0 { return "slab cache \(name): full slab \(s) on the node list" }
+                    nodeSlabs += 1
+                    nodeFree += chain
+                    if slab.inUse == 0 { nodeEmpty += 1 }
+                    fallthrough
+                case .cpu, .cpuPartial:
+                    if !seen.contains(s) { return "slab cache \(name): slab \(s) marked \(slab.place) but not there" }
+                }
+                active += Int(slab.inUse)
+            }
+            if active != activeObjects { return "slab cache \(name): \(activeObjects) active objects counted, \(active) in slabs" }
+            if count != slabCount { return "slab cache \(name): \(slabCount) slabs counted, \(count) live" }
+            if nodeSlabs != nrPartial || nodeFree != freeOnNode || nodeEmpty != emptyOnNode {
+                return "slab cache \(name): node list counts \(nrPartial)/\(freeOnNode)/\(emptyOnNode), slabs \(nodeSlabs)/\(nodeFree)/\(nodeEmpty)"
+            }
+            return nil
+        }
+    }
+}
