@@ -159,10 +159,11 @@ import MemModel
 /// ids the model knows without asking it.
 @Suite struct KmallocCachesTests {
     @Test func namesAndIDs() {
-        #expect(KmallocCaches.count == 10)
+        #expect(KmallocCaches.count == 13)
         #expect((0..<KmallocCaches.count).map(KmallocCaches.name) == [
             "kmalloc-8", "kmalloc-16", "kmalloc-32", "kmalloc-64", "kmalloc-128",
             "kmalloc-256", "kmalloc-512", "kmalloc-1024", "kmalloc-2048", "kmalloc-4096",
+            "kmalloc-8192", "kmalloc-96", "kmalloc-192",
         ])
         let reader = TraceReader(path: "t", source: MemorySource("memtrace 1\n"))
         for k in 0..<KmallocCaches.count {
@@ -171,7 +172,8 @@ import MemModel
         }
         #expect(KmallocCaches.name(of: Symbol(Int32(KmallocCaches.count))) == nil)
         #expect(KmallocCaches.isBootCache(Array("kmalloc-512".utf8)))
-        #expect(!KmallocCaches.isBootCache(Array("kmalloc-96".utf8)))
+        #expect(KmallocCaches.isBootCache(Array("kmalloc-96".utf8)))
+        #expect(!KmallocCaches.isBootCache(Array("kmalloc-100".utf8)))
         // Only caches: the other namespaces start empty.
         #expect(reader.symbols[.handle].count == 0 && reader.symbols[.object].count == 0)
     }

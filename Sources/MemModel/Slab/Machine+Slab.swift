@@ -4,6 +4,13 @@ import MemTrace
 extension Machine {
     /// `kmem_cache_create`: a cache of `size`-byte objects.
     public mutating func kmem_cache_create(_ symbol: Symbol, name: String, size: Int, align: Int) throws(ModelError) {
+        // A boot cache only some variants have (kmalloc-96 …), declared with
+        // its size, is the variant's own where it has it.
+        if symbol.raw >= KmallocCaches.commonCount, KmallocCaches.name(of: symbol) != nil, slab.cacheIndex(symbol) == nil,
+           let own = slab.variant.cache(named: name), slab.variant.objectSize(of: own) == size {
+            resolveCacheName(symbol, name: name)
+            return
+        }
         if slab.cacheIndex(symbol) != nil || slab.variant.cache(named: name) != nil {
             throw ModelError("cache: cache %s already exists", (.cache, symbol))
         }

@@ -346,8 +346,10 @@ struct FtraceImporter {
         let i = Int32(caches.count)
         caches.append((scratch, size))
         if cacheIndex[hash] == nil { cacheIndex[hash] = i }
-        // The model's boot-time caches exist already: declaring one is a trace error.
-        if KmallocCaches.isBootCache(scratch) { return i }
+        // The boot-time caches every variant has exist already: declaring
+        // one is a trace error. The others (kmalloc-96 …) are declared,
+        // which names the variant's own where it has one.
+        if KmallocCaches.isCommonBootCache(scratch) { return i }
         try out.beginEvent()
         try out.w.text("cache ")
         try writeName(i)

@@ -156,3 +156,24 @@ import MemTrace
         #expect(r1.machine.frames.freeCount == r0.machine.frames.freeCount)
     }
 }
+
+extension SLUBTests {
+    /// SLUB's boot caches by name, `kmalloc-96` and `kmalloc-8192` among
+    /// them; under Bonwick those names are unknown caches.
+    @Test func bootCachesByName() throws {
+        let body = "salloc kmalloc-96 a\nsalloc kmalloc-8192 b\nsfree kmalloc-96 a\n"
+        let r = try script(StackAllocator.self, config { $0.slab = .slub }, body)
+        #expect(r.machine.slabinfo().first { $0.name == "kmalloc-8192" }?.slabs == 1)
+        #expect(r.machine.slabinfo().first { $0.name == "kmalloc-96" }?.objectsPerSlab == 42)
+        #expect(scriptError(StackAllocator.self, config(), body)?.message == "salloc: unknown cache kmalloc-96")
+        // Declared with its size (as the ftrace importer writes it), the name
+        // works under both: SLUB's own cache, a cache of the trace's under Bonwick.
+        let declared = "cache kmalloc-96 96\n" + "salloc kmalloc-96 a\nsfree kmalloc-96 a\n"
+        let slub = try script(StackAllocator.self, config { $0.slab = .slub }, declared)
+        #expect(slub.machine.slabinfo().filter { $0.name == "kmalloc-96" }.count == 1)
+        let bonwick = try script(StackAllocator.self, config(), declared)
+        #expect(bonwick.machine.slabinfo().first { $0.name == "kmalloc-96" }?.objectSize == 96)
+        #expect(scriptError(StackAllocator.self, config { $0.slab = .slub }, "cache kmalloc-96 100\n")?.message
+                    == "cache: cache kmalloc-96 already exists")
+    }
+}
