@@ -34,6 +34,7 @@ configs=(
     "small-mem|--mem 1M --pmm buddy --page-cache-policy clock"
     "numa|--nodes 2 --numa-policy interleave"
     "slabinfo-every|--slabinfo-every 3"
+    "slab-slub|--slab slub"
 )
 
 traces=()

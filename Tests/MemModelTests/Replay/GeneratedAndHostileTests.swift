@@ -23,6 +23,16 @@ import MemTrace
             let s = try Replayer.run(path: path, options: options, sink: &sink)
             #expect(s.events == 2000)
         }
+        // Every slab variant other than the default, every event checked.
+        for slab in SlabAllocatorKind.allCases where slab != .bonwick {
+            var options = ReplayOptions()
+            options.machine.slab = slab
+            options.machine.checkEvery = 1
+            options.memBytes = 8 << 20
+            var sink = RecordingSink(countOnly: true)
+            let s = try Replayer.run(path: path, options: options, sink: &sink)
+            #expect(s.events == 2000, "--slab \(slab)")
+        }
         // The same seed gives the same trace.
         let again = path + ".2"
         defer { try? FileManager.default.removeItem(atPath: again) }
