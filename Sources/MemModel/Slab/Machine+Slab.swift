@@ -35,6 +35,15 @@ extension Machine {
         return slab.allocate(from: c)
     }
 
+    /// `kmalloc(size)` from the variant's slabs, growing them by one slab
+    /// if it has no room.
+    mutating func slab_kmalloc(_ size: Int) -> SlabObject? {
+        if let o = slab.kmalloc(size: size) { return o }
+        guard let base = allocate(slab.kmallocGrowthFrames(size: size), for: .slab) else { return nil }
+        slab.growForKmalloc(size: size, base: base)
+        return slab.kmalloc(size: size)
+    }
+
     mutating func salloc(_ cache: Symbol, _ object: Symbol) throws(ModelError) {
         let c = try requireCache(cache, "salloc")
         switch slab.binding(object) {
@@ -84,8 +93,7 @@ extension Machine {
         case .none, .failed: break
         }
         if size <= slab.kmallocMax {
-            let c = slab.kmallocCache(for: size)
-            if let o = slab_alloc(c) {
+            if let o = slab_kmalloc(size) {
                 slab.setBinding(object, .object(o, kmalloc: true))
             } else {
                 slab.setBinding(object, .failed(kmalloc: true))

@@ -87,8 +87,11 @@ public struct SlabAllocator: Sendable {
     /// Bytes a `kmalloc(size)` really takes: its class's object size, or the
     /// frames of a large allocation (what ftrace's `bytes_alloc` reports).
     func kmallocBytes(_ size: Int) -> Int {
-        size <= kmallocMax ? variant.objectSize(of: kmallocCache(for: size)) : largeFrames(for: size) * 4096
+        size <= kmallocMax ? variant.kmallocBytes(size: size) : largeFrames(for: size) * 4096
     }
+    mutating func kmalloc(size: Int) -> SlabObject? { variant.kmalloc(size: size) }
+    func kmallocGrowthFrames(size: Int) -> Int { variant.kmallocGrowthFrames(size: size) }
+    mutating func growForKmalloc(size: Int, base: FrameNumber) { variant.growForKmalloc(size: size, base: base) }
     mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)? {
         variant.releaseEmptySlab(of: cache, where: accept)
     }

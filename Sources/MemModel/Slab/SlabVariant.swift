@@ -30,8 +30,13 @@ public protocol SlabVariant: Sendable {
     func cache(named name: String) -> Int32?
     /// `kmem_cache_create`: a new cache; its id.
     mutating func createCache(name: String, size: Int, align: Int) -> Int32
-    /// The cache `kmalloc(size)` uses, for `size <= kmallocMax`.
+    /// The cache `kmalloc(size)` uses, for `size <= kmallocMax` (the
+    /// cache its objects are counted in).
     func kmallocCache(for size: Int) -> Int32
+    mutating func kmalloc(size: Int) -> SlabObject?
+    func kmallocGrowthFrames(size: Int) -> Int
+    mutating func growForKmalloc(size: Int, base: FrameNumber)
+    func kmallocBytes(size: Int) -> Int
     /// `slab_alloc`: a free object of `cache`, or `nil` when it must grow first.
     mutating func allocate(from cache: Int32) -> SlabObject?
     /// Frames one new slab of `cache` takes.
@@ -58,6 +63,20 @@ public protocol SlabVariant: Sendable {
     func invariantViolation() -> String?
 }
 
+/// `kmalloc` through size classes: the class cache's object, its slabs.
+/// A variant without classes (SLOB) implements these itself.
+extension SlabVariant {
+    /// `kmalloc(size)`, `size <= kmallocMax`: an object, or `nil` when a
+    /// slab must be added first (``kmallocGrowthFrames(size:)`` frames, then
+    /// ``growForKmalloc(size:base:)``).
+    public mutating func kmalloc(size: Int) -> SlabObject? { allocate(from: kmallocCache(for: size)) }
+    public func kmallocGrowthFrames(size: Int) -> Int { growthFrames(of: kmallocCache(for: size)) }
+    public mutating func growForKmalloc(size: Int, base: FrameNumber) { grow(kmallocCache(for: size), base: base) }
+    /// Bytes `kmalloc(size)` takes as the kernel's `bytes_alloc` reports
+    /// them: the class's object size.
+    public func kmallocBytes(size: Int) -> Int { objectSize(of: kmallocCache(for: size)) }
+}
+
 /// Where an allocated object lives: its cache, slab and slot.
 public struct SlabObject: Sendable, Equatable {
     public var cache: Int32
@@ -79,12 +98,15 @@ public enum SlabAllocatorKind: String, CaseIterable, Sendable, Codable {
     case bonwick
     /// Linux 3.6's SLUB (`mm/slub.c`), on one CPU and one node.
     case slub
+    /// Linux 3.6's SLOB (`mm/slob.c`): first fit in shared pages.
+    case slob
 
     /// The one dispatch from a name to its variant.
     public func makeVariant() -> any SlabVariant {
         switch self {
         case .bonwick: BonwickSlab()
         case .slub: SLUBSlab()
+        case .slob: SLOBSlab()
         }
     }
 }
