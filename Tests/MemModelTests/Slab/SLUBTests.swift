@@ -158,6 +158,36 @@ import MemTrace
 }
 
 extension SLUBTests {
+    /// `get_partial_node()` as 3.6 has it: the node list's head becomes the
+    /// CPU slab with `available` computed as 0 (acquire_slab() has just set
+    /// `inuse` to `objects`), so the next slab always goes to the per-CPU
+    /// list too, and the third as well once the recorded objects (1) are
+    /// not above `cpu_partial / 2` = 1. On `kmalloc-8192` after the frees of
+    /// the test above: the node holds S2, S1, S0, S5, S4, S3 (one free object
+    /// each), the per-CPU list S7, S6, the CPU slab S8 is full. y0 and y1
+    /// come from S7 and S6; y2 refills: S2 the CPU slab, S1 and S0 to the
+    /// per-CPU list (recorded 1, then 2 > 1); y3, y4 from S0, S1; y5 refills
+    /// from S5 (S4, S3 to the per-CPU list).
+    @Test func refillsFromTheNodeTakeTwoMoreSlabsAsIn3_6() throws {
+        var body = ""
+        for s in 0..<9 { for i in 0..<4 { body += "kmalloc s\(s)o\(i) 8192\n" } }
+        for s in 0..<8 { body += "kfree s\(s)o0\n" }
+        let upToY2 = body + "kmalloc y0 8192\nkmalloc y1 8192\nkmalloc y2 8192\n"
+        let mid = try script(StackAllocator.self, config { $0.slab = .slub }, upToY2)
+        let row = mid.machine.slabinfo().first { $0.name == "kmalloc-8192" }!
+        #expect(row.objects - row.activeObjects == 3)  // S5, S4, S3 left on the node (3.7 would leave 4)
+        let r = try script(StackAllocator.self, config { $0.slab = .slub }, upToY2 + "kmalloc y3 8192\nkmalloc y4 8192\nkmalloc y5 8192\n")
+        func slabOf(_ name: String) -> Int32? {
+            guard let sym = r.reader.symbols[.object].lookup(name),
+                  case let .object(o, _) = r.machine.slab.binding(sym) else { return nil }
+            return o.slab
+        }
+        #expect(slabOf("y0") == slabOf("s7o1") && slabOf("y1") == slabOf("s6o1"))
+        #expect(slabOf("y2") == slabOf("s2o1") && slabOf("y3") == slabOf("s0o1"))
+        #expect(slabOf("y4") == slabOf("s1o1") && slabOf("y5") == slabOf("s5o1"))
+        #expect(r.machine.slabinfo().first { $0.name == "kmalloc-8192" }!.slabs == 9)
+    }
+
     /// SLUB's boot caches by name, `kmalloc-96` and `kmalloc-8192` among
     /// them; under Bonwick those names are unknown caches.
     @Test func bootCachesByName() throws {

@@ -26,36 +26,53 @@
 /// the per-CPU list until they hold over `cpu_partial / 2` free objects),
 /// else a new slab.
 ///
-/// Sizes, orders and limits, with 3.6's sources:
-/// - kmalloc classes 8, 16, 32, 64, 96, 128, 192, 256 … 8192: `get_slab()`'s
-///   `size_index[]` up to 192 bytes, `fls(size - 1)` above; `kmalloc-96` and
-///   `kmalloc-192` exist because `KMALLOC_MIN_SIZE` is 8 on x86. Above
-///   `SLUB_MAX_SIZE` (2 pages) `kmalloc_large()` takes `get_order(size)`:
-///   2^order contiguous frames (a compound page).
-/// - `calculate_sizes()`: the object rounded to `sizeof(void *)`, then to the
-///   alignment (`calculate_alignment()`: at least `ARCH_SLAB_MINALIGN`, 8
-///   here for the trace's default). The free pointer lives in the object.
-/// - `calculate_order()`/`slab_order()`: `slub_min_objects` 0 gives
-///   `4 * (fls(nr_cpu_ids) + 1)` = 8 on one CPU, `slub_max_order` =
-///   `PAGE_ALLOC_COSTLY_ORDER` = 3, the leftover fraction tried at 1/16,
-///   1/8, 1/4, then fewer objects, then one object.
-/// - `set_min_partial()`: `ilog2(size) / 2` clamped to `MIN_PARTIAL` 5 …
-///   `MAX_PARTIAL` 10; `cpu_partial` 30 / 13 / 6 / 2 objects for sizes
-///   below 256 / 1024 / 4096 / above (`kmem_cache_open()`).
-/// - Cache merging (`find_mergeable()`): a new cache aliases the first
-///   existing mergeable one whose object size is at most 3 bytes larger
-///   (`s->size - size < sizeof(void *)`) with a compatible alignment; it has
-///   no slabinfo row of its own, as in `/proc/slabinfo`.
-/// - `/proc/slabinfo` (`s_show()`): `active_objs` is all objects minus the
-///   free ones on the node partial list, so free objects in the CPU slab and
-///   on the per-CPU partial list count as active, as the kernel prints them.
+/// Sizes, orders and limits, with their lines in Linux 3.6.0 (`mm/slub.c`
+/// unless named; read from a 3.6.0 tree, 5518-line `slub.c`):
+/// - kmalloc classes 8, 16, 32, 64, 96, 128, 192, 256 … 8192: `get_slab()`
+///   (L3332-3349) with `size_index[]` (L3300-3324) up to 192 bytes,
+///   `fls(size - 1)` above; `kmalloc-96` and `kmalloc-192` exist because
+///   `KMALLOC_MIN_SIZE` is 8 on x86 (`slub_def.h` L117-120; created in
+///   `kmem_cache_init()` L3811-3821, after the `kmem_cache_node` and
+///   `kmem_cache` bootstrap caches). Above `SLUB_MAX_SIZE` (2 pages,
+///   `slub_def.h` L134; `__kmalloc()` L3357) `kmalloc_large()` takes
+///   2^`get_order(size)` contiguous frames with `__GFP_COMP` (`slub_def.h`
+///   L261-263, L225): the tracepoint's `bytes_alloc` is `PAGE_SIZE << order`.
+/// - `calculate_sizes()` (L2909-2998): the object rounded to `sizeof(void *)`,
+///   then to the alignment (`calculate_alignment()` L2757: at least
+///   `ARCH_SLAB_MINALIGN` = `__alignof__(unsigned long long)` = 8 on i386,
+///   `slab.h` L176-177). The free pointer lives in the object (offset 0).
+/// - `calculate_order()`/`slab_order()` (L2675-2752): `slub_min_objects` 0
+///   gives `4 * (fls(nr_cpu_ids) + 1)` = 8 on one CPU, `slub_max_order` =
+///   `PAGE_ALLOC_COSTLY_ORDER` = 3 (L2641), the leftover fraction tried at
+///   1/16, 1/8, 1/4, then fewer objects, then one object.
+/// - `set_min_partial()` (L2896-2901, called at L3071): `ilog2(size) / 2`
+///   clamped to `MIN_PARTIAL` 5 … `MAX_PARTIAL` 10 (L145, L152);
+///   `cpu_partial` 30 / 13 / 6 / 2 objects for sizes below 256 / 1024 /
+///   4096 / from 4096 (`kmem_cache_open()` L3090-3099).
+/// - The life cycle: `__slab_alloc()` L2197-2301, `get_partial_node()`
+///   L1532-1574 (3.6 computes the first slab's `available` after
+///   `acquire_slab()` set `inuse = objects`, so it is always 0 and a second
+///   slab is always taken; 3.7 corrected it), `put_cpu_partial()`
+///   L1942-1980, `unfreeze_partials()` L1874-1931 and `__slab_free()`
+///   L2446-2558 (an emptied slab is freed only if `n->nr_partial >
+///   s->min_partial`), `deactivate_slab()` L1728-1867.
+/// - Cache merging (`find_mergeable()`, its tests at L3907-3931; `slab_unmergeable()`
+///   L3878-3892): a new cache aliases the newest mergeable cache with the
+///   same `s->size` (`s->size - size < sizeof(void *)` with sizes that are
+///   multiples of 8) and a compatible alignment; it has no slabinfo row of
+///   its own, as in `/proc/slabinfo`.
+/// - `/proc/slabinfo` (`s_show()` L5426-5491, with `CONFIG_SLUB_DEBUG`, the
+///   default): `active_objs` is all objects minus the free ones on the node
+///   partial list (L5476-5481), so free objects in the CPU slab and on the
+///   per-CPU partial list count as active, as the kernel prints them.
 ///
 /// Where the model simplifies: no fallback to `s->min` (one object's order)
 /// when the preferred order cannot be had (the allocation fails instead);
 /// no `kmem_cache`/`kmem_cache_node` bootstrap caches; `slab_reclaim` acts
-/// as `kmem_cache_shrink()` (flush the CPU slab and per-CPU list to the
-/// node, free the node's empty slabs), one slab at a time until it has
-/// what it wants.
+/// as `kmem_cache_shrink()` (L3502: flush the CPU slab and per-CPU list to
+/// the node, free the node's empty slabs) one slab at a time until it has
+/// what it wants, and does not re-sort the partial list by objects in use
+/// as the shrink does.
 public struct SLUBSlab: SlabVariant {
     private(set) var caches: [Cache] = []
     /// Cache index of `kmalloc_caches[i]`, -1 where there is none.
@@ -311,9 +328,9 @@ extension SLUBSlab {
             }
         }
 
-        /// `get_partial_node()`: the node list's head becomes the CPU slab;
-        /// following slabs go to the per-CPU list until the objects there
-        /// exceed `cpu_partial / 2`.
+        /// `get_partial_node()` (slub.c 3.6): the node list's head becomes the
+        /// CPU slab; following slabs go to the per-CPU list until the objects
+        /// recorded there exceed `cpu_partial / 2`.
         private mutating func getPartialNode() -> Bool {
             var s = nodeHead
             guard s >= 0 else { return false }
@@ -325,7 +342,10 @@ extension SLUBSlab {
                 if first {
                     slabs[Int(s)].place = .cpu
                     cpuSlab = s
-                    available = objectsPerSlab - Int(slabs[Int(s)].inUse)
+                    // 3.6 computes `page->objects - page->inuse` after
+                    // acquire_slab() has set inuse to objects: always 0, so
+                    // a second slab is always taken (corrected in 3.7).
+                    available = 0
                     first = false
                 } else {
                     available = putCPUPartial(s, drain: false)
