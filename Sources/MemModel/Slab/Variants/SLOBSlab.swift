@@ -36,7 +36,9 @@
 /// of object size 0, and a row `slob_pages` for the shared pages (`num_slabs`
 /// pages of one page each, `active_objs` the objects in them).
 ///
-/// Simplified: one node (the node argument of `slob_alloc()` is -1).
+/// Simplified: one node (the node argument of `slob_alloc()` is -1); the
+/// `struct kmem_cache` that `__kmem_cache_create()` itself takes from the
+/// SLOB pages is not allocated (a trace's caches are few).
 public struct SLOBSlab: SlabVariant {
     struct Cache: Sendable {
         let name: String
