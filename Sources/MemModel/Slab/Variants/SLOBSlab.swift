@@ -192,9 +192,21 @@ public struct SLOBSlab: SlabVariant {
     /// `slob_page_alloc()`: the first free block that holds `units` after
     /// aligning its start to `align` bytes; the unit it starts at.
     private mutating func pageAlloc(_ p: Int32, units need: Int, align: Int) -> Int? {
-        var blocks = pages[Int(p)].free
+        // The page's blocks are changed in place (no copy of the array).
+        let found: Int? = Self.takeFit(&pages[Int(p)].free, units: need, align: align)
+        guard let start = found else { return nil }
+        pages[Int(p)].units -= need
+        if pages[Int(p)].units == 0 { unlist(p) }
+        return start
+    }
+
+    /// The first block of `blocks` that holds `need` units after aligning
+    /// its start to `align` bytes, taken out; its start unit.
+    private static func takeFit(_ blocks: inout [(start: Int, units: Int)], units need: Int, align: Int) -> Int? {
         for k in blocks.indices {
             let (start, avail) = blocks[k]
+            // delta >= 0: a block too small unaligned is too small aligned.
+            if avail < need { continue }
             let alignedByte = (start * 2 + align - 1) / align * align
             let delta = alignedByte / 2 - start
             guard avail >= need + delta else { continue }
@@ -211,9 +223,6 @@ public struct SLOBSlab: SlabVariant {
             } else {
                 blocks[at] = (cur.start + need, cur.units - need)
             }
-            pages[Int(p)].free = blocks
-            pages[Int(p)].units -= need
-            if pages[Int(p)].units == 0 { unlist(p) }
             return cur.start
         }
         return nil
@@ -248,7 +257,7 @@ public struct SLOBSlab: SlabVariant {
 
     /// `slob_free()`.
     private mutating func slobFree(_ p: Int32, unit b: Int, bytes: Int) -> [FrameNumber] {
-        var units = Self.units(bytes)
+        let units = Self.units(bytes)
         pages[Int(p)].objects -= 1
         if pages[Int(p)].units + units == Self.unitsPerPage {
             // Wholly free: straight back to the page allocator.
@@ -268,21 +277,24 @@ public struct SLOBSlab: SlabVariant {
             return []
         }
         pages[Int(p)].units += units
-        var blocks = pages[Int(p)].free
-        var k = blocks.firstIndex { $0.start > b } ?? blocks.count
-        // Merge with the next block, then with the previous one.
+        Self.insert(&pages[Int(p)].free, start: b, units: units)
+        return []
+    }
+
+    /// Puts the block back by address, merged with the next block, then
+    /// with the previous one, where they touch.
+    private static func insert(_ blocks: inout [(start: Int, units: Int)], start b: Int, units: Int) {
+        var units = units
+        let k = blocks.firstIndex { $0.start > b } ?? blocks.count
         if k < blocks.count && b + units == blocks[k].start {
             units += blocks[k].units
             blocks.remove(at: k)
         }
         if k > 0 && blocks[k - 1].start + blocks[k - 1].units == b {
             blocks[k - 1].units += units
-            k -= 1
         } else {
             blocks.insert((b, units), at: k)
         }
-        pages[Int(p)].free = blocks
-        return []
     }
 
     // MARK: Reclaim and reporting
