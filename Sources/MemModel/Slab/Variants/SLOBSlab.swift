@@ -30,6 +30,13 @@
 ///   alignment as at least `ARCH_SLAB_MINALIGN`; objects below a page come
 ///   from the shared pages, larger ones take 2^`get_order(size)` pages each.
 ///
+/// Lines in Linux 3.6.0's 630-line `mm/slob.c`: `slobidx_t`, the three lists
+/// and `SLOB_UNIT` L86-127; `slob_page_alloc()` L222-259; `slob_alloc()`'s
+/// list choice L278-283, rotation L297-311 and new page L318-330;
+/// `slob_free()` L359-416 (a wholly free page at L359, address-ordered
+/// reinsertion from L391); `__kmalloc_node()` L431-460; `kfree()` L502-507;
+/// `__kmem_cache_create()` L516-533; `kmem_cache_alloc_node()` L558-564.
+///
 /// `/proc/slabinfo` does not exist under SLOB. The rows written here say
 /// what is meaningful: one per cache with its live objects (`active_objs` =
 /// `num_objs`) and object size, no slabs of its own, `kmalloc` as a cache
