@@ -320,10 +320,8 @@ struct Sweep: ParsableCommand {
                 }
                 let work = ComparisonJob.Work()
                 let variants = pending.map { ComparisonJob.Variant(label: $0.job.label, options: $0.job.options) }
-                let events = EventCounts(count: pending.count)
                 ComparisonJob.runShared(Array(pending.indices), trace: trace, variants: variants, runIDs: runIDs,
-                                        dbs: pending.map(\.db), work: work,
-                                        progress: { i, bytes, n in if bytes == .max { events.set(i, n) } })
+                                        dbs: pending.map(\.db), work: work, progress: nil)
                 let errors = work.errors
                 for (i, p) in pending.enumerated() {
                     if let message = errors[i] {
@@ -332,7 +330,7 @@ struct Sweep: ParsableCommand {
                         printError(message)
                         failed += 1
                     } else {
-                        print("job \(p.job.job) (\(p.job.label), \(trace)): run \(runIDs[i]) ok, \(events[i]) events")
+                        print("job \(p.job.job) (\(p.job.label), \(trace)): run \(runIDs[i]) ok, \(work.events(of: i)) events")
                     }
                 }
                 try exitIfInterrupted()
@@ -346,15 +344,6 @@ struct Sweep: ParsableCommand {
             guard FileManager.default.fileExists(atPath: db), let store = try? ResultStore(path: db) else { return false }
             let ok = try? store.db.scalar("SELECT count(*) FROM runs WHERE sweep_job = ? AND status = 'ok'", [.text(j.job)])
             return (ok ?? 0 ?? 0) > 0
-        }
-
-        /// Events each variant of a shared replay applied (set from its thread).
-        final class EventCounts: @unchecked Sendable {
-            private let lock = NSLock()
-            private var counts: [Int]
-            init(count: Int) { counts = Array(repeating: 0, count: count) }
-            func set(_ i: Int, _ n: Int) { lock.lock(); counts[i] = n; lock.unlock() }
-            subscript(i: Int) -> Int { lock.lock(); defer { lock.unlock() }; return counts[i] }
         }
 
         /// Every job of the plan in child processes, `workers` variants at a

@@ -91,7 +91,7 @@ enum ComparisonJob {
         } catch {
             work.failed(i, "\(error)")
         }
-        progress?(i, .max, events)
+        work.ended(i, events: events, progress)
     }
 
     /// The variants of `group`, each on a thread of its own, from one decode
@@ -107,26 +107,15 @@ enum ComparisonJob {
             // variant fails as a replay of its own would.
             for i in group {
                 work.failed(i, "\(error)")
-                progress?(i, .max, 0)
+                work.ended(i, events: 0, progress)
             }
             return
         }
         let threads = DispatchGroup()
-        func start(_ body: @escaping @Sendable () -> Void) {
-            threads.enter()
-            let thread = Thread {
-                defer { threads.leave() }
-                body()
-            }
-            // The replay loop's frames are small, but the default stack of a
-            // secondary thread (512 KiB) is no place to find out.
-            thread.stackSize = 8 << 20
-            thread.start()
-        }
         for (k, i) in group.enumerated() {
             let consumer = shared.consumer(k)
             let options = variants[i].options, runID = runIDs[i], db = dbs[i]
-            start {
+            startThread(in: threads) {
                 var events = 0
                 do {
                     let store = try ResultStore(path: db)
@@ -137,17 +126,35 @@ enum ComparisonJob {
                     consumer.stop()
                     work.failed(i, "\(error)")
                 }
-                progress?(i, .max, events)
+                work.ended(i, events: events, progress)
             }
         }
-        start { shared.decode() }
+        startThread(in: threads) { shared.decode() }
         threads.wait()
     }
 
-    /// The failures so far, by variant index.
+    /// The failures so far, and the events each ended variant applied, by
+    /// variant index.
     final class Work: @unchecked Sendable {
         private let lock = NSLock()
         private var failures: [Int: String] = [:]
+        private var applied: [Int: Int] = [:]
+
+        /// Variant `i` has ended after `events` events; the last progress
+        /// report says so (bytes `UInt64.max`).
+        func ended(_ i: Int, events: Int, _ progress: Progress?) {
+            lock.lock()
+            applied[i] = events
+            lock.unlock()
+            progress?(i, .max, events)
+        }
+
+        /// Events variant `i` applied (0 until it has ended).
+        func events(of i: Int) -> Int {
+            lock.lock()
+            defer { lock.unlock() }
+            return applied[i] ?? 0
+        }
 
         func failed(_ i: Int, _ message: String) {
             lock.lock()

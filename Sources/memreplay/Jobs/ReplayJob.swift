@@ -44,11 +44,7 @@ enum ReplayJob {
             try writer.finish(summary)
             return Outcome(runID: runID, summary: summary)
         } catch {
-            do {
-                try store.failRun(runID, error: "\(error)")
-            } catch let lost {
-                printError("memreplay: \(lost)")
-            }
+            recordFailure(runID, error, store: store)
             throw error
         }
     }
@@ -74,17 +70,12 @@ enum ReplayJob {
         do {
             shared = try SharedDecode(reader: try TraceReader(path: trace), variants: 1)
         } catch {
-            do { try store.failRun(runID, error: "\(error)") } catch let lost { printError("memreplay: \(lost)") }
+            recordFailure(runID, error, store: store)
             throw error
         }
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            shared.decode()
-            done.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-        defer { done.wait() }
+        let decoder = DispatchGroup()
+        startThread(in: decoder) { shared.decode() }
+        defer { decoder.wait() }
         return try run(runID: runID, consumer: shared.consumer(0), options: options, store: store, progress: progress)
     }
 
@@ -111,12 +102,32 @@ enum ReplayJob {
             return Outcome(runID: runID, summary: summary)
         } catch {
             consumer.stop()
-            do {
-                try store.failRun(runID, error: "\(error)")
-            } catch let lost {
-                printError("memreplay: \(lost)")
-            }
+            recordFailure(runID, error, store: store)
             throw error
         }
     }
+
+    /// Marks run `runID` failed with `error`. A failure to record that is
+    /// reported, not thrown: the replay's own error is the one the caller
+    /// throws.
+    static func recordFailure(_ runID: Int64, _ error: any Error, store: ResultStore) {
+        do {
+            try store.failRun(runID, error: "\(error)")
+        } catch let lost {
+            printError("memreplay: \(lost)")
+        }
+    }
+}
+
+/// Runs `body` on a thread of its own, counted in `group`. The replay
+/// loop's frames are small, but the default stack of a secondary thread
+/// (512 KiB) is no place to find out: 8 MiB, as the main thread has.
+func startThread(in group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
+    group.enter()
+    let thread = Thread {
+        defer { group.leave() }
+        body()
+    }
+    thread.stackSize = 8 << 20
+    thread.start()
 }

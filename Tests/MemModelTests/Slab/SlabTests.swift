@@ -62,7 +62,7 @@ import MemTrace
         #expect(b.index == 1)
         let cache = m.slab.bonwick.caches.last!
         // The chain inside the free objects: head 0 (a's slot) -> 3 -> end.
-        #expect(cache.links[0] == 3 && cache.links[3] == -1)
+        #expect(cache.links[0, 0] == 3 && cache.links[0, 3] == -1)
     }
 
     @Test func kmallocClassesLargeAllocationsAndSlabinfo() throws {

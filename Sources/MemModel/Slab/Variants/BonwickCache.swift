@@ -39,7 +39,7 @@ public struct BonwickCache: Sendable {
     enum SlabList: UInt8, Sendable { case none, partial, full, empty }
 
     private(set) var slabs = Slots<Slab>()
-    private(set) var links: [Int32] = []
+    private(set) var links: FreeChains
     private var heads: [Int32] = [-1, -1, -1, -1]
     public private(set) var slabCount = 0
     public private(set) var emptySlabs = 0
@@ -54,6 +54,7 @@ public struct BonwickCache: Sendable {
         let a = max(align, 1)
         objectSize = (max(size, 4) + a - 1) / a * a
         (order, objectsPerSlab) = Self.layout(objectSize: objectSize)
+        links = FreeChains(perSlab: objectsPerSlab)
     }
 
     /// The smallest slab order whose unusable tail is at most 1/8 of the slab
@@ -120,8 +121,7 @@ public struct BonwickCache: Sendable {
         if s < 0 { s = heads[Int(SlabList.empty.rawValue)] }
         guard s >= 0 else { return nil }
         let i = slabs[Int(s)].freeHead
-        slabs[Int(s)].freeHead = links[Int(s) * objectsPerSlab + Int(i)]
-        links[Int(s) * objectsPerSlab + Int(i)] = -2  // allocated: the word is the object's own
+        slabs[Int(s)].freeHead = links.take(s, i)
         slabs[Int(s)].inUse += 1
         activeObjects += 1
         let now = listFor(slabs[Int(s)].inUse)
@@ -135,7 +135,7 @@ public struct BonwickCache: Sendable {
     /// `slab_free`: object `index` of slab `slab` becomes the head of its free chain.
     @inline(__always)
     mutating func free(slab s: Int32, index i: Int32) {
-        links[Int(s) * objectsPerSlab + Int(i)] = slabs[Int(s)].freeHead
+        links.give(s, i, before: slabs[Int(s)].freeHead)
         slabs[Int(s)].freeHead = i
         slabs[Int(s)].inUse -= 1
         activeObjects -= 1
@@ -149,11 +149,7 @@ public struct BonwickCache: Sendable {
     /// Adds a fresh slab at `base` to the empty list; its chain runs 0, 1, 2, … in address order.
     mutating func grow(base: FrameNumber) {
         let s = slabs.insert(Slab(base: base, inUse: 0, freeHead: 0, next: -1, previous: -1, list: .none))
-        if links.count < slabs.endIndex * objectsPerSlab {
-            links.append(contentsOf: repeatElement(-1, count: objectsPerSlab))
-        }
-        let b = Int(s) * objectsPerSlab
-        for i in 0..<objectsPerSlab { links[b + i] = i + 1 < objectsPerSlab ? Int32(i + 1) : -1 }
+        links.fresh(s, slots: slabs.endIndex)
         slabCount += 1
         link(s, .empty)
     }
@@ -178,16 +174,7 @@ public struct BonwickCache: Sendable {
         for s in live.sorted() {
             let slab = slabs[s]
             count += 1
-            var chain = 0
-            var i = slab.freeHead
-            while i >= 0 {
-                chain += 1
-                if chain > objectsPerSlab { return "slab cache \(name): free chain of slab \(s) loops" }
-                i = links[s * objectsPerSlab + Int(i)]
-            }
-            if chain + Int(slab.inUse) != objectsPerSlab {
-                return "slab cache \(name): slab \(s) has \(chain) free + \(slab.inUse) active objects, capacity \(objectsPerSlab)"
-            }
+            if let v = links.violation(s, from: slab.freeHead, inUse: slab.inUse, cache: name) { return v }
             if slab.list != listFor(slab.inUse) {
                 return "slab cache \(name): slab \(s) with \(slab.inUse) active objects is on the \(slab.list) list"
             }

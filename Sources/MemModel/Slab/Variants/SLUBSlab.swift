@@ -268,8 +268,8 @@ extension SLUBSlab {
         }
 
         private(set) var slabs = Slots<Slab>()
-        /// The free chains: slab slot × objectsPerSlab + object index.
-        private var links: [Int32] = []
+        /// The free chains inside the slabs.
+        private var links: FreeChains
         private var cpuSlab: Int32 = -1
         private var cpuPartialHead: Int32 = -1
         private var nodeHead: Int32 = -1
@@ -289,6 +289,7 @@ extension SLUBSlab {
             self.objectSize = objectSize
             order = SLUBSlab.calculateOrder(size: objectSize)
             objectsPerSlab = (4096 << order) / objectSize
+            links = FreeChains(perSlab: objectsPerSlab)
             // set_min_partial(s, ilog2(s->size) / 2)
             let log = Int.bitWidth - 1 - objectSize.leadingZeroBitCount
             minPartial = min(max(log / 2, 5), 10)
@@ -306,8 +307,7 @@ extension SLUBSlab {
                     let s = cpuSlab
                     let i = slabs[Int(s)].freeHead
                     if i >= 0 {
-                        slabs[Int(s)].freeHead = links[Int(s) * objectsPerSlab + Int(i)]
-                        links[Int(s) * objectsPerSlab + Int(i)] = -2
+                        slabs[Int(s)].freeHead = links.take(s, i)
                         slabs[Int(s)].inUse += 1
                         activeObjects += 1
                         return (s, i)
@@ -397,11 +397,7 @@ extension SLUBSlab {
         mutating func grow(base: FrameNumber) {
             precondition(cpuSlab < 0)
             let s = slabs.insert(Slab(base: base, inUse: 0, freeHead: 0, next: -1, previous: -1, place: .cpu, pobjects: 0))
-            if links.count < slabs.endIndex * objectsPerSlab {
-                links.append(contentsOf: repeatElement(-1, count: objectsPerSlab))
-            }
-            let b = Int(s) * objectsPerSlab
-            for i in 0..<objectsPerSlab { links[b + i] = i + 1 < objectsPerSlab ? Int32(i + 1) : -1 }
+            links.fresh(s, slots: slabs.endIndex)
             slabCount += 1
             cpuSlab = s
         }
@@ -415,7 +411,7 @@ extension SLUBSlab {
         mutating func free(slab s: Int32, index i: Int32) -> [FrameNumber] {
             defer { discarded.removeAll(keepingCapacity: true) }
             let prior = slabs[Int(s)].freeHead
-            links[Int(s) * objectsPerSlab + Int(i)] = prior
+            links.give(s, i, before: prior)
             slabs[Int(s)].freeHead = i
             slabs[Int(s)].inUse -= 1
             activeObjects -= 1
@@ -566,16 +562,8 @@ extension SLUBSlab {
             for s in live.sorted() {
                 let slab = slabs[s]
                 count += 1
-                var chain = 0
-                var i = slab.freeHead
-                while i >= 0 {
-                    chain += 1
-                    if chain > objectsPerSlab { return "slab cache \(name): free chain of slab \(s) loops" }
-                    i = links[s * objectsPerSlab + Int(i)]
-                }
-                if chain + Int(slab.inUse) != objectsPerSlab {
-                    return "slab cache \(name): slab \(s) has \(chain) free + \(slab.inUse) active objects, capacity \(objectsPerSlab)"
-                }
+                if let v = links.violation(s, from: slab.freeHead, inUse: slab.inUse, cache: name) { return v }
+                let chain = objectsPerSlab - Int(slab.inUse)
                 switch slab.place {
                 case .full:
                     if chain != 0 { return "slab cache \(name): slab \(s) is on no list with \(chain) free objects" }
