@@ -92,7 +92,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         nodeCount = config.nodes
         tables = TableMemory(frames: config.frames)
         translation = Translation(config)
-        slab = SlabAllocator(config.slab)
+        slab = SlabAllocator(config.slab, totalPages: config.allocatableFrames)
         pageCache = PageCache(policy: config.pageCachePolicy)
         reclaim = ReclaimState(config)
         nodeCounters = Array(repeating: NodeCounters(), count: config.nodes)

@@ -30,17 +30,32 @@ extension Machine {
     /// `slab_alloc` from cache `c`, growing it by one slab if it has no free object.
     mutating func slab_alloc(_ c: Int32) -> SlabObject? {
         if let o = slab.allocate(from: c) { return o }
-        guard let base = allocate(slab.growthFrames(of: c), for: .slab) else { return nil }
-        slab.grow(c, base: base)
+        let n = slab.growthFrames(of: c)
+        guard let base = allocate(n, for: .slab) else { return nil }
+        guard let descriptor = slabDescriptor(slab.descriptorCache(of: c), base: base, frames: n) else { return nil }
+        slab.grow(c, base: base, descriptor: descriptor)
         return slab.allocate(from: c)
+    }
+
+    /// `alloc_slabmgmt()`: the off-slab descriptor of a new slab at `base`
+    /// from `cache` (`.some(nil)` when the slab holds its own); nil, with the
+    /// slab's frames given back, when it cannot be had (`cache_grow()`'s
+    /// `opps1` path).
+    private mutating func slabDescriptor(_ cache: Int32?, base: FrameNumber, frames n: Int) -> SlabObject?? {
+        guard let cache else { return .some(nil) }
+        if let d = slab_alloc(cache) { return d }
+        release(base, n)
+        return nil
     }
 
     /// `kmalloc(size)` from the variant's slabs, growing them by one slab
     /// if it has no room.
     mutating func slab_kmalloc(_ size: Int) -> SlabObject? {
         if let o = slab.kmalloc(size: size) { return o }
-        guard let base = allocate(slab.kmallocGrowthFrames(size: size), for: .slab) else { return nil }
-        slab.growForKmalloc(size: size, base: base)
+        let n = slab.kmallocGrowthFrames(size: size)
+        guard let base = allocate(n, for: .slab) else { return nil }
+        guard let descriptor = slabDescriptor(slab.kmallocDescriptorCache(size: size), base: base, frames: n) else { return nil }
+        slab.growForKmalloc(size: size, base: base, descriptor: descriptor)
         return slab.kmalloc(size: size)
     }
 
@@ -81,7 +96,7 @@ extension Machine {
     /// `slab_free`, and the slab it emptied back to the page allocator if
     /// the variant gives it up at once (SLUB above `min_partial`).
     private mutating func slabFree(_ o: SlabObject) {
-        for base in slab.free(o) { release(base, slab.growthFrames(of: o.cache)) }
+        for run in slab.free(o) { release(run.base, run.frames) }
     }
 
     /// `kmalloc`: the variant's class cache up to its largest class, whole
@@ -100,7 +115,7 @@ extension Machine {
             }
         } else {
             let n = slab.largeFrames(for: size)
-            if let base = allocate(n, for: .kmallocLarge) {
+            if n > 0, let base = allocate(n, for: .kmallocLarge) {
                 slab.kmallocLargeFrames += Frames.footprint(n)
                 slab.setBinding(object, .large(base: base, frames: Int32(n)))
             } else {
@@ -128,23 +143,31 @@ extension Machine {
     }
 
     /// `slab_reclaim`: returns empty slabs to the physical allocator, caches in
-    /// creation order, until at least `want` frames are freed (a slab counts
-    /// whole). With `node`, only slabs on that node.
+    /// creation order (newest first where the variant says so), until at
+    /// least `want` frames are freed (a slab counts whole). With `node`, only
+    /// slabs on that node.
     mutating func slab_reclaim(_ want: Int, node: Int? = nil) -> Int {
         guard slab.variant.emptySlabs > 0 else { return 0 }
         var freed = 0
-        for c in 0..<Int32(slab.cacheCount) where freed < want {
-            while freed < want, let (base, n) = releaseEmptySlab(c, node: node) {
-                nodeCounters[frames.node(of: base)].reclaimedPages += n
-                release(base, n)
-                freed += n
+        let n = Int32(slab.cacheCount)
+        let newestFirst = slab.variant.reclaimsNewestFirst
+        for k in 0..<n where freed < want {
+            let c = newestFirst ? n - 1 - k : k
+            while freed < want {
+                let runs = releaseEmptySlab(c, node: node)
+                if runs.isEmpty { break }
+                for run in runs {
+                    nodeCounters[frames.node(of: run.base)].reclaimedPages += run.frames
+                    release(run.base, run.frames)
+                    freed += run.frames
+                }
             }
         }
         reclaim.counters.reclaimedSlabPages += freed
         return freed
     }
 
-    private mutating func releaseEmptySlab(_ c: Int32, node: Int?) -> (base: FrameNumber, frames: Int)? {
+    private mutating func releaseEmptySlab(_ c: Int32, node: Int?) -> [SlabRun] {
         guard let node else { return slab.releaseEmptySlab(of: c) { _ in true } }
         let nodes = frames.physical
         return slab.releaseEmptySlab(of: c) { nodes.node(of: $0) == node }

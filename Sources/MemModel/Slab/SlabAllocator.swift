@@ -25,8 +25,8 @@ public struct SlabAllocator: Sendable {
     /// Frames held by `kmalloc` allocations above the largest class.
     public internal(set) var kmallocLargeFrames = 0
 
-    init(_ kind: SlabAllocatorKind) {
-        variant = kind.makeVariant()
+    init(_ kind: SlabAllocatorKind, totalPages: Int) {
+        variant = kind.makeVariant(totalPages: totalPages)
     }
 
     func cacheIndex(_ symbol: Symbol) -> Int32? {
@@ -80,19 +80,24 @@ public struct SlabAllocator: Sendable {
     func kmallocCache(for size: Int) -> Int32 { variant.kmallocCache(for: size) }
     mutating func allocate(from cache: Int32) -> SlabObject? { variant.allocate(from: cache) }
     func growthFrames(of cache: Int32) -> Int { variant.growthFrames(of: cache) }
-    mutating func grow(_ cache: Int32, base: FrameNumber) { variant.grow(cache, base: base) }
-    mutating func free(_ object: SlabObject) -> [FrameNumber] { variant.free(object) }
+    func descriptorCache(of cache: Int32) -> Int32? { variant.descriptorCache(of: cache) }
+    mutating func grow(_ cache: Int32, base: FrameNumber, descriptor: SlabObject?) { variant.grow(cache, base: base, descriptor: descriptor) }
+    mutating func free(_ object: SlabObject) -> [SlabRun] { variant.free(object) }
     func largeFrames(for size: Int) -> Int { variant.largeFrames(for: size) }
 
     /// Bytes a `kmalloc(size)` really takes: its class's object size, or the
-    /// frames of a large allocation (what ftrace's `bytes_alloc` reports).
+    /// frames of a large allocation (what ftrace's `bytes_alloc` reports);
+    /// 0 where the variant refuses the size (SLAB above 4 MiB).
     func kmallocBytes(_ size: Int) -> Int {
         size <= kmallocMax ? variant.kmallocBytes(size: size) : largeFrames(for: size) * 4096
     }
     mutating func kmalloc(size: Int) -> SlabObject? { variant.kmalloc(size: size) }
     func kmallocGrowthFrames(size: Int) -> Int { variant.kmallocGrowthFrames(size: size) }
-    mutating func growForKmalloc(size: Int, base: FrameNumber) { variant.growForKmalloc(size: size, base: base) }
-    mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)? {
+    func kmallocDescriptorCache(size: Int) -> Int32? { variant.kmallocDescriptorCache(size: size) }
+    mutating func growForKmalloc(size: Int, base: FrameNumber, descriptor: SlabObject?) {
+        variant.growForKmalloc(size: size, base: base, descriptor: descriptor)
+    }
+    mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> [SlabRun] {
         variant.releaseEmptySlab(of: cache, where: accept)
     }
 

@@ -13,8 +13,6 @@
 /// its variant as an existential: adding a variant is one file in
 /// `Variants/` and one case in ``SlabAllocatorKind``.
 public protocol SlabVariant: Sendable {
-    /// Boots the allocator with its kmalloc caches.
-    init()
     /// The largest request `kmalloc` serves from a cache; larger ones take
     /// whole frames from the page allocator.
     var kmallocMax: Int { get }
@@ -35,7 +33,8 @@ public protocol SlabVariant: Sendable {
     func kmallocCache(for size: Int) -> Int32
     mutating func kmalloc(size: Int) -> SlabObject?
     func kmallocGrowthFrames(size: Int) -> Int
-    mutating func growForKmalloc(size: Int, base: FrameNumber)
+    func kmallocDescriptorCache(size: Int) -> Int32?
+    mutating func growForKmalloc(size: Int, base: FrameNumber, descriptor: SlabObject?)
     func kmallocBytes(size: Int) -> Int
     /// `slab_alloc`: a free object of `cache`, or `nil` when it must grow first.
     mutating func allocate(from cache: Int32) -> SlabObject?
@@ -43,16 +42,25 @@ public protocol SlabVariant: Sendable {
     func growthFrames(of cache: Int32) -> Int
     /// Adds a new slab at `base` (``growthFrames(of:)`` frames) to `cache`.
     mutating func grow(_ cache: Int32, base: FrameNumber)
-    /// `slab_free`; the first frames of the slabs (``growthFrames(of:)``
-    /// each) the variant gives back to the page allocator at once — none
-    /// when empty slabs stay cached until `slab_reclaim`.
-    mutating func free(_ object: SlabObject) -> [FrameNumber]
+    /// The cache a new slab of `cache` takes its off-slab descriptor from
+    /// (SLAB's `slabp_cache`), or nil when the slab holds its own.
+    func descriptorCache(of cache: Int32) -> Int32?
+    /// ``grow(_:base:)`` with the descriptor the machine took from
+    /// ``descriptorCache(of:)``.
+    mutating func grow(_ cache: Int32, base: FrameNumber, descriptor: SlabObject?)
+    /// `slab_free`; the slabs the variant gives back to the page allocator
+    /// at once — none when empty slabs stay cached until `slab_reclaim`.
+    mutating func free(_ object: SlabObject) -> [SlabRun]
     /// For `slab_reclaim`: takes an empty slab of `cache` whose first frame
-    /// `accept`s off the cache; its first frame and frame count.
-    mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)?
+    /// `accept`s off the cache, with any slab that its release emptied in
+    /// turn (SLAB's off-slab descriptor going back); none when there is none.
+    mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> [SlabRun]
     /// Slabs of every cache that hold no live object: what `slab_reclaim`
     /// can return. Direct reclaim asks often, so this is a running count.
     var emptySlabs: Int { get }
+    /// Whether `slab_reclaim` visits the caches newest first (else in
+    /// creation order).
+    var reclaimsNewestFirst: Bool { get }
     /// Live objects of `cache` (checked against the bound object IDs).
     func activeObjects(of cache: Int32) -> Int
     /// `/proc/slabinfo`, one row per cache.
@@ -63,6 +71,22 @@ public protocol SlabVariant: Sendable {
     func invariantViolation() -> String?
 }
 
+/// Slabs that hold their own management: no descriptor to take.
+extension SlabVariant {
+    public var reclaimsNewestFirst: Bool { false }
+    public func descriptorCache(of cache: Int32) -> Int32? { nil }
+    public mutating func grow(_ cache: Int32, base: FrameNumber, descriptor: SlabObject?) {
+        precondition(descriptor == nil, "a descriptor for a variant without off-slab management")
+        grow(cache, base: base)
+    }
+}
+
+/// A slab's frames going back to the page allocator.
+public struct SlabRun: Sendable, Equatable {
+    public var base: FrameNumber
+    public var frames: Int
+}
+
 /// `kmalloc` through size classes: the class cache's object, its slabs.
 /// A variant without classes (SLOB) implements these itself.
 extension SlabVariant {
@@ -71,7 +95,10 @@ extension SlabVariant {
     /// ``growForKmalloc(size:base:)``).
     public mutating func kmalloc(size: Int) -> SlabObject? { allocate(from: kmallocCache(for: size)) }
     public func kmallocGrowthFrames(size: Int) -> Int { growthFrames(of: kmallocCache(for: size)) }
-    public mutating func growForKmalloc(size: Int, base: FrameNumber) { grow(kmallocCache(for: size), base: base) }
+    public func kmallocDescriptorCache(size: Int) -> Int32? { descriptorCache(of: kmallocCache(for: size)) }
+    public mutating func growForKmalloc(size: Int, base: FrameNumber, descriptor: SlabObject?) {
+        grow(kmallocCache(for: size), base: base, descriptor: descriptor)
+    }
     /// Bytes `kmalloc(size)` takes as the kernel's `bytes_alloc` reports
     /// them: the class's object size.
     public func kmallocBytes(size: Int) -> Int { objectSize(of: kmallocCache(for: size)) }
@@ -98,14 +125,19 @@ public enum SlabAllocatorKind: String, CaseIterable, Sendable, Codable {
     case bonwick
     /// Linux 3.6's SLUB (`mm/slub.c`), on one CPU and one node.
     case slub
+    /// Linux 3.6's SLAB (`mm/slab.c`): per-CPU arrays in front of full/partial/free slabs.
+    case slab
     /// Linux 3.6's SLOB (`mm/slob.c`): first fit in shared pages.
     case slob
 
     /// The one dispatch from a name to its variant.
-    public func makeVariant() -> any SlabVariant {
+    /// `totalPages`: the machine's allocatable frames (SLAB's
+    /// `slab_max_order` depends on them).
+    public func makeVariant(totalPages: Int) -> any SlabVariant {
         switch self {
         case .bonwick: BonwickSlab()
         case .slub: SLUBSlab()
+        case .slab: SLABSlab(totalPages: totalPages)
         case .slob: SLOBSlab()
         }
     }

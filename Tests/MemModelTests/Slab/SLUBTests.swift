@@ -17,7 +17,7 @@ import MemTrace
             // Above SLUB_MAX_SIZE: whole compound pages, not slab objects.
             (16384, 16384), (32768, 32768), (65536, 65536),
         ]
-        let slab = SlabAllocator(.slub)
+        let slab = SlabAllocator(.slub, totalPages: 16384)
         var row = 0
         var wrong: [(Int, Int, Int)] = []
         for size in 1...65536 {

@@ -58,14 +58,14 @@ public struct BonwickSlab: SlabVariant {
 
     /// Empty slabs stay cached until `slab_reclaim`: never a slab back.
     @inline(__always)
-    public mutating func free(_ object: SlabObject) -> [FrameNumber] {
+    public mutating func free(_ object: SlabObject) -> [SlabRun] {
         caches[Int(object.cache)].free(slab: object.slab, index: object.index)
         return []
     }
 
-    public mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)? {
-        guard let base = caches[Int(cache)].releaseEmptySlab(where: accept) else { return nil }
-        return (base, caches[Int(cache)].pagesPerSlab)
+    public mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> [SlabRun] {
+        guard let base = caches[Int(cache)].releaseEmptySlab(where: accept) else { return [] }
+        return [SlabRun(base: base, frames: caches[Int(cache)].pagesPerSlab)]
     }
 
     public func activeObjects(of cache: Int32) -> Int { caches[Int(cache)].activeObjects }

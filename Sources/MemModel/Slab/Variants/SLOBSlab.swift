@@ -127,7 +127,8 @@ public struct SLOBSlab: SlabVariant {
 
     public func kmallocGrowthFrames(size: Int) -> Int { 1 }
 
-    public mutating func growForKmalloc(size: Int, base: FrameNumber) {
+    public mutating func growForKmalloc(size: Int, base: FrameNumber, descriptor: SlabObject?) {
+        precondition(descriptor == nil)
         newPage(base, list: Self.list(for: size + Self.kmallocAlign))
     }
 
@@ -244,7 +245,7 @@ public struct SLOBSlab: SlabVariant {
 
     // MARK: Freeing
 
-    public mutating func free(_ object: SlabObject) -> [FrameNumber] {
+    public mutating func free(_ object: SlabObject) -> [SlabRun] {
         let p = object.slab
         caches[Int(object.cache)].active -= 1
         let bytes: Int
@@ -254,16 +255,16 @@ public struct SLOBSlab: SlabVariant {
         } else {
             bytes = caches[Int(object.cache)].size
             if bytes >= 4096 {
-                let base = pages[Int(p)].base
+                let run = SlabRun(base: pages[Int(p)].base, frames: pages[Int(p)].frames)
                 pages.remove(p)
-                return [base]
+                return [run]
             }
         }
         return slobFree(p, unit: Int(object.index), bytes: bytes)
     }
 
     /// `slob_free()`.
-    private mutating func slobFree(_ p: Int32, unit b: Int, bytes: Int) -> [FrameNumber] {
+    private mutating func slobFree(_ p: Int32, unit b: Int, bytes: Int) -> [SlabRun] {
         let units = Self.units(bytes)
         pages[Int(p)].objects -= 1
         if pages[Int(p)].units + units == Self.unitsPerPage {
@@ -271,7 +272,7 @@ public struct SLOBSlab: SlabVariant {
             unlist(p)
             let base = pages[Int(p)].base
             pages.remove(p)
-            return [base]
+            return [SlabRun(base: base, frames: 1)]
         }
         if pages[Int(p)].list < 0 {
             // A full page becomes partially free: this block alone, on the
@@ -307,7 +308,7 @@ public struct SLOBSlab: SlabVariant {
     // MARK: Reclaim and reporting
 
     /// Wholly free pages go back at once: none stay for `slab_reclaim`.
-    public mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)? { nil }
+    public mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> [SlabRun] { [] }
     public var emptySlabs: Int { 0 }
 
     public func activeObjects(of cache: Int32) -> Int { caches[Int(cache)].active }

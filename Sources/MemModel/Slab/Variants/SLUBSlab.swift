@@ -162,13 +162,14 @@ public struct SLUBSlab: SlabVariant {
 
     public mutating func grow(_ cache: Int32, base: FrameNumber) { caches[Int(cache)].grow(base: base) }
 
-    public mutating func free(_ object: SlabObject) -> [FrameNumber] {
-        caches[Int(object.cache)].free(slab: object.slab, index: object.index)
+    public mutating func free(_ object: SlabObject) -> [SlabRun] {
+        let frames = caches[Int(object.cache)].pagesPerSlab
+        return caches[Int(object.cache)].free(slab: object.slab, index: object.index).map { SlabRun(base: $0, frames: frames) }
     }
 
-    public mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> (base: FrameNumber, frames: Int)? {
-        guard let base = caches[Int(cache)].releaseEmptySlab(where: accept) else { return nil }
-        return (base, caches[Int(cache)].pagesPerSlab)
+    public mutating func releaseEmptySlab(of cache: Int32, where accept: (FrameNumber) -> Bool) -> [SlabRun] {
+        guard let base = caches[Int(cache)].releaseEmptySlab(where: accept) else { return [] }
+        return [SlabRun(base: base, frames: caches[Int(cache)].pagesPerSlab)]
     }
 
     public func activeObjects(of cache: Int32) -> Int { caches[Int(cache)].activeObjects }
