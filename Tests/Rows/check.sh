@@ -35,6 +35,7 @@ configs=(
     "numa|--nodes 2 --numa-policy interleave"
     "slabinfo-every|--slabinfo-every 3"
     "slab-slub|--slab slub"
+    "slab-slab|--slab slab"
     "slab-slob|--slab slob"
 )
 
