@@ -1,4 +1,4 @@
--- memreplay results schema (version 2).
+-- memreplay results schema (version 3).
 -- The single source of truth: SwiftPM embeds this file in the program
 -- (Sources/MemStore/schema.sql links here), and memreplay applies exactly
 -- this text to every database it opens. Every statement is idempotent, so
@@ -74,6 +74,10 @@ CREATE TABLE IF NOT EXISTS tick_metrics (
     reclaimed_slab_pages      INTEGER NOT NULL,
     reclaimed_pagecache_pages INTEGER NOT NULL,
     direct_reclaims           INTEGER NOT NULL,
+    -- Live kmalloc/salloc objects: bytes asked for, bytes the slab variant
+    -- gave them (version 3; rows of older runs read 0).
+    kmem_bytes_req            INTEGER NOT NULL DEFAULT 0,
+    kmem_bytes_alloc          INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, tick)
 ) WITHOUT ROWID;
 
@@ -89,6 +93,34 @@ CREATE TABLE IF NOT EXISTS slabinfo (
     pagesperslab INTEGER NOT NULL,
     num_slabs    INTEGER NOT NULL,
     PRIMARY KEY (run_id, tick, name)
+) WITHOUT ROWID;
+
+-- perf kmem stat --caller, per run: every call site's kmalloc and salloc
+-- (site= in the trace; 0x0 gathers those without one). Bytes are summed over
+-- all allocations, as perf sums bytes_req and bytes_alloc; frag_pct is
+-- perf's Frag, 100 - 100 * bytes_req / bytes_alloc.
+CREATE TABLE IF NOT EXISTS kmem_callsites (
+    run_id      INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    call_site   TEXT    NOT NULL,  -- hexadecimal, 0x-prefixed
+    allocs      INTEGER NOT NULL,
+    frees       INTEGER NOT NULL,
+    failures    INTEGER NOT NULL,
+    bytes_req   INTEGER NOT NULL,
+    bytes_alloc INTEGER NOT NULL,
+    frag_pct    REAL    NOT NULL,
+    PRIMARY KEY (run_id, call_site)
+) WITHOUT ROWID;
+
+-- perf kmem stat --page, per run: page-allocator calls by order (a run of N
+-- frames is order ceil(log2 N)) and by what the frames were for.
+CREATE TABLE IF NOT EXISTS kmem_pages (
+    run_id     INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    page_order INTEGER NOT NULL,
+    use        TEXT    NOT NULL,  -- palloc, anonymous, page_table, slab, page_cache, kmalloc_large, ...
+    allocs     INTEGER NOT NULL,
+    frees      INTEGER NOT NULL,
+    failures   INTEGER NOT NULL,
+    PRIMARY KEY (run_id, page_order, use)
 ) WITHOUT ROWID;
 
 -- One row per process: at its exit, or at the end of the run (exited_tick NULL).
@@ -246,4 +278,4 @@ SELECT t.trace,
        (SELECT MIN(tlb_miss_rate) FROM s WHERE s.trace = t.trace) AS lowest_tlb_miss_rate
 FROM (SELECT DISTINCT trace FROM s) t;
 
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;

@@ -53,6 +53,8 @@ public enum ShardMerge {
         ("slabinfo", "tick, name"),
         ("processes", "pid, spawned_tick, parent, exited_tick, peak_resident, resident, faults, cow_faults, segv"),
         ("node_metrics", "tick, node"),
+        ("kmem_callsites", "call_site"),
+        ("kmem_pages", "page_order, use"),
     ]
 
     /// Every table a merge reads from a shard.

@@ -49,6 +49,12 @@ extension Schema {
             );
             CREATE INDEX run_digests_by_digest ON run_digests(digest);
             """),
+        // 2 → 3: requested and allocated bytes per tick; kmem_callsites and
+        // kmem_pages come from the schema's CREATE TABLE IF NOT EXISTS.
+        Migration(from: 2, sql: """
+            ALTER TABLE tick_metrics ADD COLUMN kmem_bytes_req INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN kmem_bytes_alloc INTEGER NOT NULL DEFAULT 0;
+            """),
     ]
 
     /// Brings `db` to `version` in place, all or nothing (see ``Migration``).

@@ -218,6 +218,10 @@ public final class RunWriter: ReplaySink {
     private var pendingNodes: [(tick: UInt64, node: NodeSample)] = []
     private var pendingSlabs: [(tick: UInt64, row: SlabInfoRow)] = []
     private var pendingProcesses: [ProcessRecord] = []
+    private var pendingCallsites: [CallsiteRecord] = []
+    private var pendingPages: [PageAllocationRecord] = []
+    private let callsiteInsert: Statement
+    private let pageInsert: Statement
     /// Rows of every table buffered since the last flush.
     private var bufferedRows = 0
     private var lastFlush = monotonicSeconds()
@@ -246,6 +250,8 @@ public final class RunWriter: ReplaySink {
         isReal = [false] + TickColumns.all.map(\.isReal)
         slabInsert = try db.prepare("INSERT INTO slabinfo (run_id, tick, name, active_objs, num_objs, objsize, objperslab, pagesperslab, num_slabs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         nodeInsert = try db.prepare("INSERT INTO node_metrics (run_id, tick, node, free_pages, used_pages, usage_pct, largest_free_block, frag_index, fallback_allocations, local_accesses, remote_accesses, reclaimed_pages, kswapd_active, kswapd_wakeups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        callsiteInsert = try db.prepare("INSERT INTO kmem_callsites (run_id, call_site, allocs, frees, failures, bytes_req, bytes_alloc, frag_pct) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        pageInsert = try db.prepare("INSERT INTO kmem_pages (run_id, page_order, use, allocs, frees, failures) VALUES (?, ?, ?, ?, ?, ?)")
         processInsert = try db.prepare("INSERT INTO processes (run_id, pid, parent, spawned_tick, exited_tick, peak_resident, resident, faults, cow_faults, segv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     }
 
@@ -282,6 +288,12 @@ public final class RunWriter: ReplaySink {
         try rowsAdded(records.count)
     }
 
+    public func kmemFinished(callsites: [CallsiteRecord], pages: [PageAllocationRecord]) throws {
+        pendingCallsites += callsites
+        pendingPages += pages
+        try rowsAdded(callsites.count + pages.count)
+    }
+
     /// Writes every buffered row; inside a write transaction.
     private func writeBuffered() throws {
         var r = 0
@@ -298,6 +310,28 @@ public final class RunWriter: ReplaySink {
         for (tick, n) in pendingNodes { try insert(n, tick: tick) }
         for (tick, row) in pendingSlabs { try insert(row, tick: tick) }
         for p in pendingProcesses { try insert(p) }
+        for c in pendingCallsites {
+            callsiteInsert.bind(1, run)
+            callsiteInsert.bind(2, "0x" + String(c.site, radix: 16))
+            callsiteInsert.bind(3, Int64(c.allocations))
+            callsiteInsert.bind(4, Int64(c.frees))
+            callsiteInsert.bind(5, Int64(c.failures))
+            callsiteInsert.bind(6, Int64(c.bytesRequested))
+            callsiteInsert.bind(7, Int64(c.bytesAllocated))
+            callsiteInsert.bind(8, c.fragmentationPct)
+            try callsiteInsert.run()
+        }
+        for p in pendingPages {
+            pageInsert.bind(1, run)
+            pageInsert.bind(2, Int64(p.order))
+            pageInsert.bind(3, p.use)
+            pageInsert.bind(4, Int64(p.allocations))
+            pageInsert.bind(5, Int64(p.frees))
+            pageInsert.bind(6, Int64(p.failures))
+            try pageInsert.run()
+        }
+        pendingCallsites.removeAll()
+        pendingPages.removeAll()
         pendingRows = 0
         pendingNodes.removeAll(keepingCapacity: true)
         pendingSlabs.removeAll(keepingCapacity: true)

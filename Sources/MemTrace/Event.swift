@@ -34,9 +34,11 @@ public enum Event: Equatable, Sendable {
     /// slabinfo, stays in the reader's table: a `String` here would make
     /// every event costlier to copy (8 % of an access replay, measured).
     case cache(Symbol, size: UInt32, align: UInt32)
-    case salloc(cache: Symbol, object: Symbol)
+    /// `site`: the call site, 0 when the trace names none; `allocated`: the
+    /// recording kernel's `bytes_alloc`, 0 when not given.
+    case salloc(cache: Symbol, object: Symbol, site: UInt64, allocated: UInt32)
     case sfree(cache: Symbol, object: Symbol)
-    case kmalloc(object: Symbol, size: UInt32)
+    case kmalloc(object: Symbol, size: UInt32, site: UInt64, allocated: UInt32)
     case kfree(object: Symbol)
 
     case fread(file: Symbol, page: UInt32)

@@ -71,9 +71,13 @@ extension TraceReader {
         case .cache:
             let c = try symbol(&f)
             return .cache(c, size: u32(try number(&f)), align: u32(try number(&f)))
-        case .salloc: return .salloc(cache: try symbol(&f), object: try symbol(&f))
+        case .salloc:
+            let c = try symbol(&f), o = try symbol(&f)
+            return .salloc(cache: c, object: o, site: try optionalNumber(&f) ?? 0, allocated: u32(try optionalNumber(&f) ?? 0))
         case .sfree: return .sfree(cache: try symbol(&f), object: try symbol(&f))
-        case .kmalloc: return .kmalloc(object: try symbol(&f), size: u32(try number(&f)))
+        case .kmalloc:
+            let o = try symbol(&f), size = u32(try number(&f))
+            return .kmalloc(object: o, size: size, site: try optionalNumber(&f) ?? 0, allocated: u32(try optionalNumber(&f) ?? 0))
         case .kfree: return .kfree(object: try symbol(&f))
         case .fread: return .fread(file: try symbol(&f), page: u32(try number(&f)))
         case .fwrite: return .fwrite(file: try symbol(&f), page: u32(try number(&f)))
@@ -105,9 +109,9 @@ extension Event {
         case let .map(pid, va, h, perms): s.begin(.map); s.number(UInt64(pid)); s.number(UInt64(va)); s.symbol(h); s.perms(perms)
         case let .unmap(pid, va): s.begin(.unmap); s.number(UInt64(pid)); s.number(UInt64(va))
         case let .cache(c, size, align): s.begin(.cache); s.symbol(c); s.number(UInt64(size)); s.number(UInt64(align))
-        case let .salloc(c, o): s.begin(.salloc); s.symbol(c); s.symbol(o)
+        case let .salloc(c, o, site, allocated): s.begin(.salloc); s.symbol(c); s.symbol(o); s.callSite(site, allocated)
         case let .sfree(c, o): s.begin(.sfree); s.symbol(c); s.symbol(o)
-        case let .kmalloc(o, size): s.begin(.kmalloc); s.symbol(o); s.number(UInt64(size))
+        case let .kmalloc(o, size, site, allocated): s.begin(.kmalloc); s.symbol(o); s.number(UInt64(size)); s.callSite(site, allocated)
         case let .kfree(o): s.begin(.kfree); s.symbol(o)
         case let .fread(f, page): s.begin(.fread); s.symbol(f); s.number(UInt64(page))
         case let .fwrite(f, page): s.begin(.fwrite); s.symbol(f); s.number(UInt64(page))
@@ -121,6 +125,14 @@ extension Event {
         var s = StatementOf()
         encode(to: &s)
         return s.statement
+    }
+}
+
+extension FieldSink {
+    /// `[site=ADDR] [alloc=BYTES]`, each left out when 0.
+    mutating func callSite(_ site: UInt64, _ allocated: UInt32) {
+        optionalNumber(site != 0 ? site : nil)
+        optionalNumber(allocated != 0 ? UInt64(allocated) : nil)
     }
 }
 

@@ -74,6 +74,12 @@ public struct Field: Sendable {
     public static var object: Field { .symbol("ID", .object) }
     public static var file: Field { .symbol("FILE", .file) }
     public static var perms: Field { Field(placeholder: "PERMS", what: "permissions", kind: .perms, max: 7) }
+    /// `site=ADDR` on `kmalloc`/`salloc`: the caller's address (ftrace's
+    /// `call_site`), 0 for unknown.
+    static var site: Field { Field.number("ADDR", "call site", 0...0xFFFF_FFFF_FFFF_FFFE).option("site") }
+    /// `alloc=BYTES` on `kmalloc`/`salloc`: the bytes the recording kernel's
+    /// allocator gave (ftrace's `bytes_alloc`), for `replay --check`.
+    static var allocated: Field { Field.number("BYTES", "allocated size", 1...1 << 31).option("alloc") }
 
     public static func number(_ placeholder: String, _ what: String, _ range: ClosedRange<UInt64>, _ rule: Rule = .none) -> Field {
         Field(placeholder: placeholder, what: what, kind: .number, min: range.lowerBound, max: range.upperBound, rule: rule)
@@ -123,10 +129,11 @@ public struct StatementSpec: Sendable {
     public var fields: [Field]
     /// The memtrace-bin op; nil for the header, which the magic replaces.
     public var op: Int?
-    /// An op that stands for the statement with its one optional field left
-    /// out (`tick` without N); under `op` that field is then written as it
-    /// is. A statement without a bare op writes an optional field without a
-    /// default as value + 1, 0 meaning absent.
+    /// An op that stands for the statement with its optional fields left
+    /// out (`tick` without N, `kmalloc` without options). Under `op` a single
+    /// optional field is then written as it is (`tick`); several, and those
+    /// of a statement without a bare op, are written as value + 1, 0
+    /// meaning absent.
     public var bareOp: Int?
     /// A machine directive: it comes before every event, and once.
     public var isDirective: Bool
@@ -178,9 +185,11 @@ extension Statement {
             .symbol("NAME", .cache), .size("SIZE", "object size", 1...4 << 20),
             Field.size("ALIGN", "alignment", 1...4096, .powerOfTwo).defaulting(8),
         ]),
-        StatementSpec(.salloc, "salloc", op: 17, [.symbol("NAME", .cache), .object]),
+        // The first release wrote salloc and kmalloc without options under
+        // ops 17 and 19: those are now their bare ops.
+        StatementSpec(.salloc, "salloc", op: 29, bareOp: 17, [.symbol("NAME", .cache), .object, .site, .allocated]),
         StatementSpec(.sfree, "sfree", op: 18, [.symbol("NAME", .cache), Field.object.released]),
-        StatementSpec(.kmalloc, "kmalloc", op: 19, [.object, .size("SIZE", "size", 1...1 << 30)]),
+        StatementSpec(.kmalloc, "kmalloc", op: 28, bareOp: 19, [.object, .size("SIZE", "size", 1...1 << 30), .site, .allocated]),
         StatementSpec(.kfree, "kfree", op: 20, [Field.object.released]),
         StatementSpec(.fread, "fread", op: 21, [.file, .number("PAGE", "page index", 0...0xFFFF_FFFF)]),
         StatementSpec(.fwrite, "fwrite", op: 22, [.file, .number("PAGE", "page index", 0...0xFFFF_FFFF)]),
@@ -235,7 +244,9 @@ extension Statement {
                 return s
             }
             var op = spec.op.map(String.init) ?? "the magic"
-            if let bare = spec.bareOp { op += "; \(bare) without \(spec.fields.last!.placeholder)" }
+            if let bare = spec.bareOp {
+                op += "; \(bare) without " + (spec.fields.count { $0.presence != .required } > 1 ? "options" : spec.fields.last!.placeholder)
+            }
             lines.append("| `\(spec.usage)` | \(fields.joined(separator: "; ")) | \(op) |")
         }
         return lines.joined(separator: "\n")
@@ -245,6 +256,7 @@ extension Statement {
     private static func bound(_ v: UInt64) -> String {
         if v >= 1 << 21 && v & (v - 1) == 0 { return "2^\(v.trailingZeroBitCount)" }
         if v >= 1 << 21 && (v + 1) & v == 0 { return "2^\((v + 1).trailingZeroBitCount)-1" }
+        if v == UInt64.max - 1 { return "2^64-2" }
         return "\(v)"
     }
 }

@@ -47,6 +47,8 @@ struct StatementRules: @unchecked Sendable {
     let requiredCount: UnsafePointer<Int8>
     let totalCount: UnsafePointer<Int8>
     let isDirective: UnsafePointer<Bool>
+    /// Per statement: whether optional fields under its op are written value + 1.
+    let plusOne: UnsafePointer<Bool>
     /// Per statement: its op and bare op (-1: none).
     let op: UnsafePointer<Int32>
     let bareOp: UnsafePointer<Int32>
@@ -70,6 +72,7 @@ struct StatementRules: @unchecked Sendable {
         let isDirective = UnsafeMutablePointer<Bool>.allocate(capacity: n)
         let op = UnsafeMutablePointer<Int32>.allocate(capacity: n)
         let bareOp = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        let plusOne = UnsafeMutablePointer<Bool>.allocate(capacity: n)
         let rules = UnsafeMutablePointer<FieldRule>.allocate(capacity: table.reduce(0) { $0 + $1.fields.count })
         let statementOfOp = UnsafeMutablePointer<Statement?>.allocate(capacity: Self.opLimit)
         statementOfOp.initialize(repeating: nil, count: Self.opLimit)
@@ -86,8 +89,9 @@ struct StatementRules: @unchecked Sendable {
             isDirective[s] = spec.isDirective
             precondition(spec.fields.drop { $0.presence == .required }.allSatisfy { $0.presence != .required },
                          "\(spec.keyword): optional fields must come last")
-            precondition(spec.bareOp == nil || spec.fields.count { $0.presence != .required } == 1,
-                         "\(spec.keyword): a bare op stands for one optional field left out")
+            precondition(spec.bareOp == nil || spec.fields.filter { $0.presence != .required }.allSatisfy { $0.presence == .optional && $0.kind != .symbol },
+                         "\(spec.keyword): a bare op stands for optional numbers left out")
+            plusOne[s] = spec.bareOp == nil || spec.fields.count { $0.presence != .required } > 1
             for f in spec.fields {
                 var d: UInt64 = 0
                 if case .defaulted(let v) = f.presence { d = v }
@@ -110,6 +114,7 @@ struct StatementRules: @unchecked Sendable {
             keywordKeys[slot] = key
             keywordStatements[slot] = spec.statement
         }
+        self.plusOne = UnsafePointer(plusOne)
         (self.firstRule, self.requiredCount, self.totalCount, self.isDirective, self.op, self.bareOp) =
             (UnsafePointer(firstRule), UnsafePointer(requiredCount), UnsafePointer(totalCount), UnsafePointer(isDirective),
              UnsafePointer(op), UnsafePointer(bareOp))

@@ -54,7 +54,7 @@ extension TraceReader {
     /// ends after them.
     @inline(always)
     func decodeBinary(_ s: Statement, at i: inout Int, bare: Bool) throws(TraceError) -> Event {
-        var f = FieldCursor(binary: s, rules: rules.fieldRules(s), at: i, bare: bare, plusOne: rules.bareOp[s.index] < 0)
+        var f = FieldCursor(binary: s, rules: rules.fieldRules(s), at: i, bare: bare, plusOne: rules.plusOne[s.index])
         let event = try decode(&f)
         i = f.i
         return event
@@ -72,7 +72,7 @@ extension TraceReader {
     /// The next field, an optional number without a default.
     @inline(always)
     func optionalNumber(_ f: inout FieldCursor) throws(TraceError) -> UInt64? {
-        let v = f.binary ? try binaryOptionalNumber(&f) : (textPresent(f.k) ? try textNumber(f.statement, f.k, f.rule) : nil)
+        let v = f.binary ? try binaryOptionalNumber(&f) : (try textPresent(f.statement, f.k, f.rule) ? try textNumber(f.statement, f.k, f.rule) : nil)
         f.k += 1
         return v
     }
@@ -97,7 +97,7 @@ extension TraceReader {
         if f.binary {
             let v = try varint(&f.i)
             if v > 0 { s = try liveSymbol(v - 1, f.rule.pointee.table) }
-        } else if textPresent(f.k) {
+        } else if try textPresent(f.statement, f.k, f.rule) {
             s = try textSymbol(f.statement, f.k, f.rule)
         }
         f.k += 1

@@ -313,10 +313,39 @@ public final class TraceReader {
     @inline(always)
     func textPresent(_ k: Int) -> Bool { k + 1 < ntok }
 
+    /// Whether optional field `k` was given; an option (`KEY=VALUE`) may
+    /// stand anywhere after the positional fields.
+    @inline(always)
+    func textPresent(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> Bool {
+        if !r.pointee.isOption { return textPresent(k) }
+        return try optionToken(s, k) != nil
+    }
+
+    /// The token of option `k`, or nil when the statement does not give it.
+    /// Reading the first option also checks every token after the
+    /// positional fields: each must be one of the statement's options, once.
+    @inline(never)
+    func optionToken(_ s: Statement, _ k: Int) throws(TraceError) -> Int? {
+        let fields = s.spec.fields
+        let first = fields.firstIndex { $0.key != nil }!
+        var found: Int? = nil
+        for t in (first + 1)..<max(ntok, first + 1) {
+            let text = text(t)
+            guard let j = fields.indices.first(where: { $0 >= first && text.hasPrefix(fields[$0].key! + "=") }) else {
+                guard k == first else { continue }
+                let expected = fields[first...].map { "\($0.key!)=\($0.placeholder)" }.joined(separator: " or ")
+                throw fail("\(s.keyword): unexpected argument '\(text)' (expected \(expected))")
+            }
+            guard j == k else { continue }
+            if found != nil { throw fail("\(s.keyword): \(fields[k].key!)= given twice") }
+            found = t
+        }
+        return found
+    }
     /// Field `k` of `s`, whose rule is `r`: a number (the default when absent).
     @inline(never)
     func textNumber(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> UInt64 {
-        if r.pointee.optional && !textPresent(k) { return r.pointee.defaultValue }
+        if r.pointee.optional && !r.pointee.isOption && !textPresent(k) { return r.pointee.defaultValue }
         if r.pointee.isOption { return try optionNumber(s, k, r) }
         let t = k + 1
         let v: UInt64
@@ -349,9 +378,9 @@ public final class TraceReader {
 
     /// `KEY=NUMBER` options such as `node=1`; messages show the value, not the token.
     private func optionNumber(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> UInt64 {
-        let t = k + 1
+        let t = try optionToken(s, k)!
         let field = s.spec.fields[k]
-        let offset = try optionValue(s, k, field)
+        let offset = field.key!.utf8.count + 1
         let v: UInt64
         do {
             v = try NumberSyntax.parse(buffer + tokStart[t] + offset, tokLen[t] - offset, allowSuffix: false)
@@ -364,25 +393,15 @@ public final class TraceReader {
         return v
     }
 
-    /// Where the value of token `k + 1`, a `KEY=VALUE` option, starts.
-    private func optionValue(_ s: Statement, _ k: Int, _ field: Field) throws(TraceError) -> Int {
-        let t = text(k + 1)
-        let prefix = field.key! + "="
-        guard t.hasPrefix(prefix) else {
-            throw fail("\(s.keyword): unexpected argument '\(t)' (expected \(prefix)\(field.placeholder))")
-        }
-        return prefix.utf8.count
-    }
-
     /// Field `k` of `s` (after `KEY=` for an option): a name, interned.
     @inline(never)
     func textSymbol(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> Symbol {
-        let t = k + 1
+        let t = r.pointee.isOption ? try optionToken(s, k)! : k + 1
         var p = buffer + tokStart[t]
         var n = tokLen[t]
         if r.pointee.isOption {
             let field = s.spec.fields[k]
-            let offset = try optionValue(s, k, field)
+            let offset = field.key!.utf8.count + 1
             p += offset
             n -= offset
             guard n > 0 else { throw fail("\(s.keyword): \(field.key!)= needs a \(field.namespace) \(field.placeholder)") }

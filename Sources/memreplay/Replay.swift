@@ -46,6 +46,9 @@ struct Replay: ParsableCommand {
                                                 progress: progress.map { p in { p.update(bytes: $0, events: $1) } })
                 progress?.clear()
                 if !quiet { print(Self.describe(outcome, trace: trace)) }
+                if let mismatch = outcome.summary.allocationMismatch {
+                    printError("\(mismatch) (the first allocation whose size differs from the capture's alloc=)")
+                }
             } catch {
                 progress?.clear()
                 printError("\(error)")

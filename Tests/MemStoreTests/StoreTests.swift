@@ -39,6 +39,7 @@ import MemTrace
             d.pageCache.hits = t + 31; d.pageCache.misses = t + 32; g.kswapdActive = t % 2 == 1
             d.reclaim.kswapdWakeups = t + 34; d.reclaim.reclaimedSlabPages = t + 35; d.reclaim.reclaimedPagecachePages = t + 36
             d.reclaim.directReclaims = t + 37
+            g.kmemBytesRequested = t + 38; g.kmemBytesAllocated = t + 39
             return TickSample(tick: UInt64(t), delta: d, gauges: g)
         }
         for t in 0..<130 { try writer.tickClosed(sample(t)) }
@@ -65,6 +66,7 @@ import MemTrace
             ("pagecache_misses", { "\($0 + 32)" }), ("kswapd_active", { "\($0 % 2)" }),
             ("kswapd_wakeups", { "\($0 + 34)" }), ("reclaimed_slab_pages", { "\($0 + 35)" }),
             ("reclaimed_pagecache_pages", { "\($0 + 36)" }), ("direct_reclaims", { "\($0 + 37)" }),
+            ("kmem_bytes_req", { "\($0 + 38)" }), ("kmem_bytes_alloc", { "\($0 + 39)" }),
         ]
         #expect(Set(expected.map(\.0)) == Set(TickColumns.all.map(\.name)))
         let rows = try store.db.rows("SELECT \(expected.map(\.0).joined(separator: ", ")) FROM tick_metrics WHERE run_id = \(run) ORDER BY tick")

@@ -17,6 +17,8 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
     public internal(set) var refcount: [UInt32]
     public let allocatable: Int
     public internal(set) var counters = FrameCounters()
+    /// Allocations and frees by order and use (`kmem_pages`).
+    var pageStats = PageAllocationStats()
 
     init(_ config: MachineConfig) {
         physical = NodeFrames(frames: config.frames, reserved: config.reservedFrames, nodes: config.nodes)
@@ -42,6 +44,7 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
             refcount[i] = 0
         }
         counters.allocated += footprint
+        pageStats.allocated(count, purpose)
         return (f, k)
     }
 
@@ -49,6 +52,7 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
     @inline(__always)
     mutating func release(_ f: FrameNumber, _ count: Int) {
         let footprint = Allocator.footprint(count)
+        pageStats.freed(count, use[f.index])
         for i in f.index..<f.index + footprint {
             use[i] = .free
             refcount[i] = 0

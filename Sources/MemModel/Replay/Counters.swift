@@ -111,6 +111,10 @@ public struct Gauges: Sendable, Equatable {
     public var slabCapacity = 0
     public var slabWasteBytes = 0
     public var kmallocLargePages = 0
+    /// Bytes the live `kmalloc`/`salloc` objects asked for, and the bytes
+    /// the variant gave them (internal fragmentation is the difference).
+    public var kmemBytesRequested = 0
+    public var kmemBytesAllocated = 0
     public var pagecachePages = 0
     public var pagecacheDirty = 0
     /// kswapd was awake at some point of this tick's `kswapd_tick()`.
@@ -140,6 +144,8 @@ public struct Gauges: Sendable, Equatable {
         v.gauge("pagecache_pages", pagecachePages)
         v.gauge("pagecache_dirty", pagecacheDirty)
         v.gauge("kswapd_active", kswapdActive ? 1 : 0)
+        v.gauge("kmem_bytes_req", kmemBytesRequested)
+        v.gauge("kmem_bytes_alloc", kmemBytesAllocated)
     }
 }
 

@@ -32,6 +32,8 @@ extension Machine {
         g.slabCapacity = slabTotals.capacity
         g.slabWasteBytes = slabTotals.wasteBytes
         g.kmallocLargePages = slab.kmallocLargeFrames
+        g.kmemBytesRequested = slab.kmem.liveRequested
+        g.kmemBytesAllocated = slab.kmem.liveAllocated
         g.pagecachePages = pageCache.count
         g.pagecacheDirty = pageCache.dirtyCount
         g.kswapdActive = reclaim.ranThisTick.contains(true)

@@ -171,6 +171,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
             }
         }
         reclaim.counters.oom += 1
+        frames.pageStats.failed(count, purpose)
         return nil
     }
 
@@ -260,13 +261,13 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         case let .munmap(pid, start): try munmap(pid, start: start)
         case let .map(pid, va, h, perms): try map(pid, va, h, perms)
         case let .unmap(pid, va): try unmap(pid, va)
-        case let .salloc(cache, object):
+        case let .salloc(cache, object, site, allocated):
             if slab.cacheIndex(cache) == nil, let name = KmallocCaches.name(of: cache) { resolveCacheName(cache, name: name) }
-            try salloc(cache, object)
+            try salloc(cache, object, site: site, allocated: allocated)
         case let .sfree(cache, object):
             if slab.cacheIndex(cache) == nil, let name = KmallocCaches.name(of: cache) { resolveCacheName(cache, name: name) }
             try sfree(cache, object)
-        case let .kmalloc(object, size): try kmalloc(object, size: Int(size))
+        case let .kmalloc(object, size, site, allocated): try kmalloc(object, size: Int(size), site: site, allocated: allocated)
         case let .kfree(object): try kfree(object)
         case let .fread(file, page): try pageCacheAccess(file, page, write: false)
         case let .fwrite(file, page): try pageCacheAccess(file, page, write: true)

@@ -9,6 +9,8 @@ public protocol ReplaySink {
     mutating func tickClosed(_ sample: TickSample) throws
     mutating func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws
     mutating func processesFinished(_ records: [ProcessRecord]) throws
+    /// At the end of the run: `perf kmem stat`'s per-call-site and per-order figures.
+    mutating func kmemFinished(callsites: [CallsiteRecord], pages: [PageAllocationRecord]) throws
 }
 
 /// Settings from the command line. Machine directives in the trace fill in
@@ -32,6 +34,9 @@ public struct ReplaySummary: Sendable {
     public var oom = 0
     public var seconds = 0.0
     public var final = Counters()
+    /// With `--check`: the first allocation whose size the variant gives
+    /// differently from the trace's `alloc=` (`FILE:LINE: …`).
+    public var allocationMismatch: String?
     public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
 
     public init(config: MachineConfig) { self.config = config }
@@ -262,6 +267,9 @@ public enum Replayer {
                 }
                 m.events &+= 1
                 if checkEvery > 0 {
+                    if summary.allocationMismatch == nil, let mismatch = m.slab.allocationMismatch {
+                        summary.allocationMismatch = "\(reader.path):\(lines[i]): \(mismatch)"
+                    }
                     if Interruption.requested != 0 {
                         throw TraceError(file: reader.path, line: lines[i],
                                          message: "\(Interruption.message) after \(m.events) events")
@@ -298,6 +306,7 @@ public enum Replayer {
             try close()
         }
         try sink.sink.processesFinished(m.liveProcessRecords())
+        try sink.sink.kmemFinished(callsites: m.slab.kmem.sites, pages: m.frames.pageStats.records)
         summary.final = m.counters
         summary.events = summary.final.events
         summary.oom = summary.final.reclaim.oom
@@ -344,6 +353,13 @@ public struct RecordingSink: ReplaySink {
 
     public mutating func processesFinished(_ records: [ProcessRecord]) throws {
         if !countOnly { processes += records }
+    }
+
+    public var callsites: [CallsiteRecord] = []
+    public var pages: [PageAllocationRecord] = []
+
+    public mutating func kmemFinished(callsites: [CallsiteRecord], pages: [PageAllocationRecord]) throws {
+        if !countOnly { (self.callsites, self.pages) = (callsites, pages) }
     }
 }
 

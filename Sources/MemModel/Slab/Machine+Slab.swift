@@ -59,7 +59,7 @@ extension Machine {
         return slab.kmalloc(size: size)
     }
 
-    mutating func salloc(_ cache: Symbol, _ object: Symbol) throws(ModelError) {
+    mutating func salloc(_ cache: Symbol, _ object: Symbol, site: UInt64 = 0, allocated: UInt32 = 0) throws(ModelError) {
         let c = try requireCache(cache, "salloc")
         switch slab.binding(object) {
         case .object, .large:
@@ -68,8 +68,15 @@ extension Machine {
         }
         if let o = slab_alloc(c) {
             slab.setBinding(object, .object(o, kmalloc: false))
+            let bytes = slab.variant.objectSize(of: c)
+            slab.kmem.allocated(object, site: site, requested: slab.requestedSize(ofCache: cache, c), allocated: bytes)
+            if allocated != 0 && config.checkEvery > 0 {
+                let what = "salloc \(slab.name(of: c))"
+                checkAllocated(what, model: bytes, kernel: allocated)
+            }
         } else {
             slab.setBinding(object, .failed(kmalloc: false))
+            slab.kmem.failed(site: site)
         }
     }
 
@@ -89,8 +96,16 @@ extension Machine {
                 throw ModelError("sfree: object %s belongs to cache \(slab.name(of: o.cache)), not %s", (.object, object), (.cache, cache))
             }
             slabFree(o)
+            slab.kmem.freed(object)
             slab.setBinding(object, .none)
         }
+    }
+
+    /// `replay --check` against the recording kernel's `bytes_alloc`: keeps
+    /// the first disagreement for the replay loop to report with its line.
+    private mutating func checkAllocated(_ what: String, model: Int, kernel: UInt32) {
+        guard slab.allocationMismatch == nil, model != Int(kernel) else { return }
+        slab.allocationMismatch = "\(what) takes \(model) bytes under --slab \(config.slab.rawValue); the recording kernel gave \(kernel)"
     }
 
     /// `slab_free`, and the slab it emptied back to the page allocator if
@@ -101,27 +116,34 @@ extension Machine {
 
     /// `kmalloc`: the variant's class cache up to its largest class, whole
     /// contiguous frames (as many as the variant takes) above.
-    mutating func kmalloc(_ object: Symbol, size: Int) throws(ModelError) {
+    mutating func kmalloc(_ object: Symbol, size: Int, site: UInt64 = 0, allocated: UInt32 = 0) throws(ModelError) {
         switch slab.binding(object) {
         case .object, .large:
             throw ModelError("kmalloc: object %s is still allocated (kfree it first)", (.object, object))
         case .none, .failed: break
         }
+        var ok = false
         if size <= slab.kmallocMax {
             if let o = slab_kmalloc(size) {
                 slab.setBinding(object, .object(o, kmalloc: true))
-            } else {
-                slab.setBinding(object, .failed(kmalloc: true))
+                ok = true
             }
         } else {
             let n = slab.largeFrames(for: size)
             if n > 0, let base = allocate(n, for: .kmallocLarge) {
                 slab.kmallocLargeFrames += Frames.footprint(n)
                 slab.setBinding(object, .large(base: base, frames: Int32(n)))
-            } else {
-                slab.setBinding(object, .failed(kmalloc: true))
+                ok = true
             }
         }
+        let bytes = slab.kmallocBytes(size)
+        if ok {
+            slab.kmem.allocated(object, site: site, requested: size, allocated: bytes)
+        } else {
+            slab.setBinding(object, .failed(kmalloc: true))
+            slab.kmem.failed(site: site)
+        }
+        if allocated != 0 && config.checkEvery > 0 { checkAllocated("kmalloc(\(size))", model: bytes, kernel: allocated) }
     }
 
     mutating func kfree(_ object: Symbol) throws(ModelError) {
@@ -133,11 +155,13 @@ extension Machine {
         case let .large(base, n):
             slab.kmallocLargeFrames -= Frames.footprint(Int(n))
             release(base, Int(n))
+            slab.kmem.freed(object)
         case let .object(o, kmalloc):
             if !kmalloc {
                 throw ModelError("kfree: object %s came from salloc \(slab.name(of: o.cache)); free it with sfree", (.object, object))
             }
             slabFree(o)
+            slab.kmem.freed(object)
         }
         slab.setBinding(object, .none)
     }

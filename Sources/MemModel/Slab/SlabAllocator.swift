@@ -24,6 +24,14 @@ public struct SlabAllocator: Sendable {
     var objects: [Binding] = []
     /// Frames held by `kmalloc` allocations above the largest class.
     public internal(set) var kmallocLargeFrames = 0
+    /// Bytes asked for and given, per live object and per call site.
+    var kmem = KmemAccounting()
+    /// The size each declared cache was created with (`cache NAME SIZE`),
+    /// by cache symbol: what `kmem_cache_alloc` reports as `bytes_req`.
+    private var createdSize: [Int32] = []
+    /// `replay --check`: the first allocation whose size the variant gives
+    /// differently from the trace's `alloc=`, worded; the replay loop takes it.
+    var allocationMismatch: String?
 
     init(_ kind: SlabAllocatorKind, totalPages: Int) {
         variant = kind.makeVariant(totalPages: totalPages)
@@ -56,7 +64,17 @@ public struct SlabAllocator: Sendable {
     mutating func kmem_cache_create(_ symbol: Symbol, name: String, size: Int, align: Int) -> Int32 {
         let c = variant.createCache(name: name, size: size, align: align)
         bind(symbol, to: c)
+        if symbol.index >= createdSize.count {
+            createdSize.append(contentsOf: repeatElement(0, count: symbol.index + 1 - createdSize.count))
+        }
+        createdSize[symbol.index] = Int32(size)
         return c
+    }
+
+    /// `bytes_req` of a `salloc` from the cache `symbol` names: the size it
+    /// was declared with, or a boot cache's object size.
+    func requestedSize(ofCache symbol: Symbol, _ cache: Int32) -> Int {
+        symbol.index < createdSize.count && createdSize[symbol.index] > 0 ? Int(createdSize[symbol.index]) : variant.objectSize(of: cache)
     }
 
     @inline(__always)

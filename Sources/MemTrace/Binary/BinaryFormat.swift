@@ -72,6 +72,9 @@ public final class BinaryTraceEncoder: FieldSink {
     private var statement = Statement.header
     private var values: [Value] = []
     private var bare = false
+    /// Optional fields written value + 1 in this record, and whether any is present.
+    private var optionalCount = 0
+    private var optionalPresent = false
     /// The symbol whose binding the statement ends.
     private var release: (Namespace, Symbol)? = nil
 
@@ -89,6 +92,8 @@ public final class BinaryTraceEncoder: FieldSink {
     public func write(_ event: Event, line: Int, names: SymbolTables) throws(SourceError) {
         values.removeAll(keepingCapacity: true)
         bare = false
+        optionalCount = 0
+        optionalPresent = false
         release = nil
         var sink = self
         event.encode(to: &sink)
@@ -102,6 +107,11 @@ public final class BinaryTraceEncoder: FieldSink {
             announced[ns.rawValue][s.index] = true
         }
         let s = statement.index
+        if rules.bareOp[s] >= 0 && optionalCount > 0 && !optionalPresent {
+            // Every option absent: the bare op, without them.
+            bare = true
+            values.removeLast(optionalCount)
+        }
         try record(Int(bare ? rules.bareOp[s] : rules.op[s]), line: line)
         for v in values {
             switch v {
@@ -123,10 +133,12 @@ public final class BinaryTraceEncoder: FieldSink {
     func number(_ value: UInt64) { values.append(.plain(value)) }
 
     func optionalNumber(_ value: UInt64?) {
-        if rules.bareOp[statement.index] >= 0 {
+        if !rules.plusOne[statement.index] {
             if let value { values.append(.plain(value)) } else { bare = true }
         } else {
             values.append(.plain(value.map { $0 + 1 } ?? 0))
+            optionalCount += 1
+            if value != nil { optionalPresent = true }
         }
     }
 
