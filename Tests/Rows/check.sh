@@ -46,6 +46,7 @@ for w in access forkserver filescan slabchurn fragmenter mixed; do
     traces+=("$work/gen-$w.trace")
 done
 
+added="'kmem_bytes_req', 'kmem_bytes_alloc'"
 out="$work/checksums.txt"
 : > "$out"
 for t in "${traces[@]}"; do
@@ -59,7 +60,13 @@ for t in "${traces[@]}"; do
         sum() { sqlite3 "$db" "$1" 2>/dev/null | sha256sum | cut -c1-16; }
         printf '%s %s status %s\n' "$name" "$label" "$status" >> "$out"
         if [ -f "$db" ]; then
-            printf '%s %s tick_metrics %s\n' "$name" "$label" "$(sum 'SELECT * FROM tick_metrics ORDER BY run_id, tick')" >> "$out"
+            # The columns of schema version 2, then those added since, so that
+            # a new column leaves the older checksums comparable.
+            old="$(sqlite3 "$db" "SELECT group_concat(name, ', ') FROM pragma_table_info('tick_metrics') WHERE name NOT IN ($added)")"
+            printf '%s %s tick_metrics %s\n' "$name" "$label" "$(sum "SELECT $old FROM tick_metrics ORDER BY run_id, tick")" >> "$out"
+            printf '%s %s tick_metrics_v3 %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, kmem_bytes_req, kmem_bytes_alloc FROM tick_metrics ORDER BY run_id, tick')" >> "$out"
+            printf '%s %s kmem_callsites %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_callsites ORDER BY run_id, call_site')" >> "$out"
+            printf '%s %s kmem_pages %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_pages ORDER BY run_id, page_order, use')" >> "$out"
             printf '%s %s node_metrics %s\n' "$name" "$label" "$(sum 'SELECT * FROM node_metrics ORDER BY run_id, tick, node')" >> "$out"
             printf '%s %s slabinfo %s\n' "$name" "$label" "$(sum 'SELECT * FROM slabinfo ORDER BY run_id, tick, name')" >> "$out"
             printf '%s %s processes %s\n' "$name" "$label" "$(sum 'SELECT * FROM processes ORDER BY run_id, pid')" >> "$out"
