@@ -25,7 +25,7 @@ import TestSupport
         #expect(r.status == 0)
         #expect(r.err == "memreplay import: 2 events, 0 ticks from 5 lines of \(input)\n  unknown frees skipped: 1\n")
         let trace = try String(contentsOfFile: dir + "/prog.trace", encoding: .utf8)
-        #expect(trace == "memtrace 1\n# imported from mtrace recording \(input) by memreplay import\nkmalloc m10 8\nkfree m10\n")
+        #expect(trace == "memtrace 1\n# imported from mtrace recording \(input) by memreplay import\nkmalloc m10 8 site=0x1\nkfree m10\n")
         // To standard output, and replayable.
         let out = try CommandLineTests.run(["import", "mtrace", input])
         #expect(out.out == trace)

@@ -92,16 +92,16 @@ import MemModel
     func mtraceStatements(chunk: Int) throws {
         let r = try imported(.mtrace, Self.mtraceExcerpt, chunk: chunk)
         #expect(r.body == [
-            "kmalloc m263624a0 32",
-            "kmalloc m26362530 5",
+            "kmalloc m263624a0 32 site=0xf71ba",   // the caller's [ADDR]
+            "kmalloc m26362530 5 site=0x39221",
             "kfree m26362530",
-            "kmalloc m26363d90 1024",
-            "kfree m26363d90",        // realloc: the old block …
-            "kmalloc m26363d90 2048", // … and the new one, in place
-            "kmalloc m263c2d70 64",   // its old block 0x263c2c30 was never seen
-            "kmalloc m263c2e00 1",    // malloc(0)
-            "kfree m263624a0",        // + of a live pointer: the lost free first
-            "kmalloc m263624a0 24",
+            "kmalloc m26363d90 1024 site=0x38896",
+            "kfree m26363d90",                       // realloc: the old block …
+            "kmalloc m26363d90 2048 site=0x38896",   // … and the new one, in place
+            "kmalloc m263c2d70 64 site=0x1107e7",    // its old block 0x263c2c30 was never seen
+            "kmalloc m263c2e00 1 site=0x7f3a1c2b4d5e",  // malloc(0)
+            "kfree m263624a0",                       // + of a live pointer: the lost free first
+            "kmalloc m263624a0 24 site=0x7f3a1c2b4d5e",
             "kmalloc m263c2f00 16",   // no caller
             "kfree m263c2d70",
         ])
@@ -121,10 +121,10 @@ import MemModel
     @Test func mtraceTickEveryIsLazy() throws {
         let text = "= Start\n" + (0..<5).map { "@ [0x1] + 0x\(1000 + $0 * 16) 0x8\n" }.joined()
         let r = try imported(.mtrace, text, tickEvery: 2)
-        #expect(r.body == ["kmalloc m1000 8", "kmalloc m1016 8", "tick", "kmalloc m1032 8", "kmalloc m1048 8", "tick", "kmalloc m1064 8"])
+        #expect(r.body == ["kmalloc m1000 8 site=0x1", "kmalloc m1016 8 site=0x1", "tick", "kmalloc m1032 8 site=0x1", "kmalloc m1048 8 site=0x1", "tick", "kmalloc m1064 8 site=0x1"])
         #expect(r.report.ticks == 2)
         let four = try imported(.mtrace, "@ [0x1] + 0x10 0x8\n@ [0x1] - 0x10\n@ [0x1] + 0x10 0x8\n@ [0x1] - 0x10\n", tickEvery: 2)
-        #expect(four.body == ["kmalloc m10 8", "kfree m10", "tick", "kmalloc m10 8", "kfree m10"])  // no trailing empty tick
+        #expect(four.body == ["kmalloc m10 8 site=0x1", "kfree m10", "tick", "kmalloc m10 8 site=0x1", "kfree m10"])  // no trailing empty tick
     }
 
     @Test func mtraceErrorsHaveFileAndLine() {
@@ -391,12 +391,16 @@ import MemModel
         #expect(r.body == [
             "tick 512345",
             "palloc p11a39e 1",
-            "kmalloc ob3c1e2aa 640",
+            // A symbolic call site gets a made-up address, announced once.
+            "# site 0x3804891c5d3546b7 is __alloc_skb+0x8e/0x1d0",
+            "kmalloc ob3c1e2aa 640 site=0x3804891c5d3546b7 alloc=1024",
             "cache dentry 192",
-            "salloc dentry o4c2f7d10",
+            "# site 0x19fa85ba7bbab9d0 is __d_alloc+0x2b/0x1d0",
+            "salloc dentry o4c2f7d10 site=0x19fa85ba7bbab9d0 alloc=192",
             "tick 512346",
             "cache slab-640 640",  // no name=: named by its object size
-            "salloc slab-640 oaa11bb22",
+            "# site 0x4ae94600760bf5d7 is alloc_inode+0x5e/0xa0",
+            "salloc slab-640 oaa11bb22 site=0x4ae94600760bf5d7 alloc=640",
             "tick 512347",
             "palloc p4a8c0 4",     // decimal pfn 305344, order 2
             "tick 512348",
@@ -410,12 +414,13 @@ import MemModel
             "tick 512351",
             "# kswapd_sleep nid=0 at 5123.510000",
             "tick 512352",
-            "kmalloc offff8881c3a4e0c0 100",
+            "kmalloc offff8881c3a4e0c0 100 site=0xffffffff8123abcd alloc=128",  // an address call site
             "tick 512353",
-            "salloc dentry o4c2f7d11",
+            "salloc dentry o4c2f7d11 site=0x19fa85ba7bbab9d0 alloc=192",
             "sfree dentry o4c2f7d11",  // allocated again while live: the lost free first
-            "salloc dentry o4c2f7d11",
+            "salloc dentry o4c2f7d11 site=0x19fa85ba7bbab9d0 alloc=192",
         ])
+        #expect(r.report["frees of NULL skipped"] == 1)
         #expect(r.report.events == 15)
         #expect(r.report.ticks == 9)
         #expect(r.report["unknown frees skipped"] == 2)
@@ -440,11 +445,13 @@ import MemModel
             """
         let r = try imported(.ftrace, text, tickMs: 0)
         #expect(r.body == [
-            "salloc kmalloc-64 o11112222",  // a boot-time cache of the model: not declared again
+            "# site 0x1566fc155ded48e0 is kmalloc_reserve+0x1/0x2",
+            "salloc kmalloc-64 o11112222 site=0x1566fc155ded48e0 alloc=64",  // a boot-time cache of the model: not declared again
             "cache kmalloc-96 96",
-            "salloc kmalloc-96 o11113333",
+            "salloc kmalloc-96 o11113333 site=0x1566fc155ded48e0 alloc=96",
             "cache nf_conntrack_net_ 320",
-            "salloc nf_conntrack_net_ o11114444",
+            "# site 0x7200ae4aa7d12aa is nf_ct_alloc+0x1/0x2",
+            "salloc nf_conntrack_net_ o11114444 site=0x7200ae4aa7d12aa alloc=320",
             "sfree kmalloc-64 o11112222",
             "sfree nf_conntrack_net_ o11114444",  // kfree of a cache object frees it from its cache
         ])

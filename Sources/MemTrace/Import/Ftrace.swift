@@ -19,10 +19,18 @@
 /// |---|---|
 /// | `mm_page_alloc` pfn, order | `palloc pPFN 2^order` |
 /// | `mm_page_free`, `mm_page_free_batched` pfn | `pfree pPFN` (the alloc's binding, whatever order the free names) |
-/// | `kmalloc`, `kmalloc_node` ptr, bytes_req | `kmalloc oPTR BYTES_REQ` |
-/// | `kmem_cache_alloc`(`_node`) ptr, bytes_alloc, [name] | `cache NAME BYTES_ALLOC` on first sight (not for the boot-time `kmalloc-2^k`), `salloc NAME oPTR` |
+/// | `kmalloc`, `kmalloc_node` ptr, bytes_req, call_site, bytes_alloc | `kmalloc oPTR BYTES_REQ site=ADDR alloc=BYTES_ALLOC` |
+/// | `kmem_cache_alloc`(`_node`) ptr, bytes_alloc, [name], call_site | `cache NAME BYTES_ALLOC` on first sight (not for the boot-time `kmalloc-2^k`), `salloc NAME oPTR site=ADDR alloc=BYTES_ALLOC` |
 /// | `kfree`, `kmem_cache_free` ptr | `kfree oPTR` or `sfree NAME oPTR`, as the object was allocated |
 /// | `mm_vmscan_kswapd_wake`/`_sleep` | `# kswapd_wake nid=0 order=0 at 5123.456789` |
+///
+/// `call_site=` is an address (`0xffffffff8123abcd`, or bare hex digits) or,
+/// as newer kernels print it, `symbol+off/len`: a symbol becomes a stable
+/// made-up address (FNV-1a of its text, high bit clear), announced once by a
+/// comment `# site 0x… is __alloc_skb+0x8e/0x1d0`. `alloc=` keeps the
+/// kernel's `bytes_alloc`, so `replay --check` under the allocator that
+/// recorded the capture reports the first allocation whose size differs.
+/// `kfree` of NULL (legal, and common) is skipped and counted.
 ///
 /// PFN and PTR are written in hexadecimal. Without `name=` (kernels before
 /// 6.10 or so print none on `kmem_cache_alloc`), the cache is named by its
@@ -56,6 +64,9 @@ struct FtraceImporter {
     private var scratch: [UInt8] = []
 
     private var unknownFrees = 0
+    private var nullFrees = 0
+    /// Symbolic call sites announced so far, by their made-up address.
+    private var namedSites: Set<UInt64> = []
     private var missingFrees = 0
     private var failedAllocs = 0
     private var zeroSizes = 0
@@ -81,6 +92,7 @@ struct FtraceImporter {
         var r = ImportReport()
         r.lines = reader.line
         r.note("unknown frees skipped", unknownFrees)
+        r.note("frees of NULL skipped", nullFrees)
         r.note("frees missing before a reuse, inserted", missingFrees)
         r.note("failed allocations skipped", failedAllocs)
         r.note("kmalloc(0) skipped", zeroSizes)
@@ -268,11 +280,13 @@ struct FtraceImporter {
         if size == 0 { zeroSizes += 1; return }
         if size > Self.maxKmalloc { size = Self.maxKmalloc; clamped += 1 }
         try bind(ptr, -1)
+        let site = try callSite(from)
         try out.beginEvent()
         try out.w.text("kmalloc o")
         try out.w.hexDigits(ptr)
         try out.w.byte(0x20)
         try out.w.decimal(size)
+        try writeSite(site, allocated: value("bytes_alloc", from)?.numberValue())
         try out.endEvent()
     }
 
@@ -283,16 +297,21 @@ struct FtraceImporter {
         size = min(max(size, 1), Self.maxObject)
         let cache = try resolveCache(value("name", from), size: size)
         try bind(ptr, cache)
+        let site = try callSite(from)
         try out.beginEvent()
         try out.w.text("salloc ")
         try writeName(cache)
         try out.w.text(" o")
         try out.w.hexDigits(ptr)
+        try writeSite(site, allocated: value("bytes_alloc", from)?.numberValue())
         try out.endEvent()
     }
 
     private mutating func free(_ reader: LineReader, _ from: Int, _ event: UnsafeBufferPointer<UInt8>) throws {
-        guard let ptr = try pointer(reader, event, "ptr", from) else { return }  // kfree(NULL)
+        guard let ptr = try pointer(reader, event, "ptr", from) else {
+            nullFrees += 1  // kfree(NULL) is legal and a no-op
+            return
+        }
         guard let binding = objects.removeValue(forKey: ptr) else {
             unknownFrees += 1
             return
@@ -319,6 +338,35 @@ struct FtraceImporter {
         }
         try out.w.hexDigits(ptr)
         try out.endEvent()
+    }
+
+    /// The `call_site=` of the event as an address (0: none), announcing a
+    /// symbolic one the first time it is seen.
+    private mutating func callSite(_ from: Int) throws -> UInt64 {
+        guard let v = value("call_site", from), v.count > 0 else { return 0 }
+        if let a = v.hexValue() { return a < UInt64.max ? a : 0 }
+        var h = fnv1a(Array(v)) & ~(1 << 63)
+        if h == 0 { h = 1 }
+        if namedSites.insert(h).inserted {
+            try out.w.text("# site 0x")
+            try out.w.hexDigits(h)
+            try out.w.text(" is ")
+            for c in v { try out.w.byte(c < 0x20 || c == 0x7F ? UInt8(ascii: "?") : c) }
+            try out.w.newline()
+        }
+        return h
+    }
+
+    /// ` site=0x… alloc=N` (each when known).
+    private func writeSite(_ site: UInt64, allocated: UInt64?) throws {
+        if site != 0 {
+            try out.w.text(" site=0x")
+            try out.w.hexDigits(site)
+        }
+        if let allocated, allocated >= 1, allocated <= 1 << 31 {
+            try out.w.text(" alloc=")
+            try out.w.decimal(allocated)
+        }
     }
 
     private func writeName(_ cache: Int32) throws {

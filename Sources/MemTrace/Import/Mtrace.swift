@@ -101,6 +101,10 @@ struct MtraceImporter {
             try out.w.hexDigits(ptr)
             try out.w.byte(0x20)
             try out.w.decimal(size)
+            if k >= 2, let site = Self.callerAddress(fields[k - 1]), site != 0, site < UInt64.max {
+                try out.w.text(" site=0x")
+                try out.w.hexDigits(site)
+            }
             try out.endEvent()
         case UInt8(ascii: "-"), UInt8(ascii: "<"):
             try arity(reader, k, 1)
@@ -141,6 +145,13 @@ struct MtraceImporter {
         if have > n {
             throw reader.fail("mtrace: unexpected '\(fields[k + n + 1].text)' after \(usage)")
         }
+    }
+
+    /// The caller's `[ADDR]`, at the end of its last field (`[0x39221]`,
+    /// `libc.so.6:[0x39221]`, `python3:(PyList_Append+97)[0x1107e7]`).
+    static func callerAddress(_ f: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        guard f.count > 2, f[f.count - 1] == UInt8(ascii: "]"), let open = f.lastIndex(of: UInt8(ascii: "[")) else { return nil }
+        return UnsafeBufferPointer(rebasing: f[(open + 1)..<(f.count - 1)]).numberValue()
     }
 
     /// The pointer in field `k`; `nil` for a null pointer (`(nil)`, `0x0`).
