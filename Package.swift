@@ -17,6 +17,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Heap: the ftrace importer's reorder window (events by timestamp).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         // System libraries: Debian's libsqlite3-dev and zlib1g-dev, both on a
@@ -34,7 +36,9 @@ let package = Package(
         .systemLibrary(name: "CZstd"),
 
         // Trace text -> events: the memtrace v1 reader and its byte sources.
-        .target(name: "MemTrace", dependencies: ["CZlib", "CZstd"], swiftSettings: hotLoop),
+        .target(name: "MemTrace", dependencies: [
+            "CZlib", "CZstd", .product(name: "HeapModule", package: "swift-collections"),
+        ], swiftSettings: hotLoop),
         // The machine: every subsystem and the replay loop. Everything that
         // runs per event lives here so generics specialize inside one module.
         .target(name: "MemModel", dependencies: ["MemTrace"], swiftSettings: hotLoop),

@@ -41,9 +41,13 @@ struct Import: ParsableCommand {
     @Option(help: ArgumentHelp("ftrace: milliseconds of recorded time per tick (0: no time ticks).", valueName: "ms"))
     var tickMs: Int = 10
 
+    @Option(help: ArgumentHelp("ftrace: put events up to this many milliseconds out of timestamp order (CPUs' buffers interleaved) back in order; later ones are counted and taken as they come (0: file order).", valueName: "ms"))
+    var reorderMs: Int = 1000
+
     func validate() throws {
         guard tickEvery >= 0 else { throw ValidationError("--tick-every must be 0 or more") }
         guard tickMs >= 0 else { throw ValidationError("--tick-ms must be 0 or more") }
+        guard reorderMs >= 0 && reorderMs <= 3_600_000 else { throw ValidationError("--reorder-ms must be 0 to 3600000") }
     }
 
     func run() throws {
@@ -59,7 +63,7 @@ struct Import: ParsableCommand {
         do {
             report = try out.write { path in
                 try Importer.run(format, input: input, to: TraceWriter(path: path),
-                                 options: ImportOptions(tickEvery: tickEvery, tickMs: tickMs))
+                                 options: ImportOptions(tickEvery: tickEvery, tickMs: tickMs, reorderMs: reorderMs))
             }
         } catch {
             if let e = error as? SourceError {

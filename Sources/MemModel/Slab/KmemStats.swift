@@ -100,11 +100,21 @@ struct KmemAccounting: Sendable {
     private(set) var liveRequested = 0
     private(set) var liveAllocated = 0
 
+    /// The last site looked up: runs of one site (or none) skip the hash.
+    private var lastSite: UInt64 = 0
+    private var lastIndex: Int32 = -1
+
     private mutating func index(of site: UInt64) -> Int32 {
-        if let i = siteIndex[site] { return i }
-        let i = Int32(sites.count)
-        sites.append(CallsiteRecord(site: site))
-        siteIndex[site] = i
+        if site == lastSite && lastIndex >= 0 { return lastIndex }
+        let i: Int32
+        if let known = siteIndex[site] {
+            i = known
+        } else {
+            i = Int32(sites.count)
+            sites.append(CallsiteRecord(site: site))
+            siteIndex[site] = i
+        }
+        (lastSite, lastIndex) = (site, i)
         return i
     }
 

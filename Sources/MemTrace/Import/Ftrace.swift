@@ -1,3 +1,5 @@
+import HeapModule
+
 /// Kernel tracepoint text (`trace_pipe`, `perf script`), as memtrace events.
 ///
 /// Lines look like (include/trace/events/kmem.h, vmscan.h):
@@ -47,6 +49,12 @@
 /// first; failed allocations (`page=(null)`, `ptr=(null)`) and `kmalloc(0)`
 /// (which returns a shared token, not memory) are skipped.
 ///
+/// Order: per-CPU buffers merged out of order (`cat per_cpu/cpu*/trace`, or a
+/// tool that does not sort) put an event after later-stamped ones. Events are
+/// held in a heap by timestamp (file order among equal stamps) and written
+/// once the newest stamp seen is `reorderMs` past them; one later than that
+/// is written as it comes (its tick cannot go back) and counted.
+///
 /// A caveat to read the results with: slab pages are themselves page-allocator
 /// allocations, so a recording with both kmem page and slab events counts slab
 /// memory twice in the replay; filter one layer out (`grep -v`) to avoid it.
@@ -54,6 +62,16 @@ struct FtraceImporter {
     var out: ImportEmitter
     /// Nanoseconds per tick (0: no time ticks).
     let tickNs: UInt64
+    /// Nanoseconds of the reorder window (0: file order).
+    let windowNs: UInt64
+    /// Events held for the window, and the newest stamp and line seen.
+    private var held = Heap<Held>()
+    private var newestNs: UInt64 = 0
+    private var writtenNs: UInt64 = 0
+    private var sequence = 0
+    /// The line of the event being converted (errors name it).
+    private var currentLine = 0
+    private var lateEvents = 0
     private var fields = Fields()
     /// Live pages: pfn -> order of the alloc.
     private var pages: [UInt64: UInt8] = [:]
@@ -78,17 +96,44 @@ struct FtraceImporter {
     static let maxKmalloc: UInt64 = 1 << 30
     static let maxObject: UInt64 = 4 << 20
 
-    init(_ out: ImportEmitter, tickMs: Int) {
+    /// An event line waiting in the reorder window.
+    struct Held: Comparable {
+        var ns: UInt64
+        var sequence: Int
+        var line: Int
+        var bytes: [UInt8]
+        static func < (a: Held, b: Held) -> Bool { (a.ns, a.sequence) < (b.ns, b.sequence) }
+        static func == (a: Held, b: Held) -> Bool { (a.ns, a.sequence) == (b.ns, b.sequence) }
+    }
+
+    init(_ out: ImportEmitter, tickMs: Int, reorderMs: Int = 1000) {
         self.out = out
         tickNs = UInt64(max(tickMs, 0)) * 1_000_000
+        windowNs = UInt64(max(reorderMs, 0)) * 1_000_000
         scratch.reserveCapacity(64)
     }
 
     mutating func run(_ reader: LineReader) throws -> ImportReport {
         while let line = try reader.next() {
             fields.split(line)
-            try statement(reader)
+            guard let t = timestampField() else {
+                if fields.count > 0 { otherLines += 1 }
+                continue
+            }
+            let ns = Self.nanoseconds(fields[t])
+            if windowNs == 0 {
+                currentLine = reader.line
+                try statement(reader, t, ns)
+                continue
+            }
+            held.insert(Held(ns: ns, sequence: sequence, line: reader.line, bytes: Array(line)))
+            sequence += 1
+            newestNs = max(newestNs, ns)
+            while let first = held.min, first.ns &+ windowNs <= newestNs {
+                try write(held.removeMin(), reader)
+            }
         }
+        while let first = held.popMin() { try write(first, reader) }
         var r = ImportReport()
         r.lines = reader.line
         r.note("unknown frees skipped", unknownFrees)
@@ -100,7 +145,35 @@ struct FtraceImporter {
         r.note("kmalloc sizes above 1G clamped", clamped)
         r.note("other events skipped", otherEvents)
         r.note("other lines skipped", otherLines)
+        r.note("events more than --reorder-ms late, taken as they came", lateEvents)
         return r
+    }
+
+    /// Converts a held event line.
+    private mutating func write(_ h: Held, _ reader: LineReader) throws {
+        if h.ns < writtenNs { lateEvents += 1 }
+        writtenNs = max(writtenNs, h.ns)
+        currentLine = h.line
+        try h.bytes.withUnsafeBufferPointer { b in
+            fields.split(b)
+            try statement(reader, timestampField()!, h.ns)
+        }
+    }
+
+    /// The field that is the timestamp: `DIGITS.DIGITS:` followed by a field
+    /// ending in `:` (the event).
+    private func timestampField() -> Int? {
+        var k = 0
+        while k + 1 < fields.count {
+            if Self.isTimestamp(fields[k]) && fields[k + 1].last == UInt8(ascii: ":") { return k }
+            k += 1
+        }
+        return nil
+    }
+
+    /// A problem at the line of the event being converted.
+    private func fail(_ reader: LineReader, _ message: String) -> TraceError {
+        TraceError(file: reader.path, line: currentLine, message: message)
     }
 
     // MARK: Lines
@@ -109,17 +182,8 @@ struct FtraceImporter {
         case pageAlloc, pageFree, kmalloc, cacheAlloc, free, kswapdWake, kswapdSleep
     }
 
-    private mutating func statement(_ reader: LineReader) throws {
-        var t = -1
-        var k = 0
-        while k + 1 < fields.count {
-            if Self.isTimestamp(fields[k]) && fields[k + 1].last == UInt8(ascii: ":") { t = k; break }
-            k += 1
-        }
-        guard t >= 0 else {
-            if fields.count > 0 { otherLines += 1 }
-            return
-        }
+    /// The event line split in `fields`, whose timestamp (`ns`) is field `t`.
+    private mutating func statement(_ reader: LineReader, _ t: Int, _ ns: UInt64) throws {
         var name = fields[t + 1]
         name = UnsafeBufferPointer(rebasing: name[0..<(name.count - 1)])
         if let colon = name.lastIndex(of: UInt8(ascii: ":")) {  // perf: kmem:mm_page_alloc
@@ -137,7 +201,7 @@ struct FtraceImporter {
             otherEvents += 1
             return
         }
-        if tickNs > 0 { try out.advance(to: Self.nanoseconds(fields[t]) / tickNs) }
+        if tickNs > 0 { try out.advance(to: ns / tickNs) }
         let from = t + 2
         switch kind {
         case .pageAlloc: try pageAlloc(reader, from, name)
@@ -206,7 +270,7 @@ struct FtraceImporter {
 
     private func required(_ reader: LineReader, _ event: UnsafeBufferPointer<UInt8>, _ key: StaticString, _ from: Int) throws -> UnsafeBufferPointer<UInt8> {
         guard let v = value(key, from) else {
-            throw reader.fail("ftrace: \(event.text) without \(key)= in '\(fields.line.text)'")
+            throw fail(reader, "ftrace: \(event.text) without \(key)= in '\(fields.line.text)'")
         }
         return v
     }
@@ -214,7 +278,7 @@ struct FtraceImporter {
     private func number(_ reader: LineReader, _ event: UnsafeBufferPointer<UInt8>, _ key: StaticString, _ from: Int) throws -> UInt64 {
         let v = try required(reader, event, key, from)
         guard let n = v.numberValue() else {
-            throw reader.fail("ftrace: \(event.text): bad \(key) '\(v.text)' (expected a decimal or 0x hexadecimal number)")
+            throw fail(reader, "ftrace: \(event.text): bad \(key) '\(v.text)' (expected a decimal or 0x hexadecimal number)")
         }
         return n
     }
@@ -224,7 +288,7 @@ struct FtraceImporter {
         let v = try required(reader, event, key, from)
         if v.equals("(null)") { return nil }
         guard let p = v.hexValue() else {
-            throw reader.fail("ftrace: \(event.text): bad \(key) '\(v.text)' (expected a hexadecimal pointer)")
+            throw fail(reader, "ftrace: \(event.text): bad \(key) '\(v.text)' (expected a hexadecimal pointer)")
         }
         return p == 0 ? nil : p
     }
@@ -235,7 +299,7 @@ struct FtraceImporter {
         let pfn = try number(reader, event, "pfn", from)
         let order = try number(reader, event, "order", from)
         guard order <= 20 else {
-            throw reader.fail("ftrace: mm_page_alloc: order \(order) is out of range (0 to 20)")
+            throw fail(reader, "ftrace: mm_page_alloc: order \(order) is out of range (0 to 20)")
         }
         // A failed allocation: page=(null) pfn=0 before 4.x, pfn=-1 since.
         if let page = value("page", from), page.equals("(null)") || page.hexValue() == 0 {

@@ -32,10 +32,14 @@ public struct ImportOptions: Sendable {
     public var tickEvery = 0
     /// ftrace only: milliseconds of recorded time per tick (0: no time ticks).
     public var tickMs = 10
+    /// ftrace only: milliseconds an event may come after a later-stamped
+    /// one (CPUs' buffers interleaved) and still be put in timestamp order.
+    public var reorderMs = 1000
 
-    public init(tickEvery: Int = 0, tickMs: Int = 10) {
+    public init(tickEvery: Int = 0, tickMs: Int = 10, reorderMs: Int = 1000) {
         self.tickEvery = tickEvery
         self.tickMs = tickMs
+        self.reorderMs = reorderMs
     }
 }
 
@@ -170,7 +174,7 @@ public enum Importer {
                                second: { () throws -> LineReader in LineReader(path: name, source: try open()) })
             out = l.out
         case .ftrace:
-            var f = FtraceImporter(out, tickMs: options.tickMs)
+            var f = FtraceImporter(out, tickMs: options.tickMs, reorderMs: options.reorderMs)
             report = try f.run(LineReader(path: name, source: try open()))
             out = f.out
         }
