@@ -45,6 +45,13 @@ import MemModel
         #expect(Statement.kmalloc.spec.op == 28 && Statement.salloc.spec.op == 29)
     }
 
+    /// Events are copied by the million: a new field must not widen them
+    /// (the widest payloads, `mmap` and `kmalloc`, fit 24 bytes with the tag).
+    @Test func eventsStaySmall() {
+        #expect(MemoryLayout<Event>.size <= 24, "Event is \(MemoryLayout<Event>.size) bytes")
+        #expect(MemoryLayout<Event>.stride <= 24)
+    }
+
     @Test func keywordLookup() {
         let rules = StatementRules.shared
         for s in Statement.allCases { #expect(rules.statement(forKey: StatementRules.key(s.keyword)) == s) }
