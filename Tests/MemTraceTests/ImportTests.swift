@@ -466,6 +466,22 @@ import MemModel
         #expect(fileOrder.report["unknown frees skipped"] == 2)
     }
 
+    /// `trace-cmd report` output: its header lines are skipped, its event
+    /// lines (padded event names, `<idle>` tasks) read like trace_pipe's.
+    @Test func traceCmdReport() throws {
+        let text = """
+            version = 6
+            CPU 3 is empty
+            cpus=4
+                      <idle>-0     [001]  5123.456789: kmalloc:              call_site=0xffffffff81234567 ptr=0xffff888100001000 bytes_req=200 bytes_alloc=256 gfp_flags=GFP_ATOMIC
+                        bash-1200  [002]  5123.456900: kfree:                call_site=0xffffffff81234600 ptr=0xffff888100001000
+
+            """
+        let r = try imported(.ftrace, text, tickMs: 0)
+        #expect(r.body == ["kmalloc offff888100001000 200 site=0xffffffff81234567 alloc=256", "kfree offff888100001000"])
+        #expect(r.report["other lines skipped"] == 3)
+    }
+
     @Test func ftraceCacheNames() throws {
         let text = """
             nginx-31 [001] ..... 88.000001: kmem_cache_alloc: call_site=kmalloc_reserve+0x1/0x2 ptr=0000000011112222 name=kmalloc-64 bytes_req=64 bytes_alloc=64 gfp_flags=GFP_ATOMIC node=-1 accounted=false
