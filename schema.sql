@@ -92,6 +92,11 @@ CREATE TABLE IF NOT EXISTS slabinfo (
     objperslab   INTEGER NOT NULL,
     pagesperslab INTEGER NOT NULL,
     num_slabs    INTEGER NOT NULL,
+    -- slabdata's active_slabs and the tunables limit and batchcount
+    -- (version 3; 0 in rows of older runs).
+    active_slabs       INTEGER NOT NULL DEFAULT 0,
+    tunable_limit      INTEGER NOT NULL DEFAULT 0,
+    tunable_batchcount INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, tick, name)
 ) WITHOUT ROWID;
 

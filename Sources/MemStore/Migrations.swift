@@ -49,11 +49,15 @@ extension Schema {
             );
             CREATE INDEX run_digests_by_digest ON run_digests(digest);
             """),
-        // 2 → 3: requested and allocated bytes per tick; kmem_callsites and
+        // 2 → 3: requested and allocated bytes per tick, slabinfo's slabdata
+        // and tunables; kmem_callsites and
         // kmem_pages come from the schema's CREATE TABLE IF NOT EXISTS.
         Migration(from: 2, sql: """
             ALTER TABLE tick_metrics ADD COLUMN kmem_bytes_req INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE tick_metrics ADD COLUMN kmem_bytes_alloc INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE slabinfo ADD COLUMN active_slabs INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE slabinfo ADD COLUMN tunable_limit INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE slabinfo ADD COLUMN tunable_batchcount INTEGER NOT NULL DEFAULT 0;
             """),
     ]
 

@@ -248,7 +248,7 @@ public final class RunWriter: ReplaySink {
         parameter = buffered.map { Int32(tableOrder.firstIndex(of: $0)!) }
         pendingTicks = .allocate(capacity: width * Self.flushRows)
         isReal = [false] + TickColumns.all.map(\.isReal)
-        slabInsert = try db.prepare("INSERT INTO slabinfo (run_id, tick, name, active_objs, num_objs, objsize, objperslab, pagesperslab, num_slabs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        slabInsert = try db.prepare("INSERT INTO slabinfo (run_id, tick, name, active_objs, num_objs, objsize, objperslab, pagesperslab, num_slabs, active_slabs, tunable_limit, tunable_batchcount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         nodeInsert = try db.prepare("INSERT INTO node_metrics (run_id, tick, node, free_pages, used_pages, usage_pct, largest_free_block, frag_index, fallback_allocations, local_accesses, remote_accesses, reclaimed_pages, kswapd_active, kswapd_wakeups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         callsiteInsert = try db.prepare("INSERT INTO kmem_callsites (run_id, call_site, allocs, frees, failures, bytes_req, bytes_alloc, frag_pct) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         pageInsert = try db.prepare("INSERT INTO kmem_pages (run_id, page_order, use, allocs, frees, failures) VALUES (?, ?, ?, ?, ?, ?)")
@@ -368,6 +368,9 @@ public final class RunWriter: ReplaySink {
         slabInsert.bind(7, Int64(r.objectsPerSlab))
         slabInsert.bind(8, Int64(r.pagesPerSlab))
         slabInsert.bind(9, Int64(r.slabs))
+        slabInsert.bind(10, Int64(r.activeSlabs))
+        slabInsert.bind(11, Int64(r.limit))
+        slabInsert.bind(12, Int64(r.batchcount))
         try slabInsert.run()
     }
 

@@ -91,6 +91,8 @@ struct StatementRules: @unchecked Sendable {
                          "\(spec.keyword): optional fields must come last")
             precondition(spec.bareOp == nil || spec.fields.filter { $0.presence != .required }.allSatisfy { $0.presence == .optional && $0.kind != .symbol },
                          "\(spec.keyword): a bare op stands for optional numbers left out")
+            precondition(spec.fields.allSatisfy { $0.key == nil || $0.presence == .optional },
+                         "\(spec.keyword): an option (KEY=VALUE) is optional without a default")
             plusOne[s] = spec.bareOp == nil || spec.fields.count { $0.presence != .required } > 1
             for f in spec.fields {
                 var d: UInt64 = 0

@@ -327,20 +327,38 @@ public final class TraceReader {
     @inline(never)
     func optionToken(_ s: Statement, _ k: Int) throws(TraceError) -> Int? {
         let fields = s.spec.fields
-        let first = fields.firstIndex { $0.key != nil }!
+        var first = k
+        while first > 0 && fields[first - 1].key != nil { first -= 1 }
         var found: Int? = nil
-        for t in (first + 1)..<max(ntok, first + 1) {
-            let text = text(t)
-            guard let j = fields.indices.first(where: { $0 >= first && text.hasPrefix(fields[$0].key! + "=") }) else {
-                guard k == first else { continue }
-                let expected = fields[first...].map { "\($0.key!)=\($0.placeholder)" }.joined(separator: " or ")
-                throw fail("\(s.keyword): unexpected argument '\(text)' (expected \(expected))")
+        var t = first + 1
+        while t < ntok {
+            // The option token t spells: `KEY=` compared byte by byte.
+            var j = first
+            while j < fields.count && !tokenHasKey(t, fields[j].key!) { j += 1 }
+            if j == fields.count {
+                if k == first {
+                    let expected = fields[first...].map { "\($0.key!)=\($0.placeholder)" }.joined(separator: " or ")
+                    throw fail("\(s.keyword): unexpected argument '\(text(t))' (expected \(expected))")
+                }
+            } else if j == k {
+                if found != nil { throw fail("\(s.keyword): \(fields[k].key!)= given twice") }
+                found = t
             }
-            guard j == k else { continue }
-            if found != nil { throw fail("\(s.keyword): \(fields[k].key!)= given twice") }
-            found = t
+            t += 1
         }
         return found
+    }
+
+    /// Whether token `t` starts with `key=`.
+    @inline(__always)
+    private func tokenHasKey(_ t: Int, _ key: String) -> Bool {
+        let p = buffer + tokStart[t], n = tokLen[t]
+        var i = 0
+        for c in key.utf8 {
+            if i >= n || p[i] != c { return false }
+            i += 1
+        }
+        return i < n && p[i] == UInt8(ascii: "=")
     }
     /// Field `k` of `s`, whose rule is `r`: a number (the default when absent).
     @inline(never)

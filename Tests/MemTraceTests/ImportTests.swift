@@ -398,9 +398,9 @@ import MemModel
             "# site 0x19fa85ba7bbab9d0 is __d_alloc+0x2b/0x1d0",
             "salloc dentry o4c2f7d10 site=0x19fa85ba7bbab9d0 alloc=192",
             "tick 512346",
-            "cache slab-640 640",  // no name=: named by its object size
+            "cache slab-600 600",  // no name=: named by the object size asked for (bytes_req)
             "# site 0x4ae94600760bf5d7 is alloc_inode+0x5e/0xa0",
-            "salloc slab-640 oaa11bb22 site=0x4ae94600760bf5d7 alloc=640",
+            "salloc slab-600 oaa11bb22 site=0x4ae94600760bf5d7 alloc=640",
             "tick 512347",
             "palloc p4a8c0 4",     // decimal pfn 305344, order 2
             "tick 512348",

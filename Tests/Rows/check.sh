@@ -47,6 +47,7 @@ for w in access forkserver filescan slabchurn fragmenter mixed; do
 done
 
 added="'kmem_bytes_req', 'kmem_bytes_alloc'"
+addedslab="'active_slabs', 'tunable_limit', 'tunable_batchcount'"
 out="$work/checksums.txt"
 : > "$out"
 for t in "${traces[@]}"; do
@@ -68,7 +69,9 @@ for t in "${traces[@]}"; do
             printf '%s %s kmem_callsites %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_callsites ORDER BY run_id, call_site')" >> "$out"
             printf '%s %s kmem_pages %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_pages ORDER BY run_id, page_order, use')" >> "$out"
             printf '%s %s node_metrics %s\n' "$name" "$label" "$(sum 'SELECT * FROM node_metrics ORDER BY run_id, tick, node')" >> "$out"
-            printf '%s %s slabinfo %s\n' "$name" "$label" "$(sum 'SELECT * FROM slabinfo ORDER BY run_id, tick, name')" >> "$out"
+            oldslab="$(sqlite3 "$db" "SELECT group_concat(name, ', ') FROM pragma_table_info('slabinfo') WHERE name NOT IN ($addedslab)")"
+            printf '%s %s slabinfo %s\n' "$name" "$label" "$(sum "SELECT $oldslab FROM slabinfo ORDER BY run_id, tick, name")" >> "$out"
+            printf '%s %s slabinfo_v3 %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, name, active_slabs, tunable_limit, tunable_batchcount FROM slabinfo ORDER BY run_id, tick, name')" >> "$out"
             printf '%s %s processes %s\n' "$name" "$label" "$(sum 'SELECT * FROM processes ORDER BY run_id, pid')" >> "$out"
             printf '%s %s run %s\n' "$name" "$label" "$(sum 'SELECT events, ticks, status, error FROM runs ORDER BY run_id')" >> "$out"
         fi

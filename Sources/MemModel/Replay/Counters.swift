@@ -174,6 +174,13 @@ public struct SlabInfoRow: Sendable, Equatable {
     public var objectsPerSlab: Int
     public var pagesPerSlab: Int
     public var slabs: Int
+    /// slabdata's `active_slabs`: slabs with an object in use (SLAB: full
+    /// and partial; SLUB prints every slab).
+    public var activeSlabs = 0
+    /// tunables' `limit` and `batchcount`: SLAB's per-CPU array (0 elsewhere,
+    /// as SLUB prints them).
+    public var limit = 0
+    public var batchcount = 0
 }
 
 /// Per-node event counters (cumulative; a tick's figures are differences),

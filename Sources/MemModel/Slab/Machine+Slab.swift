@@ -68,7 +68,7 @@ extension Machine {
         }
         if let o = slab_alloc(c) {
             slab.setBinding(object, .object(o, kmalloc: false))
-            let bytes = slab.variant.objectSize(of: c)
+            let bytes = slab.variant.cacheAllocationBytes(of: c)
             slab.kmem.allocated(object, site: site, requested: slab.requestedSize(ofCache: cache, c), allocated: bytes)
             if allocated != 0 && config.checkEvery > 0 {
                 let what = "salloc \(slab.name(of: c))"
@@ -136,14 +136,14 @@ extension Machine {
                 ok = true
             }
         }
-        let bytes = slab.kmallocBytes(size)
         if ok {
+            let bytes = slab.kmallocBytes(size)
             slab.kmem.allocated(object, site: site, requested: size, allocated: bytes)
+            if allocated != 0 && config.checkEvery > 0 { checkAllocated("kmalloc(\(size))", model: bytes, kernel: allocated) }
         } else {
             slab.setBinding(object, .failed(kmalloc: true))
             slab.kmem.failed(site: site)
         }
-        if allocated != 0 && config.checkEvery > 0 { checkAllocated("kmalloc(\(size))", model: bytes, kernel: allocated) }
     }
 
     mutating func kfree(_ object: Symbol) throws(ModelError) {

@@ -36,6 +36,9 @@ public protocol SlabVariant: Sendable {
     func kmallocDescriptorCache(size: Int) -> Int32?
     mutating func growForKmalloc(size: Int, base: FrameNumber, descriptor: SlabObject?)
     func kmallocBytes(size: Int) -> Int
+    /// Bytes a `kmem_cache_alloc` from `cache` takes, as the tracepoint's
+    /// `bytes_alloc` reports them.
+    func cacheAllocationBytes(of cache: Int32) -> Int
     /// `slab_alloc`: a free object of `cache`, or `nil` when it must grow first.
     mutating func allocate(from cache: Int32) -> SlabObject?
     /// Frames one new slab of `cache` takes.
@@ -74,6 +77,8 @@ public protocol SlabVariant: Sendable {
 /// Slabs that hold their own management: no descriptor to take.
 extension SlabVariant {
     public var reclaimsNewestFirst: Bool { false }
+    /// The cache's object size (`s->size`, `cachep->size`).
+    public func cacheAllocationBytes(of cache: Int32) -> Int { objectSize(of: cache) }
     public func descriptorCache(of cache: Int32) -> Int32? { nil }
     public mutating func grow(_ cache: Int32, base: FrameNumber, descriptor: SlabObject?) {
         precondition(descriptor == nil, "a descriptor for a variant without off-slab management")

@@ -22,7 +22,7 @@ import HeapModule
 /// | `mm_page_alloc` pfn, order | `palloc pPFN 2^order` |
 /// | `mm_page_free`, `mm_page_free_batched` pfn | `pfree pPFN` (the alloc's binding, whatever order the free names) |
 /// | `kmalloc`, `kmalloc_node` ptr, bytes_req, call_site, bytes_alloc | `kmalloc oPTR BYTES_REQ site=ADDR alloc=BYTES_ALLOC` |
-/// | `kmem_cache_alloc`(`_node`) ptr, bytes_alloc, [name], call_site | `cache NAME BYTES_ALLOC` on first sight (not for the boot-time `kmalloc-2^k`), `salloc NAME oPTR site=ADDR alloc=BYTES_ALLOC` |
+/// | `kmem_cache_alloc`(`_node`) ptr, bytes_req, [name], call_site, bytes_alloc | `cache NAME BYTES_REQ` on first sight (not for the boot-time `kmalloc-2^k`), `salloc NAME oPTR site=ADDR alloc=BYTES_ALLOC` |
 /// | `kfree`, `kmem_cache_free` ptr | `kfree oPTR` or `sfree NAME oPTR`, as the object was allocated |
 /// | `mm_vmscan_kswapd_wake`/`_sleep` | `# kswapd_wake nid=0 order=0 at 5123.456789` |
 ///
@@ -49,11 +49,13 @@ import HeapModule
 /// first; failed allocations (`page=(null)`, `ptr=(null)`) and `kmalloc(0)`
 /// (which returns a shared token, not memory) are skipped.
 ///
-/// Order: per-CPU buffers merged out of order (`cat per_cpu/cpu*/trace`, or a
-/// tool that does not sort) put an event after later-stamped ones. Events are
-/// held in a heap by timestamp (file order among equal stamps) and written
-/// once the newest stamp seen is `reorderMs` past them; one later than that
-/// is written as it comes (its tick cannot go back) and counted.
+/// Order: CPUs' events interleaved out of timestamp order (a merge that does
+/// not sort) put an event after later-stamped ones. Events are held in a heap
+/// by timestamp (file order among equal stamps) and written once the newest
+/// stamp seen is `reorderMs` past them; one later than that is written as it
+/// comes (its tick cannot go back) and counted. Whole per-CPU files one
+/// after the other (`cat per_cpu/cpu*/trace`) are late by far more than any
+/// window: sort those by timestamp before importing.
 ///
 /// A caveat to read the results with: slab pages are themselves page-allocator
 /// allocations, so a recording with both kmem page and slab events counts slab
@@ -121,7 +123,9 @@ struct FtraceImporter {
                 continue
             }
             let ns = Self.nanoseconds(fields[t])
-            if windowNs == 0 {
+            // Only the events converted wait in the window (sched events and
+            // the like would fill it for nothing).
+            if windowNs == 0 || event(after: t).kind == nil {
                 currentLine = reader.line
                 try statement(reader, t, ns)
                 continue
@@ -182,14 +186,15 @@ struct FtraceImporter {
         case pageAlloc, pageFree, kmalloc, cacheAlloc, free, kswapdWake, kswapdSleep
     }
 
-    /// The event line split in `fields`, whose timestamp (`ns`) is field `t`.
-    private mutating func statement(_ reader: LineReader, _ t: Int, _ ns: UInt64) throws {
+    /// The event named after timestamp field `t`, and its kind (nil: not
+    /// one this importer converts).
+    private func event(after t: Int) -> (name: UnsafeBufferPointer<UInt8>, kind: Kind?) {
         var name = fields[t + 1]
         name = UnsafeBufferPointer(rebasing: name[0..<(name.count - 1)])
         if let colon = name.lastIndex(of: UInt8(ascii: ":")) {  // perf: kmem:mm_page_alloc
             name = UnsafeBufferPointer(rebasing: name[(colon + 1)...])
         }
-        let kind: Kind
+        let kind: Kind?
         if name.equals("mm_page_alloc") { kind = .pageAlloc }
         else if name.equals("mm_page_free") || name.equals("mm_page_free_batched") || name.equals("mm_page_free_direct") { kind = .pageFree }
         else if name.equals("kmalloc") || name.equals("kmalloc_node") { kind = .kmalloc }
@@ -197,7 +202,14 @@ struct FtraceImporter {
         else if name.equals("kfree") || name.equals("kmem_cache_free") { kind = .free }
         else if name.equals("mm_vmscan_kswapd_wake") { kind = .kswapdWake }
         else if name.equals("mm_vmscan_kswapd_sleep") { kind = .kswapdSleep }
-        else {
+        else { kind = nil }
+        return (name, kind)
+    }
+
+    /// The event line split in `fields`, whose timestamp (`ns`) is field `t`.
+    private mutating func statement(_ reader: LineReader, _ t: Int, _ ns: UInt64) throws {
+        let (name, found) = event(after: t)
+        guard let kind = found else {
             otherEvents += 1
             return
         }
@@ -356,8 +368,10 @@ struct FtraceImporter {
 
     private mutating func cacheAlloc(_ reader: LineReader, _ from: Int, _ event: UnsafeBufferPointer<UInt8>) throws {
         guard let ptr = try pointer(reader, event, "ptr", from) else { failedAllocs += 1; return }
-        var size = try number(reader, event, "bytes_alloc", from)
-        if size == 0 { size = value("bytes_req", from)?.numberValue() ?? 0 }
+        // The cache's object size as the caller asked (`s->object_size`);
+        // the replay's variant rounds it as its kernel would.
+        var size = value("bytes_req", from)?.numberValue() ?? 0
+        if size == 0 { size = try number(reader, event, "bytes_alloc", from) }
         size = min(max(size, 1), Self.maxObject)
         let cache = try resolveCache(value("name", from), size: size)
         try bind(ptr, cache)

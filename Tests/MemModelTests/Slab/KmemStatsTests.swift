@@ -56,6 +56,18 @@ import TestSupport
         #expect(sink.pages.contains { $0.use == "page_directory" && $0.order == 0 && $0.allocations == 1 })
     }
 
+    /// What a cache allocation gives, as each 3.6 tracepoint reports it:
+    /// SLOB `SLOB_UNITS(c->size) * SLOB_UNIT` (101 → 102) below a page and
+    /// `PAGE_SIZE << get_order(size)` from a page (5000 → 8192); SLUB and
+    /// SLAB the cache's `size` (101 → 104, word then 8-byte aligned).
+    @Test(arguments: [(SlabAllocatorKind.slob, 102, 8192), (.slub, 104, 5000), (.slab, 104, 5000)])
+    func cacheAllocationsReportTheKernelsBytes(kind: SlabAllocatorKind, small: Int, large: Int) throws {
+        let r = try script(StackAllocator.self, config(mem: 4 << 20) { $0.slab = kind },
+                           "cache odd 101\ncache big 5000\nsalloc odd a\nsalloc big b\n")
+        #expect(r.machine.slab.kmem.liveRequested == 5101)
+        #expect(r.machine.slab.kmem.liveAllocated == small + large)
+    }
+
     /// The same capture replayed under another allocator: the first
     /// allocation whose size differs is reported with its line.
     @Test func checkReportsTheFirstSizeThatDiffersFromTheCapture() throws {

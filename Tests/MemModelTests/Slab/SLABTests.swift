@@ -94,6 +94,8 @@ import MemTrace
         let row = r.machine.slabinfo().first { $0.name == "c" }!
         #expect(row.slabs == 1 && row.objects == 37 && row.activeObjects == 37)
         #expect(row.objectSize == 104 && row.objectsPerSlab == 37 && row.pagesPerSlab == 1)
+        // slabdata and tunables as s_show() prints them.
+        #expect(row.activeSlabs == 1 && row.limit == 120 && row.batchcount == 60)
         let c = r.machine.slab.variant.cache(named: "c")!
         #expect(r.machine.slab.variant.activeObjects(of: c) == 17)
         // After a0 alone, the 15 objects the array holds count as active.
@@ -119,6 +121,7 @@ import MemTrace
         let row = r.machine.slabinfo().first { $0.name == "big" }!
         #expect(row.objectsPerSlab == 1 && row.pagesPerSlab == 2)
         #expect(row.slabs == 17 && row.activeObjects == 8)
+        #expect(row.activeSlabs == 8 && row.limit == 8 && row.batchcount == 4)  // 9 on the free list
         #expect(r.machine.frames.freeCount == full.machine.frames.freeCount + 6)
         #expect(r.machine.slab.variant.emptySlabs == 17)
         #expect(r.machine.invariantViolation() == nil)

@@ -73,7 +73,7 @@ import MemTrace
             kmalloc d 4096
             """)
         let info = Dictionary(uniqueKeysWithValues: r.machine.slabinfo().map { ($0.name, $0) })
-        #expect(info["kmalloc-128"] == SlabInfoRow(name: "kmalloc-128", activeObjects: 1, objects: 32, objectSize: 128, objectsPerSlab: 32, pagesPerSlab: 1, slabs: 1))
+        #expect(info["kmalloc-128"] == SlabInfoRow(name: "kmalloc-128", activeObjects: 1, objects: 32, objectSize: 128, objectsPerSlab: 32, pagesPerSlab: 1, slabs: 1, activeSlabs: 1))
         #expect(info["kmalloc-8"]?.activeObjects == 1)
         #expect(info["kmalloc-4096"]?.objects == 1)
         #expect(info["kmalloc-64"]?.slabs == 0)

@@ -143,8 +143,13 @@ public struct SLABSlab: SlabVariant {
     /// their descriptors' caches.
     public mutating func free(_ object: SlabObject) -> [SlabRun] {
         var released: [SlabRun] = []
+        // free_block() frees each destroyed slab's descriptor as it goes:
+        // first destroyed, first freed.
         var pending = [object]
-        while let o = pending.popLast() {
+        var next = 0
+        while next < pending.count {
+            let o = pending[next]
+            next += 1
             let c = Int(o.cache)
             for slab in caches[c].free(slab: o.slab, index: o.index) {
                 released.append(SlabRun(base: slab.base, frames: caches[c].pagesPerSlab))
@@ -185,7 +190,8 @@ public struct SLABSlab: SlabVariant {
         caches.map {
             SlabInfoRow(name: $0.name, activeObjects: $0.inUseObjects, objects: $0.capacity,
                         objectSize: $0.objectSize, objectsPerSlab: $0.objectsPerSlab,
-                        pagesPerSlab: $0.pagesPerSlab, slabs: $0.slabCount)
+                        pagesPerSlab: $0.pagesPerSlab, slabs: $0.slabCount,
+                        activeSlabs: $0.slabCount - $0.freeListSlabs, limit: $0.limit, batchcount: $0.batchcount)
         }
     }
 
@@ -344,6 +350,13 @@ extension SLABSlab {
             batchcount = (limit + 1) / 2
             freeLimit = 2 * batchcount + g.objectsPerSlab
             links = FreeChains(perSlab: g.objectsPerSlab)
+        }
+
+        /// Slabs on the free list (slabinfo counts the others active).
+        var freeListSlabs: Int {
+            var n = 0, s = heads[List.free.rawValue]
+            while s >= 0 { n += 1; s = slabs[Int(s)].next }
+            return n
         }
 
         /// The descriptors this cache's slabs hold.

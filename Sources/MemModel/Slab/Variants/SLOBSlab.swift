@@ -135,6 +135,13 @@ public struct SLOBSlab: SlabVariant {
     /// What SLOB's kmalloc tracepoint reports: `size + align`.
     public func kmallocBytes(size: Int) -> Int { size + Self.kmallocAlign }
 
+    /// `kmem_cache_alloc_node()`'s tracepoint: `SLOB_UNITS(c->size) *
+    /// SLOB_UNIT` below a page, `PAGE_SIZE << get_order(c->size)` from a page.
+    public func cacheAllocationBytes(of cache: Int32) -> Int {
+        let size = caches[Int(cache)].size
+        return size < 4096 ? Self.units(size) * 2 : 4096 << Self.getOrder(size)
+    }
+
     // MARK: Caches
 
     public mutating func allocate(from cache: Int32) -> SlabObject? {
@@ -328,7 +335,7 @@ public struct SLOBSlab: SlabVariant {
                         objectsPerSlab: 0, pagesPerSlab: 0, slabs: 0)
         }
         rows.append(SlabInfoRow(name: "slob_pages", activeObjects: inShared, objects: inShared, objectSize: 4096,
-                                objectsPerSlab: 0, pagesPerSlab: 1, slabs: shared.count))
+                                objectsPerSlab: 0, pagesPerSlab: 1, slabs: shared.count, activeSlabs: shared.count))
         return rows
     }
 

@@ -181,7 +181,7 @@ public struct SLUBSlab: SlabVariant {
         caches.map {
             SlabInfoRow(name: $0.name, activeObjects: $0.capacity - $0.freeOnNode, objects: $0.capacity,
                         objectSize: $0.objectSize, objectsPerSlab: $0.objectsPerSlab,
-                        pagesPerSlab: $0.pagesPerSlab, slabs: $0.slabCount)
+                        pagesPerSlab: $0.pagesPerSlab, slabs: $0.slabCount, activeSlabs: $0.slabCount)
         }
     }
 
