@@ -82,7 +82,12 @@ struct FuzzInputs {
         case 6, 7: return name()
         case 8: return String(decoding: (0..<(1 + rng.below(4))).map { _ in rng.pick(Array("rwx-q".utf8)) }, as: UTF8.self)
         case 9: return "shared=" + (rng.chance(80) ? name() : "")
-        case 10: return "node=" + (rng.chance(80) ? number(UInt64(rng.below(80))) : rng.pick(["", "x", "1K", "-1"]))
+        case 10:
+            switch rng.below(3) {
+            case 0: return "node=" + (rng.chance(80) ? number(UInt64(rng.below(80))) : rng.pick(["", "x", "1K", "-1"]))
+            case 1: return "site=" + (rng.chance(80) ? number(rng.magnitude()) : rng.pick(["", "c10a", "0x", "-1", "0xFFFFFFFFFFFFFFFF"]))
+            default: return "alloc=" + (rng.chance(80) ? number(rng.magnitude()) : rng.pick(["", "0", "1K", "2147483649"]))
+            }
         case 11: return rng.pick(["0x", "0xK", "-1", "1.5", "K", "0x1000K", "64Q", "0x12g4", "4294967296", "0xFFC00000", "0xC0000000"])
         case 12: return rng.pick(Event.allKeywords)
         default:
@@ -128,6 +133,15 @@ struct FuzzInputs {
         return number(1 + rng.next() % max)
     }
 
+    /// `[site=ADDR] [alloc=BYTES]`, either, both (in either order) or none.
+    mutating func callSiteOptions() -> String {
+        var options: [String] = []
+        if rng.chance(40) { options.append("site=" + number(rng.next() % 0xFFFF_FFFF_FFFF_FFFF)) }
+        if rng.chance(40) { options.append("alloc=" + number(1 + UInt64(rng.below(1 << 31)))) }
+        if rng.chance(50) { options.reverse() }
+        return options.map { " " + $0 }.joined()
+    }
+
     mutating func validStatement() -> String {
         switch rng.below(26) {
         case 0: return rng.chance(50) ? "tick" : "tick " + number(UInt64(rng.below(1 << 30)))
@@ -149,9 +163,9 @@ struct FuzzInputs {
         case 14: return "unmap \(pid()) \(number(UInt64(rng.below(0xFFC00)) << 12))"
         case 15:
             return "cache \(vname()) \(size(max: 4 << 20))" + (rng.chance(50) ? " " + number(1 << UInt64(rng.below(13))) : "")
-        case 16: return "salloc \(vname()) \(vname())"
+        case 16: return "salloc \(vname()) \(vname())" + callSiteOptions()
         case 17: return "sfree \(vname()) \(vname())"
-        case 18: return "kmalloc \(vname()) \(size(max: 1 << 30))"
+        case 18: return "kmalloc \(vname()) \(size(max: 1 << 30))" + callSiteOptions()
         case 19: return "kfree " + vname()
         case 20: return "fread \(vname()) \(number(UInt64(UInt32(truncatingIfNeeded: rng.next()))))"
         case 21: return "fwrite \(vname()) \(number(UInt64(rng.below(1000))))"
