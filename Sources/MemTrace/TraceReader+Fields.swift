@@ -72,7 +72,12 @@ extension TraceReader {
     /// The next field, an optional number without a default.
     @inline(always)
     func optionalNumber(_ f: inout FieldCursor) throws(TraceError) -> UInt64? {
-        let v = f.binary ? try binaryOptionalNumber(&f) : (try textPresent(f.statement, f.k, f.rule) ? try textNumber(f.statement, f.k, f.rule) : nil)
+        var v: UInt64? = nil
+        if f.binary {
+            v = try binaryOptionalNumber(&f)
+        } else if let t = try textToken(f.statement, f.k, f.rule) {
+            v = try textNumber(f.statement, f.k, f.rule, token: t)
+        }
         f.k += 1
         return v
     }
@@ -80,7 +85,7 @@ extension TraceReader {
     @inline(always)
     func symbol(_ f: inout FieldCursor) throws(TraceError) -> Symbol {
         let r = f.rule
-        let s = f.binary ? try liveSymbol(try varint(&f.i), r.pointee.table) : try textSymbol(f.statement, f.k, r)
+        let s = f.binary ? try liveSymbol(try varint(&f.i), r.pointee.table) : try textSymbol(f.statement, f.k, r, token: f.k + 1)
         if r.pointee.releases {
             // Released before the next statement: the id serves this
             // statement's messages, then goes back to the table.
@@ -97,8 +102,8 @@ extension TraceReader {
         if f.binary {
             let v = try varint(&f.i)
             if v > 0 { s = try liveSymbol(v - 1, f.rule.pointee.table) }
-        } else if try textPresent(f.statement, f.k, f.rule) {
-            s = try textSymbol(f.statement, f.k, f.rule)
+        } else if let t = try textToken(f.statement, f.k, f.rule) {
+            s = try textSymbol(f.statement, f.k, f.rule, token: t)
         }
         f.k += 1
         return s

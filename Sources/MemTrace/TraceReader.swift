@@ -313,12 +313,12 @@ public final class TraceReader {
     @inline(always)
     func textPresent(_ k: Int) -> Bool { k + 1 < ntok }
 
-    /// Whether optional field `k` was given; an option (`KEY=VALUE`) may
-    /// stand anywhere after the positional fields.
+    /// The token of optional field `k`, or nil when it was not given; an
+    /// option (`KEY=VALUE`) may stand anywhere after the positional fields.
     @inline(always)
-    func textPresent(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> Bool {
-        if !r.pointee.isOption { return textPresent(k) }
-        return try optionToken(s, k) != nil
+    func textToken(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> Int? {
+        if !r.pointee.isOption { return textPresent(k) ? k + 1 : nil }
+        return try optionToken(s, k)
     }
 
     /// The token of option `k`, or nil when the statement does not give it.
@@ -361,11 +361,16 @@ public final class TraceReader {
         return i < n && p[i] == UInt8(ascii: "=")
     }
     /// Field `k` of `s`, whose rule is `r`: a number (the default when absent).
-    @inline(never)
+    @inline(__always)
     func textNumber(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> UInt64 {
-        if r.pointee.optional && !r.pointee.isOption && !textPresent(k) { return r.pointee.defaultValue }
-        if r.pointee.isOption { return try optionNumber(s, k, r) }
-        let t = k + 1
+        if r.pointee.optional && !textPresent(k) { return r.pointee.defaultValue }
+        return try textNumber(s, k, r, token: k + 1)
+    }
+
+    /// Field `k` of `s`, given as token `t` (an option's `KEY=VALUE`).
+    @inline(never)
+    func textNumber(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>, token t: Int) throws(TraceError) -> UInt64 {
+        if r.pointee.isOption { return try optionNumber(s, k, r, token: t) }
         let v: UInt64
         do {
             v = try NumberSyntax.parse(buffer + tokStart[t], tokLen[t], allowSuffix: r.pointee.kind == .size)
@@ -395,8 +400,7 @@ public final class TraceReader {
     }
 
     /// `KEY=NUMBER` options such as `node=1`; messages show the value, not the token.
-    private func optionNumber(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> UInt64 {
-        let t = try optionToken(s, k)!
+    private func optionNumber(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>, token t: Int) throws(TraceError) -> UInt64 {
         let field = s.spec.fields[k]
         let offset = field.key!.utf8.count + 1
         let v: UInt64
@@ -411,10 +415,10 @@ public final class TraceReader {
         return v
     }
 
-    /// Field `k` of `s` (after `KEY=` for an option): a name, interned.
+    /// Field `k` of `s`, given as token `t` (after `KEY=` for an option): a
+    /// name, interned.
     @inline(never)
-    func textSymbol(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> Symbol {
-        let t = r.pointee.isOption ? try optionToken(s, k)! : k + 1
+    func textSymbol(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>, token t: Int) throws(TraceError) -> Symbol {
         var p = buffer + tokStart[t]
         var n = tokLen[t]
         if r.pointee.isOption {

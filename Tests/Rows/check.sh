@@ -48,6 +48,10 @@ done
 
 added="'kmem_bytes_req', 'kmem_bytes_alloc'"
 addedslab="'active_slabs', 'tunable_limit', 'tunable_batchcount'"
+# The columns of TABLE in database DB but those listed (ADDED): the schema's,
+# the same in every database, so read once.
+columns_except() { sqlite3 "$1" "SELECT group_concat(name, ', ') FROM pragma_table_info('$2') WHERE name NOT IN ($3)"; }
+old="" oldslab=""
 out="$work/checksums.txt"
 : > "$out"
 for t in "${traces[@]}"; do
@@ -63,13 +67,13 @@ for t in "${traces[@]}"; do
         if [ -f "$db" ]; then
             # The columns of schema version 2, then those added since, so that
             # a new column leaves the older checksums comparable.
-            old="$(sqlite3 "$db" "SELECT group_concat(name, ', ') FROM pragma_table_info('tick_metrics') WHERE name NOT IN ($added)")"
+            [ -n "$old" ] || old="$(columns_except "$db" tick_metrics "$added")"
             printf '%s %s tick_metrics %s\n' "$name" "$label" "$(sum "SELECT $old FROM tick_metrics ORDER BY run_id, tick")" >> "$out"
             printf '%s %s tick_metrics_v3 %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, kmem_bytes_req, kmem_bytes_alloc FROM tick_metrics ORDER BY run_id, tick')" >> "$out"
             printf '%s %s kmem_callsites %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_callsites ORDER BY run_id, call_site')" >> "$out"
             printf '%s %s kmem_pages %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_pages ORDER BY run_id, page_order, use')" >> "$out"
             printf '%s %s node_metrics %s\n' "$name" "$label" "$(sum 'SELECT * FROM node_metrics ORDER BY run_id, tick, node')" >> "$out"
-            oldslab="$(sqlite3 "$db" "SELECT group_concat(name, ', ') FROM pragma_table_info('slabinfo') WHERE name NOT IN ($addedslab)")"
+            [ -n "$oldslab" ] || oldslab="$(columns_except "$db" slabinfo "$addedslab")"
             printf '%s %s slabinfo %s\n' "$name" "$label" "$(sum "SELECT $oldslab FROM slabinfo ORDER BY run_id, tick, name")" >> "$out"
             printf '%s %s slabinfo_v3 %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, name, active_slabs, tunable_limit, tunable_batchcount FROM slabinfo ORDER BY run_id, tick, name')" >> "$out"
             printf '%s %s processes %s\n' "$name" "$label" "$(sum 'SELECT * FROM processes ORDER BY run_id, pid')" >> "$out"

@@ -123,11 +123,16 @@ struct FtraceImporter {
                 continue
             }
             let ns = Self.nanoseconds(fields[t])
+            let (name, kind) = event(after: t)
+            guard let kind else {
+                otherEvents += 1
+                continue
+            }
             // Only the events converted wait in the window (sched events and
             // the like would fill it for nothing).
-            if windowNs == 0 || event(after: t).kind == nil {
+            if windowNs == 0 {
                 currentLine = reader.line
-                try statement(reader, t, ns)
+                try statement(reader, t, ns, name, kind)
                 continue
             }
             held.insert(Held(ns: ns, sequence: sequence, line: reader.line, bytes: Array(line)))
@@ -160,7 +165,9 @@ struct FtraceImporter {
         currentLine = h.line
         try h.bytes.withUnsafeBufferPointer { b in
             fields.split(b)
-            try statement(reader, timestampField()!, h.ns)
+            let t = timestampField()!
+            let (name, kind) = event(after: t)
+            try statement(reader, t, h.ns, name, kind!)
         }
     }
 
@@ -206,13 +213,10 @@ struct FtraceImporter {
         return (name, kind)
     }
 
-    /// The event line split in `fields`, whose timestamp (`ns`) is field `t`.
-    private mutating func statement(_ reader: LineReader, _ t: Int, _ ns: UInt64) throws {
-        let (name, found) = event(after: t)
-        guard let kind = found else {
-            otherEvents += 1
-            return
-        }
+    /// The event line split in `fields`, whose timestamp (`ns`) is field `t`
+    /// and whose event is `name`, of `kind`.
+    private mutating func statement(_ reader: LineReader, _ t: Int, _ ns: UInt64,
+                                    _ name: UnsafeBufferPointer<UInt8>, _ kind: Kind) throws {
         if tickNs > 0 { try out.advance(to: ns / tickNs) }
         let from = t + 2
         switch kind {
