@@ -13,7 +13,7 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id        INTEGER PRIMARY KEY,
     label         TEXT,
     trace         TEXT NOT NULL,            -- path as given on the command line
-    pmm           TEXT NOT NULL,            -- bitmap | stack | buddy
+    pmm           TEXT NOT NULL,            -- bitmap | stack | buddy | buddy-mobility | llfree
     config        TEXT NOT NULL,            -- every setting, as JSON
     comparison_id INTEGER,                  -- runs of one `compare` call share it
     sweep_job     TEXT,                     -- the job id of a `sweep` plan, if any
@@ -78,7 +78,48 @@ CREATE TABLE IF NOT EXISTS tick_metrics (
     -- gave them (version 3; rows of older runs read 0).
     kmem_bytes_req            INTEGER NOT NULL DEFAULT 0,
     kmem_bytes_alloc          INTEGER NOT NULL DEFAULT 0,
+    -- Version 4 (rows of older runs read 0). Fully free, aligned 2 MiB blocks
+    -- (512 frames): free_o9 + 2 * free_o10.
+    free_huge                 INTEGER NOT NULL DEFAULT 0,
+    -- --pmm buddy-mobility: allocations served from another migrate type's
+    -- free lists (mm_page_alloc_extfrag), those that took less than a
+    -- pageblock (fragmenting=1), those that moved the pageblock's free pages
+    -- (change_ownership=1), and pageblocks that changed type. 0 elsewhere.
+    extfrag_fallbacks         INTEGER NOT NULL DEFAULT 0,
+    extfrag_fragmenting       INTEGER NOT NULL DEFAULT 0,
+    extfrag_steals            INTEGER NOT NULL DEFAULT 0,
+    pageblock_claims          INTEGER NOT NULL DEFAULT 0,
+    -- --compaction, named as /proc/vmstat names them (version 4; 0 when off):
+    -- direct compaction attempts, and those after which the allocation
+    -- succeeded or still failed; pages the migration and free scanners looked
+    -- at, pages they isolated, pages moved; invlpgs the moves issued; proactive
+    -- runs at tick close.
+    compact_stall             INTEGER NOT NULL DEFAULT 0,
+    compact_success           INTEGER NOT NULL DEFAULT 0,
+    compact_fail              INTEGER NOT NULL DEFAULT 0,
+    compact_migrate_scanned   INTEGER NOT NULL DEFAULT 0,
+    compact_free_scanned      INTEGER NOT NULL DEFAULT 0,
+    compact_isolated          INTEGER NOT NULL DEFAULT 0,
+    pgmigrate_success         INTEGER NOT NULL DEFAULT 0,
+    compact_tlb_invlpg        INTEGER NOT NULL DEFAULT 0,
+    compact_proactive_runs    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, tick)
+) WITHOUT ROWID;
+
+-- /proc/pagetypeinfo at each tick close, per node, for allocators that group
+-- by mobility (--pmm buddy-mobility): the blocks on each migrate type's free
+-- list per order, and the pageblocks of that type (version 4).
+CREATE TABLE IF NOT EXISTS pagetypeinfo (
+    run_id      INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    tick        INTEGER NOT NULL,
+    node        INTEGER NOT NULL,
+    migratetype TEXT    NOT NULL,  -- Unmovable, Reclaimable, Movable, Reserve
+    free_o0  INTEGER NOT NULL, free_o1 INTEGER NOT NULL, free_o2 INTEGER NOT NULL,
+    free_o3  INTEGER NOT NULL, free_o4 INTEGER NOT NULL, free_o5 INTEGER NOT NULL,
+    free_o6  INTEGER NOT NULL, free_o7 INTEGER NOT NULL, free_o8 INTEGER NOT NULL,
+    free_o9  INTEGER NOT NULL, free_o10 INTEGER NOT NULL,
+    pageblocks  INTEGER NOT NULL,
+    PRIMARY KEY (run_id, tick, node, migratetype)
 ) WITHOUT ROWID;
 
 -- /proc/slabinfo, sampled at tick close (every --slabinfo-every ticks).
@@ -283,4 +324,4 @@ SELECT t.trace,
        (SELECT MIN(tlb_miss_rate) FROM s WHERE s.trace = t.trace) AS lowest_tlb_miss_rate
 FROM (SELECT DISTINCT trace FROM s) t;
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

@@ -55,6 +55,7 @@ public enum ShardMerge {
         ("node_metrics", "tick, node"),
         ("kmem_callsites", "call_site"),
         ("kmem_pages", "page_order, use"),
+        ("pagetypeinfo", "tick, node, migratetype"),
     ]
 
     /// Every table a merge reads from a shard.

@@ -59,6 +59,24 @@ extension Schema {
             ALTER TABLE slabinfo ADD COLUMN tunable_limit INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE slabinfo ADD COLUMN tunable_batchcount INTEGER NOT NULL DEFAULT 0;
             """),
+        // 3 → 4: free huge blocks, mobility fallbacks and compaction per tick;
+        // pagetypeinfo comes from the schema's CREATE TABLE IF NOT EXISTS.
+        Migration(from: 3, sql: """
+            ALTER TABLE tick_metrics ADD COLUMN free_huge INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN extfrag_fallbacks INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN extfrag_fragmenting INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN extfrag_steals INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN pageblock_claims INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN compact_stall INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN compact_success INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN compact_fail INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN compact_migrate_scanned INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN compact_free_scanned INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN compact_isolated INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN pgmigrate_success INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN compact_tlb_invlpg INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN compact_proactive_runs INTEGER NOT NULL DEFAULT 0;
+            """),
     ]
 
     /// Brings `db` to `version` in place, all or nothing (see ``Migration``).

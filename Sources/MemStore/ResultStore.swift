@@ -222,6 +222,7 @@ public final class RunWriter: ReplaySink {
     private var pendingPages: [PageAllocationRecord] = []
     private let callsiteInsert: Statement
     private let pageInsert: Statement
+    private let pageTypeInsert: Statement
     /// Rows of every table buffered since the last flush.
     private var bufferedRows = 0
     private var lastFlush = monotonicSeconds()
@@ -252,6 +253,7 @@ public final class RunWriter: ReplaySink {
         nodeInsert = try db.prepare("INSERT INTO node_metrics (run_id, tick, node, free_pages, used_pages, usage_pct, largest_free_block, frag_index, fallback_allocations, local_accesses, remote_accesses, reclaimed_pages, kswapd_active, kswapd_wakeups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         callsiteInsert = try db.prepare("INSERT INTO kmem_callsites (run_id, call_site, allocs, frees, failures, bytes_req, bytes_alloc, frag_pct) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         pageInsert = try db.prepare("INSERT INTO kmem_pages (run_id, page_order, use, allocs, frees, failures) VALUES (?, ?, ?, ?, ?, ?)")
+        pageTypeInsert = try db.prepare("INSERT INTO pagetypeinfo (run_id, tick, node, migratetype, free_o0, free_o1, free_o2, free_o3, free_o4, free_o5, free_o6, free_o7, free_o8, free_o9, free_o10, pageblocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         processInsert = try db.prepare("INSERT INTO processes (run_id, pid, parent, spawned_tick, exited_tick, peak_resident, resident, faults, cow_faults, segv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     }
 
@@ -269,13 +271,17 @@ public final class RunWriter: ReplaySink {
     }
 
     public func tickClosed(_ sample: TickSample) throws {
-        for n in sample.nodes { pendingNodes.append((sample.tick, n)) }
+        var typeRows = 0
+        for n in sample.nodes {
+            pendingNodes.append((sample.tick, n))
+            if let t = n.pageTypes { typeRows += t.pageblocks.count }
+        }
         let row = pendingTicks + pendingRows * width
         row[0] = run
         var values = TickColumns.RowWriter(slot: row + 1)
         TickColumns.visit(sample, &values)
         pendingRows += 1
-        try rowsAdded(1 + sample.nodes.count)
+        try rowsAdded(1 + sample.nodes.count + typeRows)
     }
 
     public func slabinfo(tick: UInt64, rows: [SlabInfoRow]) throws {
@@ -356,6 +362,16 @@ public final class RunWriter: ReplaySink {
         nodeInsert.bind(13, Int64(n.kswapdActive ? 1 : 0))
         nodeInsert.bind(14, Int64(n.delta.kswapdWakeups))
         try nodeInsert.run()
+        guard let types = n.pageTypes else { return }
+        for (t, name) in PageTypeInfo.typeNames.enumerated() {
+            pageTypeInsert.bind(1, run)
+            pageTypeInsert.bind(2, Int64(truncatingIfNeeded: tick))
+            pageTypeInsert.bind(3, Int64(n.node))
+            pageTypeInsert.bind(4, name)
+            for o in 0...maxOrder { pageTypeInsert.bind(Int32(5 + o), Int64(types.freeBlocks[t][o])) }
+            pageTypeInsert.bind(16, Int64(types.pageblocks[t]))
+            try pageTypeInsert.run()
+        }
     }
 
     private func insert(_ r: SlabInfoRow, tick: UInt64) throws {

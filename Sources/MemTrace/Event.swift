@@ -12,7 +12,9 @@ public enum Event: Equatable, Sendable {
     /// `tick [N]`: close the current tick; `nil` means current + 1.
     case tick(UInt64?)
 
-    case palloc(Symbol, count: UInt32)
+    /// `palloc H [N] [TYPE]`: `type` nil when the trace names none (the
+    /// model then takes `unmovable`, as `GFP_KERNEL` is).
+    case palloc(Symbol, count: UInt32, type: MigrateType? = nil)
     case pfree(Symbol)
 
     case spawn(PID, node: Int32?)
@@ -33,7 +35,9 @@ public enum Event: Equatable, Sendable {
     /// `cache NAME SIZE [ALIGN]`. Its name, which the model keeps for
     /// slabinfo, stays in the reader's table: a `String` here would make
     /// every event costlier to copy (8 % of an access replay, measured).
-    case cache(Symbol, size: UInt32, align: UInt32)
+    /// `type` is `reclaimable` for a cache made with `SLAB_RECLAIM_ACCOUNT`;
+    /// nil when the trace says nothing (unmovable).
+    case cache(Symbol, size: UInt32, align: UInt32, type: MigrateType? = nil)
     /// `site`: the call site, 0 when the trace names none; `allocated`: the
     /// recording kernel's `bytes_alloc`, 0 when not given.
     case salloc(cache: Symbol, object: Symbol, site: UInt64, allocated: UInt32)
@@ -73,5 +77,30 @@ public struct Perms: OptionSet, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         (contains(.read) ? "r" : "-") + (contains(.write) ? "w" : "-")
             + (contains(.execute) ? "x" : "-")
+    }
+}
+
+/// A frame allocation's mobility: Linux's migrate type, which decides the
+/// pageblock free lists an allocation is served from under
+/// `--pmm buddy-mobility`. Numbered as Linux 2.6.24–4.3 number them
+/// (`include/linux/mmzone.h` of 3.6, lines 38–42); 4.4 swapped MOVABLE and
+/// RECLAIMABLE, which the ftrace importer's `--migratetype-numbering` undoes.
+public enum MigrateType: UInt8, CaseIterable, Sendable {
+    /// Kernel allocations without `__GFP_MOVABLE` or `__GFP_RECLAIMABLE`:
+    /// page tables, directories, `kmalloc` slabs and large `kmalloc`s.
+    case unmovable = 0
+    /// `__GFP_RECLAIMABLE`: slabs of caches made with `SLAB_RECLAIM_ACCOUNT`
+    /// (dentries, inodes), which a shrinker can free.
+    case reclaimable = 1
+    /// `__GFP_MOVABLE`: user pages and page-cache pages, which migration can move.
+    case movable = 2
+
+    /// The word a trace writes: `unmovable`, `reclaimable`, `movable`.
+    public var keyword: String {
+        switch self {
+        case .unmovable: "unmovable"
+        case .reclaimable: "reclaimable"
+        case .movable: "movable"
+        }
     }
 }

@@ -33,7 +33,9 @@ extension TraceReader {
         case .reserve: return .reserve(bytes: try number(&f))
         case .nodes: return .nodes(Int(try number(&f)))
         case .tick: return .tick(try optionalNumber(&f))
-        case .palloc: return .palloc(try symbol(&f), count: u32(try number(&f)))
+        case .palloc:
+            let h = try symbol(&f), n = u32(try number(&f))
+            return .palloc(h, count: n, type: try optionalMigrateType(&f))
         case .pfree: return .pfree(try symbol(&f))
         case .spawn: return .spawn(u32(try number(&f)), node: try optionalNumber(&f).map { Int32(truncatingIfNeeded: $0) })
         case .fork: return .fork(parent: u32(try number(&f)), child: u32(try number(&f)))
@@ -70,7 +72,8 @@ extension TraceReader {
             return .unmap(pid, vaddr: u32(va))
         case .cache:
             let c = try symbol(&f)
-            return .cache(c, size: u32(try number(&f)), align: u32(try number(&f)))
+            let size = u32(try number(&f)), align = u32(try number(&f))
+            return .cache(c, size: size, align: align, type: try optionalMigrateType(&f))
         case .salloc:
             let c = try symbol(&f), o = try symbol(&f)
             return .salloc(cache: c, object: o, site: try optionalNumber(&f) ?? 0, allocated: u32(try optionalNumber(&f) ?? 0))
@@ -95,7 +98,8 @@ extension Event {
         case let .reserve(bytes): s.begin(.reserve); s.number(bytes)
         case let .nodes(n): s.begin(.nodes); s.number(UInt64(n))
         case let .tick(n): s.begin(.tick); s.optionalNumber(n)
-        case let .palloc(h, count): s.begin(.palloc); s.symbol(h); s.number(UInt64(count))
+        case let .palloc(h, count, type):
+            s.begin(.palloc); s.symbol(h); s.number(UInt64(count)); s.optionalNumber(type.map { UInt64($0.rawValue) })
         case let .pfree(h): s.begin(.pfree); s.symbol(h)
         case let .spawn(pid, node): s.begin(.spawn); s.number(UInt64(pid)); s.optionalNumber(node.map { UInt64($0) })
         case let .fork(parent, child): s.begin(.fork); s.number(UInt64(parent)); s.number(UInt64(child))
@@ -108,7 +112,8 @@ extension Event {
         case let .access(kind, pid, va): s.begin(Statement(kind)); s.number(UInt64(pid)); s.number(UInt64(va))
         case let .map(pid, va, h, perms): s.begin(.map); s.number(UInt64(pid)); s.number(UInt64(va)); s.symbol(h); s.perms(perms)
         case let .unmap(pid, va): s.begin(.unmap); s.number(UInt64(pid)); s.number(UInt64(va))
-        case let .cache(c, size, align): s.begin(.cache); s.symbol(c); s.number(UInt64(size)); s.number(UInt64(align))
+        case let .cache(c, size, align, type):
+            s.begin(.cache); s.symbol(c); s.number(UInt64(size)); s.number(UInt64(align)); s.optionalNumber(type.map { UInt64($0.rawValue) })
         case let .salloc(c, o, site, allocated): s.begin(.salloc); s.symbol(c); s.symbol(o); s.callSite(site, allocated)
         case let .sfree(c, o): s.begin(.sfree); s.symbol(c); s.symbol(o)
         case let .kmalloc(o, size, site, allocated): s.begin(.kmalloc); s.symbol(o); s.number(UInt64(size)); s.callSite(site, allocated)

@@ -30,6 +30,9 @@ public struct Field: Sendable {
         case symbol
         /// A subset of `rwx` (`-` stands for nothing).
         case perms
+        /// `unmovable`, `reclaimable` or `movable` (``MigrateType``), those
+        /// of `min...max`; binary writes the type's number.
+        case migrateType
     }
 
     /// Whether a field may be left out. Optional fields come last.
@@ -80,6 +83,10 @@ public struct Field: Sendable {
     /// `alloc=BYTES` on `kmalloc`/`salloc`: the bytes the recording kernel's
     /// allocator gave (ftrace's `bytes_alloc`), for `replay --check`.
     static var allocated: Field { Field.number("BYTES", "allocated size", 1...1 << 31).option("alloc") }
+    /// A frame allocation's migrate type, `unmovable` up to `last`.
+    static func migrateType(upTo last: MigrateType) -> Field {
+        Field(placeholder: "TYPE", what: "migrate type", kind: .migrateType, max: UInt64(last.rawValue), presence: .optional)
+    }
 
     public static func number(_ placeholder: String, _ what: String, _ range: ClosedRange<UInt64>, _ rule: Rule = .none) -> Field {
         Field(placeholder: placeholder, what: what, kind: .number, min: range.lowerBound, max: range.upperBound, rule: rule)
@@ -165,7 +172,10 @@ extension Statement {
         StatementSpec(.reserve, "reserve", op: 26, directive: true, [.size("SIZE", "reserved size", 0...1 << 32, .pageMultiple)]),
         StatementSpec(.nodes, "nodes", op: 27, directive: true, [.number("N", "node count", 1...64)]),
         StatementSpec(.tick, "tick", op: 5, bareOp: 4, [.number("N", "tick number", 0...1 << 62).optional]),
-        StatementSpec(.palloc, "palloc", op: 6, [.handle, .number("N", "frame count", 1...1 << 20).defaulting(1)]),
+        // The first release wrote palloc without a migrate type under op 6.
+        StatementSpec(.palloc, "palloc", op: 30, bareOp: 6, [
+            .handle, .number("N", "frame count", 1...1 << 20).defaulting(1), .migrateType(upTo: .movable),
+        ]),
         StatementSpec(.pfree, "pfree", op: 7, [Field.handle.released]),
         StatementSpec(.spawn, "spawn", op: 8, [.pid, Field.number("K", "node", 0...63).option("node")]),
         StatementSpec(.fork, "fork", op: 9, [Field.pid.named("PARENT"), Field.pid.named("CHILD")]),
@@ -181,9 +191,10 @@ extension Statement {
         StatementSpec(.execute, "x", op: 3, [.pid, .address("ADDR", "address")]),
         StatementSpec(.map, "map", op: 14, [.pid, .address("VADDR", "virtual address", .pageAligned), .handle, .perms]),
         StatementSpec(.unmap, "unmap", op: 15, [.pid, .address("VADDR", "virtual address", .pageAligned)]),
-        StatementSpec(.cache, "cache", op: 16, [
+        // The first release wrote cache without a migrate type under op 16.
+        StatementSpec(.cache, "cache", op: 32, bareOp: 16, [
             .symbol("NAME", .cache), .size("SIZE", "object size", 1...4 << 20),
-            Field.size("ALIGN", "alignment", 1...4096, .powerOfTwo).defaulting(8),
+            Field.size("ALIGN", "alignment", 1...4096, .powerOfTwo).defaulting(8), .migrateType(upTo: .reclaimable),
         ]),
         // The first release wrote salloc and kmalloc without options under
         // ops 17 and 19: those are now their bare ops.
@@ -231,6 +242,8 @@ extension Statement {
                 case .version: s += "version"
                 case .symbol: s += "\(f.namespace)"
                 case .perms: s += "subset of `rwx`"
+                case .migrateType:
+                    s += "\(f.what) " + (f.min...f.max).map { "`\(MigrateType(rawValue: UInt8($0))!.keyword)`" }.joined(separator: ", ")
                 case .number, .size, .address:
                     s += "\(f.what == f.placeholder ? "" : f.what + " ")\(Self.bound(f.min))–\(Self.bound(f.max))"
                 }
@@ -245,7 +258,7 @@ extension Statement {
             }
             var op = spec.op.map(String.init) ?? "the magic"
             if let bare = spec.bareOp {
-                op += "; \(bare) without " + (spec.fields.count { $0.presence != .required } > 1 ? "options" : spec.fields.last!.placeholder)
+                op += "; \(bare) without " + (spec.fields.count { $0.presence == .optional } > 1 ? "options" : spec.fields.last!.placeholder)
             }
             lines.append("| `\(spec.usage)` | \(fields.joined(separator: "; ")) | \(op) |")
         }

@@ -18,6 +18,8 @@ struct StatementRules: @unchecked Sendable {
         /// A symbol's namespace, as the index of its table.
         var table: Int
         var optional: Bool
+        /// Optional with a default: written in a record with the bare op too.
+        var defaulted: Bool
         /// Written `KEY=VALUE` in text.
         var isOption: Bool
         var releases: Bool
@@ -89,16 +91,17 @@ struct StatementRules: @unchecked Sendable {
             isDirective[s] = spec.isDirective
             precondition(spec.fields.drop { $0.presence == .required }.allSatisfy { $0.presence != .required },
                          "\(spec.keyword): optional fields must come last")
-            precondition(spec.bareOp == nil || spec.fields.filter { $0.presence != .required }.allSatisfy { $0.presence == .optional && $0.kind != .symbol },
+            precondition(spec.bareOp == nil || spec.fields.filter { $0.presence == .optional }.allSatisfy { $0.kind != .symbol },
                          "\(spec.keyword): a bare op stands for optional numbers left out")
             precondition(spec.fields.allSatisfy { $0.key == nil || $0.presence == .optional },
                          "\(spec.keyword): an option (KEY=VALUE) is optional without a default")
-            plusOne[s] = spec.bareOp == nil || spec.fields.count { $0.presence != .required } > 1
+            plusOne[s] = spec.bareOp == nil || spec.fields.count { $0.presence == .optional } > 1
             for f in spec.fields {
                 var d: UInt64 = 0
-                if case .defaulted(let v) = f.presence { d = v }
+                var defaulted = false
+                if case .defaulted(let v) = f.presence { d = v; defaulted = true }
                 (rules + r).initialize(to: FieldRule(
-                    kind: f.kind, rule: f.rule, table: f.namespace.rawValue, optional: f.presence != .required,
+                    kind: f.kind, rule: f.rule, table: f.namespace.rawValue, optional: f.presence != .required, defaulted: defaulted,
                     isOption: f.key != nil, releases: f.releases, min: f.min, max: f.max, defaultValue: d))
                 r += 1
             }

@@ -109,6 +109,19 @@ extension TraceReader {
         return s
     }
 
+    /// The next field, an optional migrate type (a number in binary).
+    @inline(always)
+    func optionalMigrateType(_ f: inout FieldCursor) throws(TraceError) -> MigrateType? {
+        var v: UInt64? = nil
+        if f.binary {
+            v = try binaryOptionalNumber(&f)
+        } else if textPresent(f.k) {
+            v = try textMigrateType(f.statement, f.k, f.rule)
+        }
+        f.k += 1
+        return v.map { MigrateType(rawValue: UInt8(truncatingIfNeeded: $0))! }
+    }
+
     @inline(always)
     func perms(_ f: inout FieldCursor) throws(TraceError) -> Perms {
         let p = f.binary ? Perms(rawValue: UInt8(truncatingIfNeeded: try binaryNumber(&f))) : try textPerms(f.statement, f.k)

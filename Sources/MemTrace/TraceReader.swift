@@ -437,6 +437,27 @@ public final class TraceReader {
         return symbols.tables[r.pointee.table].intern(UnsafeRawBufferPointer(start: p, count: n))
     }
 
+    /// Field `k`, a migrate type's word among those rule `r` allows.
+    @inline(never)
+    func textMigrateType(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> UInt64 {
+        let t = k + 1
+        let allowed = (r.pointee.min...r.pointee.max).map { MigrateType(rawValue: UInt8($0))! }
+        for m in allowed where tokenEquals(t, m.keyword) { return UInt64(m.rawValue) }
+        let words = allowed.map(\.keyword)
+        throw fail("\(s.keyword): bad migrate type '\(text(t))': use \(words.dropLast().joined(separator: ", ")) or \(words.last!)")
+    }
+
+    /// Whether token `t` is exactly `word`.
+    private func tokenEquals(_ t: Int, _ word: String) -> Bool {
+        let p = buffer + tokStart[t], n = tokLen[t]
+        var i = 0
+        for c in word.utf8 {
+            if i >= n || p[i] != c { return false }
+            i += 1
+        }
+        return i == n
+    }
+
     /// Field `k` of `s`: permissions.
     @inline(never)
     func textPerms(_ s: Statement, _ k: Int) throws(TraceError) -> Perms {

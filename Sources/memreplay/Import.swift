@@ -44,6 +44,9 @@ struct Import: ParsableCommand {
     @Option(help: ArgumentHelp("ftrace: put events up to this many milliseconds out of timestamp order (CPUs' buffers interleaved) back in order; later ones are counted and taken as they come (0: file order).", valueName: "ms"))
     var reorderMs: Int = 1000
 
+    @Option(help: ArgumentHelp("ftrace: how mm_page_alloc's migratetype= numbers the types: 4.4 and later (0 unmovable, 1 movable, 2 reclaimable) or 2.6.24 to 4.3 (1 reclaimable, 2 movable).", valueName: "version"))
+    var migratetypeNumbering: MigrateTypeNumbering = .linux44
+
     func validate() throws {
         guard tickEvery >= 0 else { throw ValidationError("--tick-every must be 0 or more") }
         guard tickMs >= 0 else { throw ValidationError("--tick-ms must be 0 or more") }
@@ -63,7 +66,8 @@ struct Import: ParsableCommand {
         do {
             report = try out.write { path in
                 try Importer.run(format, input: input, to: TraceWriter(path: path),
-                                 options: ImportOptions(tickEvery: tickEvery, tickMs: tickMs, reorderMs: reorderMs))
+                                 options: ImportOptions(tickEvery: tickEvery, tickMs: tickMs, reorderMs: reorderMs,
+                                                        migrateTypeNumbering: migratetypeNumbering))
             }
         } catch {
             if let e = error as? SourceError {

@@ -12,7 +12,7 @@ struct MemReplay: ParsableCommand {
             Results go to a SQLite database (results.db by default), one row per tick in \
             tick_metrics; query them with sqlite3. The trace format is described in README.md.
             """,
-        subcommands: [Replay.self, Compare.self, Report.self, Validate.self, Convert.self, Import.self, Gen.self, Bench.self, Sweep.self, Merge.self],
+        subcommands: [Replay.self, Compare.self, Report.self, Show.self, Validate.self, Convert.self, Import.self, Gen.self, Bench.self, Sweep.self, Merge.self],
         defaultSubcommand: nil
     )
 

@@ -4,8 +4,10 @@ import MemTrace
 
 extension FrameAllocatorKind: ExpressibleByArgument {}
 extension PageCacheEvictionKind: ExpressibleByArgument {}
+extension MigrateTypeNumbering: ExpressibleByArgument {}
 extension SlabAllocatorKind: ExpressibleByArgument {}
 extension NumaPolicy: ExpressibleByArgument {}
+extension CompactionMode: ExpressibleByArgument {}
 
 /// Options every replaying command shares.
 struct ReplaySettings: ParsableArguments {
@@ -60,6 +62,15 @@ struct ReplaySettings: ParsableArguments {
     @Option(help: ArgumentHelp("Write slabinfo rows every N ticks (0: never).", valueName: "n"))
     var slabinfoEvery: Int = 1
 
+    @Option(help: ArgumentHelp("Memory compaction (buddy variants): off, direct (for a failing allocation of order > 0) or proactive (also at tick close).", valueName: "mode"))
+    var compaction: CompactionMode = .off
+
+    @Option(help: ArgumentHelp("Direct compaction runs only when the failed order's fragmentation index is above this (-1000 to 1000).", valueName: "n"))
+    var extfragThreshold: Int = 500
+
+    @Option(help: ArgumentHelp("Proactive compaction's proactiveness, 0 to 100: it runs while the fragmentation score is above min(max(100 - n, 5) + 10, 100).", valueName: "n"))
+    var compactionProactiveness: Int = 20
+
     func validate() throws {
         _ = try options()
     }
@@ -95,6 +106,16 @@ struct ReplaySettings: ParsableArguments {
         }
         guard slabinfoEvery >= 0 else { throw ValidationError("--slabinfo-every must be 0 or more") }
         m.slabinfoEvery = slabinfoEvery
+        m.compaction = compaction
+        m.extfragThreshold = extfragThreshold
+        m.compactionProactiveness = compactionProactiveness
+        do {
+            try m.validate()
+        } catch {
+            if m.compaction != .off && !m.pmm.supportsCompaction { throw ValidationError(error.description) }
+            if !(-1000...1000).contains(extfragThreshold) { throw ValidationError("--extfrag-threshold must be -1000 to 1000") }
+            if !(0...100).contains(compactionProactiveness) { throw ValidationError("--compaction-proactiveness must be 0 to 100") }
+        }
         o.machine = m
         if let mem {
             guard let b = parseSize(mem), b >= 8192, b <= 1 << 32, b % 4096 == 0 else {
@@ -128,6 +149,10 @@ extension ReplaySettings {
         if let itlb = m.itlb { a.append("--itlb=\(itlb)") }
         if !m.directReclaim { a.append("--no-direct-reclaim") }
         if m.checkEvery != 0 { a.append("--check-every=\(m.checkEvery)") }
+        if m.compaction != .off {
+            a += ["--compaction=\(m.compaction.rawValue)", "--extfrag-threshold=\(m.extfragThreshold)",
+                  "--compaction-proactiveness=\(m.compactionProactiveness)"]
+        }
         if let b = options.memBytes { a.append("--mem=\(b)") }
         if let b = options.reserveBytes { a.append("--reserve=\(b)") }
         if let n = options.nodes { a.append("--nodes=\(n)") }

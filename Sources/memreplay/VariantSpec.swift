@@ -18,7 +18,8 @@ struct VariantSpec: Equatable {
     /// The keys a variant may set: the replay options, by their long names
     /// (`direct-reclaim=false` is `--no-direct-reclaim`).
     static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "seed", "high", "low", "slab",
-                       "page-cache-policy", "numa-policy", "direct-reclaim", "tick-every", "check-every", "slabinfo-every"]
+                       "page-cache-policy", "numa-policy", "direct-reclaim", "tick-every", "check-every", "slabinfo-every",
+                       "compaction", "extfrag-threshold", "compaction-proactiveness"]
 
     /// A variant from already separated settings (sweep grids, whose values
     /// may contain `:`), checked against the same keys.
@@ -89,6 +90,10 @@ struct VariantSpec: Equatable {
             case "tick-every": s.tickEvery = try parse(Int.self, count)
             case "check-every": s.checkEvery = try parse(Int.self, count)
             case "slabinfo-every": s.slabinfoEvery = try parse(Int.self, count)
+            case "compaction":
+                s.compaction = try parse(CompactionMode.self, CompactionMode.allCases.map(\.rawValue).joined(separator: ", "))
+            case "extfrag-threshold": s.extfragThreshold = try parse(Int.self, count)
+            case "compaction-proactiveness": s.compactionProactiveness = try parse(Int.self, count)
             default: preconditionFailure("key \(key) passed parsing but has no setting")
             }
         }

@@ -55,7 +55,7 @@ import TestSupport
         let cells = Cells()
         parser.delegate = cells
         #expect(parser.parse(), "report.html is not well-formed: \(String(describing: parser.parserError))")
-        #expect(cells.svgs == 6)
+        #expect(cells.svgs == 9)
         let store = try ResultStore(path: db)
         #expect(cells.cells.count == RunSummary.Metric.all.count * 2)
         for m in RunSummary.Metric.all {

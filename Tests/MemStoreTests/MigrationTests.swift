@@ -35,7 +35,7 @@ func fileBytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURL
     }
 
     @Test func everyVersionBeforeTheSchemasHasOneStep() {
-        #expect(Schema.version == 3)
+        #expect(Schema.version == 4)
         #expect(Schema.migrations.map(\.from) == Array(1..<Schema.version))
         #expect(Schema.declaredVersion(in: "-- v\nCREATE TABLE t (x);\nPRAGMA user_version = 12;\n") == 12)
         #expect(Schema.declaredVersion(in: "CREATE TABLE t (x);\n") == nil)
@@ -82,6 +82,8 @@ func fileBytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURL
         }
         // Columns added since read 0 in the old run's rows.
         #expect(try store.db.scalar("SELECT count(*) FROM tick_metrics WHERE run_id = 1 AND (kmem_bytes_req != 0 OR kmem_bytes_alloc != 0)") == 0)
+        #expect(try store.db.scalar("SELECT count(*) FROM tick_metrics WHERE run_id = 1 AND (free_huge != 0 OR extfrag_fallbacks != 0 OR extfrag_fragmenting != 0 OR extfrag_steals != 0 OR pageblock_claims != 0 OR compact_stall != 0 OR pgmigrate_success != 0 OR compact_migrate_scanned != 0)") == 0)
+        #expect(try store.db.scalar("SELECT count(*) FROM pagetypeinfo") == 0)
         #expect(try store.db.rows("PRAGMA integrity_check") == [["ok"]])
         #expect(try store.db.rows("PRAGMA foreign_key_check").isEmpty)
     }

@@ -70,13 +70,13 @@ final class XMLOutline: NSObject, XMLParserDelegate {
         let doc = XMLOutline.parse(html)
         #expect(doc.error == nil, "\(String(describing: doc.error))")
         let svgs = doc.named("svg")
-        #expect(svgs.count == 6)
+        #expect(svgs.count == 9)  // seven line charts, a free-blocks heatmap per run
         #expect(doc.named("polyline").count >= 10)  // two runs in each chart that has data
         for legend in doc.elements where legend.attributes["class"] == "legend" {
             #expect(["bitmap", "buddy"].contains(legend.text))
         }
-        #expect(doc.elements.filter { $0.attributes["class"] == "legend" }.count == 12)
-        #expect(doc.elements.filter { $0.attributes["class"] == "x-title" }.count == 6)
+        #expect(doc.elements.filter { $0.attributes["class"] == "legend" }.count == 14)
+        #expect(doc.elements.filter { $0.attributes["class"] == "x-title" }.count == 7)
         #expect(doc.elements.filter { $0.attributes["class"] == "y-title" }.map(\.text).contains("usage (% of allocatable frames)"))
         #expect(doc.elements.filter { $0.attributes["class"] == "y-labels" }.allSatisfy { !$0.text.isEmpty })
         // Different watermarks per run: a dashed pair per run, labelled.
@@ -89,7 +89,7 @@ final class XMLOutline: NSObject, XMLParserDelegate {
         for banned in ["<script", "src=", "href=", "url(", "@import", "<link", "<img", "<iframe"] {
             #expect(!html.contains(banned), "\(banned) in the report")
         }
-        #expect(html.components(separatedBy: "http").count - 1 == 7)  // the XHTML and six SVG namespaces
+        #expect(html.components(separatedBy: "http").count - 1 == 10)  // the XHTML and nine SVG namespaces
     }
 
     @Test func numaRunsGetAPerNodeUsageChart() throws {
@@ -97,12 +97,35 @@ final class XMLOutline: NSObject, XMLParserDelegate {
         let run = try record(packageRoot + "/traces/numa.trace", label: "numa", into: store)
         let doc = XMLOutline.parse(try HTMLReport.render(store: store, runs: [run]))
         #expect(doc.error == nil)
-        #expect(doc.named("svg").count == 7)
+        #expect(doc.named("svg").count == 9)
         let legends = doc.elements.filter { $0.attributes["class"] == "legend" }.map(\.text)
         #expect(legends.contains("numa node 0") && legends.contains("numa node 1"))
         // Single-node runs get no such chart.
         let flat = try record(packageRoot + "/traces/basic.trace", label: "flat", into: store)
-        #expect(XMLOutline.parse(try HTMLReport.render(store: store, runs: [flat])).named("svg").count == 6)
+        #expect(XMLOutline.parse(try HTMLReport.render(store: store, runs: [flat])).named("svg").count == 8)
+    }
+
+    /// A run with mobility grouping and compaction adds the stacked free
+    /// memory by migrate type and the compaction charts.
+    @Test func fragmentationRunsGetTypeStacksAndCompactionCharts() throws {
+        let store = try ResultStore(path: temporaryPath("frag.db"))
+        let trace = temporaryPath("frag.trace")
+        try generate(.llfreeFrag, events: .max, seed: 3, to: TraceWriter(path: trace), memory: 32 << 20, iterations: 5)
+        var o = ReplayOptions()
+        o.machine.pmm = .buddyMobility
+        o.machine.compaction = .proactive
+        o.machine.compactionProactiveness = 100
+        let run = try record(trace, options: o, label: "frag", into: store)
+        #expect(try store.db.scalar("SELECT sum(pgmigrate_success) FROM tick_metrics WHERE run_id = \(run)") ?? 0 > 0)
+        let html = try HTMLReport.render(store: store, runs: [run])
+        let doc = XMLOutline.parse(html)
+        #expect(doc.error == nil)
+        let headings = doc.named("h2").map(\.text)
+        for h in ["Free huge blocks", "Pages moved by compaction", "TLB invalidations by compaction",
+                  "Free blocks per order", "Free memory by migrate type"] {
+            #expect(headings.contains(h), "\(h)")
+        }
+        #expect(doc.named("svg").count == 7 + 2 + 2)
     }
 
     @Test func summaryTableEqualsTheDatabase() throws {

@@ -40,6 +40,11 @@ import MemTrace
             d.reclaim.kswapdWakeups = t + 34; d.reclaim.reclaimedSlabPages = t + 35; d.reclaim.reclaimedPagecachePages = t + 36
             d.reclaim.directReclaims = t + 37
             g.kmemBytesRequested = t + 38; g.kmemBytesAllocated = t + 39
+            g.freeHuge = t + 40
+            d.mobility.fallbacks = t + 41; d.mobility.fragmenting = t + 42; d.mobility.steals = t + 43; d.mobility.claims = t + 44
+            d.compaction.stalls = t + 45; d.compaction.successes = t + 46; d.compaction.failures = t + 47
+            d.compaction.migrateScanned = t + 48; d.compaction.freeScanned = t + 49; d.compaction.isolated = t + 50
+            d.compaction.migrated = t + 51; d.compaction.tlbInvalidations = t + 52; d.compaction.proactiveRuns = t + 53
             return TickSample(tick: UInt64(t), delta: d, gauges: g)
         }
         for t in 0..<130 { try writer.tickClosed(sample(t)) }
@@ -67,6 +72,12 @@ import MemTrace
             ("kswapd_wakeups", { "\($0 + 34)" }), ("reclaimed_slab_pages", { "\($0 + 35)" }),
             ("reclaimed_pagecache_pages", { "\($0 + 36)" }), ("direct_reclaims", { "\($0 + 37)" }),
             ("kmem_bytes_req", { "\($0 + 38)" }), ("kmem_bytes_alloc", { "\($0 + 39)" }),
+            ("free_huge", { "\($0 + 40)" }), ("extfrag_fallbacks", { "\($0 + 41)" }), ("extfrag_fragmenting", { "\($0 + 42)" }),
+            ("extfrag_steals", { "\($0 + 43)" }), ("pageblock_claims", { "\($0 + 44)" }),
+            ("compact_stall", { "\($0 + 45)" }), ("compact_success", { "\($0 + 46)" }), ("compact_fail", { "\($0 + 47)" }),
+            ("compact_migrate_scanned", { "\($0 + 48)" }), ("compact_free_scanned", { "\($0 + 49)" }),
+            ("compact_isolated", { "\($0 + 50)" }), ("pgmigrate_success", { "\($0 + 51)" }),
+            ("compact_tlb_invlpg", { "\($0 + 52)" }), ("compact_proactive_runs", { "\($0 + 53)" }),
         ]
         #expect(Set(expected.map(\.0)) == Set(TickColumns.all.map(\.name)))
         let rows = try store.db.rows("SELECT \(expected.map(\.0).joined(separator: ", ")) FROM tick_metrics WHERE run_id = \(run) ORDER BY tick")

@@ -89,7 +89,8 @@ struct FuzzInputs {
             default: return "alloc=" + (rng.chance(80) ? number(rng.magnitude()) : rng.pick(["", "0", "1K", "2147483649"]))
             }
         case 11: return rng.pick(["0x", "0xK", "-1", "1.5", "K", "0x1000K", "64Q", "0x12g4", "4294967296", "0xFFC00000", "0xC0000000"])
-        case 12: return rng.pick(Event.allKeywords)
+        case 12: return rng.chance(50) ? rng.pick(Event.allKeywords)
+            : rng.pick(["movable", "reclaimable", "unmovable", "Movable", "movable ", "movablex", "high_atomic"])
         default:
             return String(decoding: (0..<(1 + rng.below(8))).map { _ in rng.pick(Self.soupChars) }, as: UTF8.self)
         }
@@ -145,7 +146,9 @@ struct FuzzInputs {
     mutating func validStatement() -> String {
         switch rng.below(26) {
         case 0: return rng.chance(50) ? "tick" : "tick " + number(UInt64(rng.below(1 << 30)))
-        case 1: return "palloc " + vname() + (rng.chance(50) ? " " + number(1 + UInt64(rng.below(1 << 20))) : "")
+        case 1:
+            let n = rng.chance(50) ? " " + number(1 + UInt64(rng.below(1 << 20))) : ""
+            return "palloc " + vname() + n + (!n.isEmpty && rng.chance(50) ? " " + rng.pick(MigrateType.allCases).keyword : "")
         case 2: return "pfree " + vname()
         case 3: return "spawn " + pid() + (rng.chance(40) ? " node=" + number(UInt64(rng.below(64))) : "")
         case 4: return "fork " + pid() + " " + pid()
@@ -162,7 +165,8 @@ struct FuzzInputs {
         case 13: return "map \(pid()) \(number(UInt64(rng.below(0xFFC00)) << 12)) \(vname()) \(perms())"
         case 14: return "unmap \(pid()) \(number(UInt64(rng.below(0xFFC00)) << 12))"
         case 15:
-            return "cache \(vname()) \(size(max: 4 << 20))" + (rng.chance(50) ? " " + number(1 << UInt64(rng.below(13))) : "")
+            let align = rng.chance(50) ? " " + number(1 << UInt64(rng.below(13))) : ""
+            return "cache \(vname()) \(size(max: 4 << 20))" + align + (!align.isEmpty && rng.chance(40) ? rng.pick([" unmovable", " reclaimable"]) : "")
         case 16: return "salloc \(vname()) \(vname())" + callSiteOptions()
         case 17: return "sfree \(vname()) \(vname())"
         case 18: return "kmalloc \(vname()) \(size(max: 1 << 30))" + callSiteOptions()

@@ -18,14 +18,16 @@ import MemModel
 
     /// Imports `text` (read in `chunk`-byte pieces) to a temporary trace file.
     func imported(_ format: ImportFormat, _ text: String, name: String = "rec.txt",
-                  tickEvery: Int = 0, tickMs: Int = 10, reorderMs: Int = 1000, chunk: Int = .max) throws -> Imported {
+                  tickEvery: Int = 0, tickMs: Int = 10, reorderMs: Int = 1000, chunk: Int = .max,
+                  numbering: MigrateTypeNumbering = .linux44) throws -> Imported {
         let dir = try makeTempDirectory()
         let path = dir.appendingPathComponent("out.trace").path
         let report: ImportReport
         do {
             let w = try TraceWriter(path: path)
             report = try Importer.run(format, name: name, open: { MemorySource(text, chunk: chunk) }, to: w,
-                                      options: ImportOptions(tickEvery: tickEvery, tickMs: tickMs, reorderMs: reorderMs))
+                                      options: ImportOptions(tickEvery: tickEvery, tickMs: tickMs, reorderMs: reorderMs,
+                                                             migrateTypeNumbering: numbering))
         }
         let out = try String(contentsOfFile: path, encoding: .utf8)
         var lines = out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -361,7 +363,7 @@ import MemModel
         #                                _-----=> irqs-off/BH-disabled
         #           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION
         #              | |         |   |||||     |         |
-        kworker/u8:2-1234    [001] d..1.  5123.456789: mm_page_alloc: page=00000000c1d6ba23 pfn=0x11a39e order=0 migratetype=1 gfp_flags=GFP_KERNEL
+        kworker/u8:2-1234    [001] d..1.  5123.456789: mm_page_alloc: page=00000000c1d6ba23 pfn=0x11a39e order=0 migratetype=1 gfp_flags=GFP_HIGHUSER_MOVABLE
          Web Content-4242    [000] .....  5123.456800: kmalloc: call_site=__alloc_skb+0x8e/0x1d0 ptr=00000000b3c1e2aa bytes_req=640 bytes_alloc=1024 gfp_flags=GFP_KERNEL|__GFP_NOWARN node=-1 accounted=false
          Web Content-4242    [000] .....  5123.456810: kmem_cache_alloc: call_site=__d_alloc+0x2b/0x1d0 ptr=000000004c2f7d10 name=dentry bytes_req=192 bytes_alloc=192 gfp_flags=GFP_KERNEL|__GFP_RECLAIMABLE node=-1 accounted=true
          py 3.11: worker-777 [003] .....  5123.466900: kmem_cache_alloc: call_site=alloc_inode+0x5e/0xa0 [ext4] ptr=00000000aa11bb22 bytes_req=600 bytes_alloc=640 gfp_flags=GFP_KERNEL node=-1 accounted=false
@@ -385,12 +387,23 @@ import MemModel
 
         """
 
+    /// `migratetype=` as each numbering reads it (`include/linux/mmzone.h`
+    /// of 3.6 and of 4.4): unmovable is the default and not written; 3 and
+    /// up are counted and taken as unmovable.
+    @Test(arguments: [(MigrateTypeNumbering.linux44, ["movable", "reclaimable"]), (.linux2624, ["reclaimable", "movable"])])
+    func ftraceMigrateTypes(numbering: MigrateTypeNumbering, words: [String]) throws {
+        let text = (0...4).map { "x-1 [000] .... 1.\($0): mm_page_alloc: page=1 pfn=\($0 + 16) order=0 migratetype=\($0) gfp_flags=X\n" }.joined()
+        let r = try imported(.ftrace, text, tickMs: 0, numbering: numbering)
+        #expect(r.body == ["palloc p10 1", "palloc p11 1 \(words[0])", "palloc p12 1 \(words[1])", "palloc p13 1", "palloc p14 1"])
+        #expect(r.report["page allocations of migrate type 3 or more, taken as unmovable"] == 2)
+    }
+
     @Test(arguments: [Int.max, 13])
     func ftraceStatements(chunk: Int) throws {
         let r = try imported(.ftrace, Self.ftraceExcerpt, chunk: chunk)
         #expect(r.body == [
             "tick 512345",
-            "palloc p11a39e 1",
+            "palloc p11a39e 1 movable",  // 4.4's numbering: 1 is MOVABLE
             // A symbolic call site gets a made-up address, announced once.
             "# site 0x3804891c5d3546b7 is __alloc_skb+0x8e/0x1d0",
             "kmalloc ob3c1e2aa 640 site=0x3804891c5d3546b7 alloc=1024",

@@ -18,12 +18,12 @@ import MemModel
     @Test func usageComesFromTheFields() {
         #expect(Statement.header.spec.usage == "memtrace 1")
         #expect(Statement.tick.spec.usage == "tick [N]")
-        #expect(Statement.palloc.spec.usage == "palloc H [N]")
+        #expect(Statement.palloc.spec.usage == "palloc H [N] [TYPE]")
         #expect(Statement.spawn.spec.usage == "spawn PID [node=K]")
         #expect(Statement.fork.spec.usage == "fork PARENT CHILD")
         #expect(Statement.mmap.spec.usage == "mmap PID START END PERMS [shared=ID]")
         #expect(Statement.read.spec.usage == "r PID ADDR")
-        #expect(Statement.cache.spec.usage == "cache NAME SIZE [ALIGN]")
+        #expect(Statement.cache.spec.usage == "cache NAME SIZE [ALIGN] [TYPE]")
     }
 
     /// Ops are what files already hold: distinct, never the name record's 0
@@ -37,12 +37,15 @@ import MemModel
             .switchTo: 11, .mmap: 12, .munmap: 13, .map: 14, .unmap: 15, .cache: 16, .salloc: 17, .sfree: 18,
             .kmalloc: 19, .kfree: 20, .fread: 21, .fwrite: 22, .fsync: 23, .fdrop: 24, .mem: 25, .reserve: 26, .nodes: 27,
         ]
-        // salloc and kmalloc without options keep their first ops as bare ops.
+        // salloc, kmalloc, palloc and cache without their new optional
+        // fields keep their first ops as bare ops.
+        let grown: Set<Statement> = [.salloc, .kmalloc, .palloc, .cache]
         for s in Statement.allCases where s != .header {
-            #expect((s == .salloc || s == .kmalloc ? s.spec.bareOp : s.spec.op) == firstRelease[s], "\(s)")
+            #expect((grown.contains(s) ? s.spec.bareOp : s.spec.op) == firstRelease[s], "\(s)")
         }
         #expect(Statement.tick.spec.bareOp == 4)
         #expect(Statement.kmalloc.spec.op == 28 && Statement.salloc.spec.op == 29)
+        #expect(Statement.palloc.spec.op == 30 && Statement.cache.spec.op == 32)
     }
 
     /// Events are copied by the million: a new field must not widen them
@@ -124,6 +127,9 @@ import MemModel
             case .perms:
                 words.append("rx")
                 values.append(.perms([.read, .execute]))
+            case .migrateType:
+                words.append(MigrateType(rawValue: UInt8(f.max))!.keyword)
+                values.append(.number(f.max))
             case .number, .size, .address:
                 var v = UInt64(k + 1)
                 switch f.rule {

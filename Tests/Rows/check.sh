@@ -37,6 +37,11 @@ configs=(
     "slab-slub|--slab slub"
     "slab-slab|--slab slab"
     "slab-slob|--slab slob"
+    "pmm-buddy-mobility|--pmm buddy-mobility"
+    "mobility-64M|--pmm buddy-mobility --mem 64M"
+    "pmm-llfree|--pmm llfree"
+    "compaction-direct|--pmm buddy --compaction direct"
+    "compaction-proactive|--pmm buddy-mobility --mem 64M --compaction proactive"
 )
 
 traces=()
@@ -45,8 +50,10 @@ for w in access forkserver filescan slabchurn fragmenter mixed; do
     "$bin" gen "$w" --events 20000 --seed 3 -o "$work/gen-$w.trace" >/dev/null
     traces+=("$work/gen-$w.trace")
 done
+"$bin" gen llfree-frag --mem 64M --iterations 20 --seed 3 -o "$work/gen-llfree-frag.trace" >/dev/null
+traces+=("$work/gen-llfree-frag.trace")
 
-added="'kmem_bytes_req', 'kmem_bytes_alloc'"
+added="'kmem_bytes_req', 'kmem_bytes_alloc', 'free_huge', 'extfrag_fallbacks', 'extfrag_fragmenting', 'extfrag_steals', 'pageblock_claims', 'compact_stall', 'compact_success', 'compact_fail', 'compact_migrate_scanned', 'compact_free_scanned', 'compact_isolated', 'pgmigrate_success', 'compact_tlb_invlpg', 'compact_proactive_runs'"
 addedslab="'active_slabs', 'tunable_limit', 'tunable_batchcount'"
 # The columns of TABLE in database DB but those listed (ADDED): the schema's,
 # the same in every database, so read once.
@@ -70,6 +77,9 @@ for t in "${traces[@]}"; do
             [ -n "$old" ] || old="$(columns_except "$db" tick_metrics "$added")"
             printf '%s %s tick_metrics %s\n' "$name" "$label" "$(sum "SELECT $old FROM tick_metrics ORDER BY run_id, tick")" >> "$out"
             printf '%s %s tick_metrics_v3 %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, kmem_bytes_req, kmem_bytes_alloc FROM tick_metrics ORDER BY run_id, tick')" >> "$out"
+            printf '%s %s tick_metrics_v4 %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, free_huge, extfrag_fallbacks, extfrag_fragmenting, extfrag_steals, pageblock_claims FROM tick_metrics ORDER BY run_id, tick')" >> "$out"
+            printf '%s %s compaction %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, compact_stall, compact_success, compact_fail, compact_migrate_scanned, compact_free_scanned, compact_isolated, pgmigrate_success, compact_tlb_invlpg, compact_proactive_runs FROM tick_metrics ORDER BY run_id, tick')" >> "$out"
+            printf '%s %s pagetypeinfo %s\n' "$name" "$label" "$(sum 'SELECT * FROM pagetypeinfo ORDER BY run_id, tick, node, migratetype')" >> "$out"
             printf '%s %s kmem_callsites %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_callsites ORDER BY run_id, call_site')" >> "$out"
             printf '%s %s kmem_pages %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_pages ORDER BY run_id, page_order, use')" >> "$out"
             printf '%s %s node_metrics %s\n' "$name" "$label" "$(sum 'SELECT * FROM node_metrics ORDER BY run_id, tick, node')" >> "$out"

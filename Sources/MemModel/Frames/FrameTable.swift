@@ -1,3 +1,5 @@
+import MemTrace
+
 /// Every physical frame: what it is used for, how many owners it has, and
 /// the allocator variant (per NUMA node) that hands it out.
 ///
@@ -36,8 +38,8 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
     /// Takes `count` contiguous frames for `purpose`, from `preferred` or the
     /// nearest node that has them; the first frame and its node, or `nil`.
     @inline(__always)
-    mutating func take(_ count: Int, for purpose: FrameUse, preferred: Int) -> (frame: FrameNumber, node: Int)? {
-        guard let (f, k) = physical.allocate(count: count, preferred: preferred) else { return nil }
+    mutating func take(_ count: Int, for purpose: FrameUse, type: MigrateType, preferred: Int) -> (frame: FrameNumber, node: Int)? {
+        guard let (f, k) = physical.allocate(count: count, type: type, preferred: preferred) else { return nil }
         let footprint = Allocator.footprint(count)
         for i in f.index..<f.index + footprint {
             use[i] = purpose
@@ -59,6 +61,25 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
         }
         physical.free(f, count: count)
         counters.freed += footprint
+    }
+
+    /// Compaction's `split_free_page()`: the free block at `f` (on node
+    /// `k`) taken off the free lists; its order, or nil. Its frames stay
+    /// `.free` here until they are used or given back.
+    mutating func isolateFreeBlock(at f: FrameNumber, node k: Int) -> Int? { physical.isolateFreeBlock(at: f, node: k) }
+
+    /// Gives back a frame isolated by ``isolateFreeBlock(at:node:)`` and not used.
+    mutating func releaseIsolated(_ f: FrameNumber) { physical.releaseIsolated(f) }
+
+    /// Compaction's move: `new` (isolated from the free lists) takes over
+    /// `old`'s use and owners, and `old` goes back to the allocator. Not an
+    /// allocation or a free of the trace's: no counter changes.
+    mutating func migrate(_ old: FrameNumber, to new: FrameNumber) {
+        use[new.index] = use[old.index]
+        refcount[new.index] = refcount[old.index]
+        use[old.index] = .free
+        refcount[old.index] = 0
+        physical.releaseIsolated(old)
     }
 
     /// Adds an owner to a mapped frame.

@@ -1,3 +1,5 @@
+import MemTrace
+
 /// How a process's allocations choose among NUMA nodes.
 public enum NumaPolicy: String, CaseIterable, Sendable, Codable {
     /// The process's home node first, then the nearest other nodes.
@@ -47,14 +49,14 @@ public struct NodeFrames<F: FrameAllocator>: Sendable {
     /// Takes `count` contiguous frames, trying `preferred` then the nearest
     /// nodes. Returns the first frame and the node that gave it.
     @inline(__always)
-    public mutating func allocate(count: Int, preferred: Int) -> (frame: FrameNumber, node: Int)? {
+    public mutating func allocate(count: Int, type: MigrateType, preferred: Int) -> (frame: FrameNumber, node: Int)? {
         if nodes.count == 1 {
-            guard let f = nodes[0].allocate(count: count) else { return nil }
+            guard let f = nodes[0].allocate(count: count, type: type) else { return nil }
             freeCount -= F.footprint(count)
             return (f, 0)
         }
         for k in order[preferred] {
-            if let f = nodes[k].allocate(count: count) {
+            if let f = nodes[k].allocate(count: count, type: type) {
                 freeCount -= F.footprint(count)
                 return (f + k * framesPerNode, k)
             }
@@ -74,6 +76,21 @@ public struct NodeFrames<F: FrameAllocator>: Sendable {
     public func isUsed(_ f: FrameNumber) -> Bool {
         let k = node(of: f)
         return nodes[k].bitmap.isUsed(f.index - k * framesPerNode)
+    }
+
+    /// Compaction's `split_free_page()` on node `k`: the free block that
+    /// starts at `f`, taken off the lists; its order, or nil.
+    mutating func isolateFreeBlock(at f: FrameNumber, node k: Int) -> Int? {
+        guard let o = nodes[k].isolateFreeBlock(at: f.index - k * framesPerNode) else { return nil }
+        freeCount -= 1 << o
+        return o
+    }
+
+    /// Gives back one frame of an isolated block that compaction did not use.
+    mutating func releaseIsolated(_ f: FrameNumber) {
+        let k = node(of: f)
+        nodes[k].free(f - k * framesPerNode, count: 1)
+        freeCount += 1
     }
 
     /// Allocatable frames of node k.

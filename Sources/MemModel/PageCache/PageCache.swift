@@ -73,6 +73,20 @@ public struct PageCache: Sendable {
         if dirty { dirtyCount += 1 }
     }
 
+    /// Calls `body(slot, frame)` for every cached page.
+    func forEachPage(_ body: (Int, FrameNumber) -> Void) {
+        for head in fileHeads {
+            var s = head
+            while s >= 0 {
+                body(Int(s), pages[Int(s)].frame)
+                s = pages[Int(s)].fileNext
+            }
+        }
+    }
+
+    /// Compaction moved the page in slot `s` to `frame`.
+    mutating func relocate(slot s: Int, to frame: FrameNumber) { pages[s].frame = frame }
+
     /// `fsync`: every dirty page of `file` becomes clean.
     mutating func clean(_ file: Symbol) {
         guard file.index < fileHeads.count else { return }

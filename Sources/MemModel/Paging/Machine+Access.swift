@@ -160,7 +160,7 @@ extension Machine {
         switch handle(h) {
         case .unbound: throw ModelError("map: handle %s is not allocated", (.handle, h))
         case .failed: return
-        case .frames(let b, _): base = b
+        case .frames(let b, _, _): base = b
         }
         guard let userDirectory = processes[Int(s)].directory else { return }
         let kernel = va >= Paging.userEnd

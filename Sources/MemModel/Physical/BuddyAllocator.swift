@@ -1,3 +1,5 @@
+import MemTrace
+
 /// Linux-style binary buddy allocator (Knuth, TAOCP vol. 1, §2.5; Linux
 /// `mm/page_alloc.c`), orders 0...``maxOrder``.
 ///
@@ -18,6 +20,8 @@ public struct BuddyAllocator: FrameAllocator {
     private var next: [Int32]
     private var previous: [Int32]
     private var order: [Int8]
+    /// Blocks on each order's list.
+    public private(set) var freeBlockCounts: [Int]
     private let frames: Int
 
     public init(frames: Int, reserved: Int) {
@@ -28,6 +32,7 @@ public struct BuddyAllocator: FrameAllocator {
         next = Array(repeating: -1, count: frames)
         previous = Array(repeating: -1, count: frames)
         order = Array(repeating: -1, count: frames)
+        freeBlockCounts = Array(repeating: 0, count: maxOrder + 1)
         var blocks: [(Int, Int)] = []
         FreeSpaceShape.decompose(start: reserved, length: frames - reserved) { o in
             let base = blocks.last.map { $0.0 + 1 << $0.1 } ?? reserved
@@ -53,6 +58,7 @@ public struct BuddyAllocator: FrameAllocator {
         if h >= 0 { previous[Int(h)] = Int32(f) }
         heads[o] = Int32(f)
         order[f] = Int8(o)
+        freeBlockCounts[o] += 1
     }
 
     @inline(__always)
@@ -62,6 +68,7 @@ public struct BuddyAllocator: FrameAllocator {
         if p >= 0 { next[Int(p)] = n } else { heads[o] = n }
         if n >= 0 { previous[Int(n)] = p }
         order[f] = -1
+        freeBlockCounts[o] -= 1
     }
 
     public mutating func allocate(count: Int) -> FrameNumber? {
@@ -97,13 +104,23 @@ public struct BuddyAllocator: FrameAllocator {
     }
 
     /// Free blocks per order, as `/proc/buddyinfo` prints them.
-    public var freeBlocksPerOrder: [Int] {
-        (0...maxOrder).map { o in
-            var n = 0
-            var f = heads[o]
-            while f >= 0 { n += 1; f = next[Int(f)] }
-            return n
-        }
+    public var freeBlocksPerOrder: [Int] { freeBlockCounts }
+
+    // MARK: Compaction
+
+    public static var supportsCompaction: Bool { true }
+
+    public func freeBlockOrder(at f: Int) -> Int? { order[f] >= 0 ? Int(order[f]) : nil }
+
+    public func hasFreeBlock(order o: Int, type: MigrateType) -> Bool { freeBlockCounts[o...].contains { $0 > 0 } }
+
+    public mutating func isolateFreeBlock(at f: Int) -> Int? {
+        guard order[f] >= 0 else { return nil }
+        let o = Int(order[f])
+        unlink(f)
+        bitmap.setUsed(f, count: 1 << o)
+        freeCount -= 1 << o
+        return o
     }
 
     public func invariantViolation() -> String? {
@@ -112,6 +129,7 @@ public struct BuddyAllocator: FrameAllocator {
         for o in 0...maxOrder {
             var f = heads[o]
             var prev: Int32 = -1
+            var listed = 0
             while f >= 0 {
                 let b = Int(f)
                 if order[b] != Int8(o) { return "buddy: block \(b) is on the order-\(o) list but records order \(order[b])" }
@@ -128,7 +146,9 @@ public struct BuddyAllocator: FrameAllocator {
                 covered += 1 << o
                 prev = f
                 f = next[b]
+                listed += 1
             }
+            if listed != freeBlockCounts[o] { return "buddy: the order-\(o) list holds \(listed) blocks, \(freeBlockCounts[o]) counted" }
         }
         if covered != freeCount { return "buddy: free lists cover \(covered) frames, free count is \(freeCount)" }
         let bits = bitmap.freeCount

@@ -62,6 +62,22 @@ public struct FrameBitmap: Sendable {
         return w << 6 | (63 - word.leadingZeroBitCount)
     }
 
+    /// Word `w`: the state of frames `64w ..< 64w + 64`.
+    @inline(__always)
+    public func word(_ w: Int) -> UInt64 { words[w] }
+
+    /// Marks the frames of `mask`'s bits in word `w` used.
+    @inline(__always)
+    public mutating func setUsed(word w: Int, mask: UInt64) { words[w] |= mask }
+
+    /// Marks the frames of `mask`'s bits in word `w` free.
+    @inline(__always)
+    public mutating func setFree(word w: Int, mask: UInt64) {
+        words[w] &= ~mask
+        if w < freeHint { freeHint = w }
+        smallestFailedFit = .max
+    }
+
     public mutating func setUsed(_ f: Int, count: Int) {
         for i in f..<f + count { setUsed(i) }
     }
@@ -212,6 +228,11 @@ public struct FreeSpaceShape: Equatable, Sendable {
     public var blocksPerOrder = Array(repeating: 0, count: maxOrder + 1)
 
     public init() {}
+
+    /// Fully free, aligned blocks of 512 frames (2 MiB). The blocks are
+    /// each run's canonical split, so every such block lies inside one of
+    /// order 9 or 10: `blocks[9] + 2 · blocks[10]`.
+    public var freeHugeBlocks: Int { blocksPerOrder[9] + 2 * blocksPerOrder[10] }
 
     /// - Complexity: O(frames / 64 + free runs + blocks), once per tick.
     public init(_ bitmap: FrameBitmap) {

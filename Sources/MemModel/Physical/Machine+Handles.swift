@@ -9,19 +9,19 @@ extension Machine {
 
     /// `palloc H N`: N contiguous frames (`pmm_alloc_page` for N = 1).
     /// A failed allocation is remembered so a later `pfree H` is a no-op.
-    mutating func palloc(_ h: Symbol, count: Int) throws(ModelError) {
+    mutating func palloc(_ h: Symbol, count: Int, type: MigrateType = .unmovable) throws(ModelError) {
         if h.index >= handles.count {
             handles.append(contentsOf: repeatElement(.unbound, count: h.index + 1 - handles.count))
         }
         if case .frames = handles[h.index] {
             throw ModelError("palloc: handle %s is still bound (pfree it first)", (.handle, h))
         }
-        guard let f = allocate(count, for: .handle) else {
+        guard let f = allocate(count, for: .handle, type: type) else {
             handles[h.index] = .failed
             return
         }
         for i in f.index..<f.index + Frames.footprint(count) { frames.refcount[i] = 1 }
-        handles[h.index] = .frames(base: f, count: Int32(count))
+        handles[h.index] = .frames(base: f, count: Int32(count), movable: type == .movable)
     }
 
     /// `pfree H` (`pmm_free_page`).
@@ -31,7 +31,7 @@ extension Machine {
             throw ModelError("pfree: handle %s was never allocated (or is already freed)", (.handle, h))
         case .failed:
             handles[h.index] = .unbound
-        case let .frames(base, count):
+        case let .frames(base, count, _):
             if frames.refcount[base.index] > 1 {
                 throw ModelError("pfree: handle %s is still mapped (\(frames.refcount[base.index] - 1) page-table entries point at frame \(base)); unmap it first", (.handle, h))
             }
@@ -42,7 +42,7 @@ extension Machine {
 
     /// Frame bound to handle `h` (tests): nil when unbound or failed.
     public func frame(ofHandle h: Symbol) -> FrameNumber? {
-        if case let .frames(base, _) = handle(h) { return base }
+        if case let .frames(base, _, _) = handle(h) { return base }
         return nil
     }
 }

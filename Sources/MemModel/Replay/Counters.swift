@@ -80,6 +80,8 @@ public struct Counters: CounterSet {
     public var tlb = TLBCounters()
     public var paging = PagingCounters()
     public var pageCache = PageCacheCounters()
+    public var mobility = MobilityCounters()
+    public var compaction = CompactionCounters()
 
     public init() {}
 
@@ -90,6 +92,8 @@ public struct Counters: CounterSet {
         tlb.visit(&v)
         paging.visit(&v)
         pageCache.visit(&v)
+        mobility.visit(&v)
+        compaction.visit(&v)
     }
 }
 
@@ -115,6 +119,9 @@ public struct Gauges: Sendable, Equatable {
     /// the variant gave them (internal fragmentation is the difference).
     public var kmemBytesRequested = 0
     public var kmemBytesAllocated = 0
+    /// Fully free, aligned 2 MiB blocks (512 frames): what could back a
+    /// huge page on x86-64, LLFree's measure of fragmentation.
+    public var freeHuge = 0
     public var pagecachePages = 0
     public var pagecacheDirty = 0
     /// kswapd was awake at some point of this tick's `kswapd_tick()`.
@@ -146,6 +153,7 @@ public struct Gauges: Sendable, Equatable {
         v.gauge("kswapd_active", kswapdActive ? 1 : 0)
         v.gauge("kmem_bytes_req", kmemBytesRequested)
         v.gauge("kmem_bytes_alloc", kmemBytesAllocated)
+        v.gauge("free_huge", freeHuge)
     }
 }
 
@@ -215,4 +223,6 @@ public struct NodeSample: Sendable, Equatable {
     public var fragIndex = 0.0
     public var kswapdActive = false
     public var delta = NodeCounters()
+    /// `/proc/pagetypeinfo` of the node, for variants that group by mobility.
+    public var pageTypes: PageTypeInfo? = nil
 }

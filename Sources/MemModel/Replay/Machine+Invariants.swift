@@ -75,7 +75,7 @@ extension Machine {
         if directories.count != processes.live { return "\(processes.live) live processes counted, \(directories.count) address spaces" }
         if tableFrames != tables.tableFrames { return "\(tables.tableFrames) table frames counted, \(tableFrames) reachable" }
         for (h, b) in handles.enumerated() {
-            guard case let .frames(base, count) = b else { continue }
+            guard case let .frames(base, count, _) = b else { continue }
             for f in base.index..<base.index + Frames.footprint(Int(count)) {
                 guard use[f] == .handle else { return "handle #\(h): frame \(f) is \(use[f])" }
                 owners[f] += 1

@@ -3,6 +3,7 @@ extension Machine {
     /// Runs `kswapd_tick()` and returns the gauges of the closing tick.
     public mutating func closeTick() -> Gauges {
         kswapd_tick()
+        proactiveCompaction()
         closedShapes = frames.physical.nodes.map { FreeSpaceShape($0.bitmap) }
         return gauges(closedShapes)
     }
@@ -22,6 +23,7 @@ extension Machine {
         for shape in shapes {
             g.largestFreeBlock = max(g.largestFreeBlock, shape.largestFreeRun)
             for o in 0...maxOrder { g.freeBlocks[o] += shape.blocksPerOrder[o] }
+            g.freeHuge += shape.freeHugeBlocks
         }
         g.fragIndex = g.freePages == 0 ? 0 : 1 - Double(g.largestFreeBlock) / Double(g.freePages)
         g.pagetablePages = tables.tableFrames
@@ -54,6 +56,7 @@ extension Machine {
             s.fragIndex = n.freeCount == 0 ? 0 : 1 - Double(shape.largestFreeRun) / Double(n.freeCount)
             s.kswapdActive = reclaim.ranThisTick[k]
             s.delta = nodeCounters[k].since(start[k])
+            s.pageTypes = n.pageTypes
             return s
         }
     }

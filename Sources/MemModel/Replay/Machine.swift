@@ -32,6 +32,18 @@ public struct ModelError: Error, Sendable {
 /// What a frame is used for (checked against every structure in `--check` mode).
 public enum FrameUse: UInt8, Sendable {
     case free, reserved, handle, directory, pageTable, anonymous, segment, slab, pageCache, kmallocLarge
+
+    /// The migrate type Linux allocates this use with: `GFP_HIGHUSER_MOVABLE`
+    /// for user and page-cache pages (`do_anonymous_page()`, `do_wp_page()`,
+    /// `page_cache_alloc()` with a mapping's default `GFP_HIGHUSER_MOVABLE`),
+    /// `GFP_KERNEL` for the rest. A slab's cache and a `palloc`'s TYPE override it.
+    @inline(__always)
+    public var migrateType: MigrateType {
+        switch self {
+        case .anonymous, .segment, .pageCache: .movable
+        default: .unmovable
+        }
+    }
 }
 
 /// What a `palloc` handle holds.
@@ -39,8 +51,9 @@ enum HandleBinding: Sendable, Equatable {
     case unbound
     /// The allocation failed (out of memory): `pfree` is a no-op.
     case failed
-    /// `count` contiguous frames from `base`.
-    case frames(base: FrameNumber, count: Int32)
+    /// `count` contiguous frames from `base`; `movable`: allocated as
+    /// `movable`, so compaction may move a single frame.
+    case frames(base: FrameNumber, count: Int32, movable: Bool)
 }
 
 /// The whole memory subsystem of one simulated machine.
@@ -73,6 +86,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
     public internal(set) var slab: SlabAllocator
     public internal(set) var pageCache: PageCache
     public internal(set) var reclaim: ReclaimState
+    public internal(set) var compaction: CompactionState
     /// The node that allocations prefer now: the running process's home node,
     /// or a new process's while its address space is built.
     var preferredNode = 0
@@ -95,9 +109,10 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         slab = SlabAllocator(config.slab, totalPages: config.allocatableFrames)
         pageCache = PageCache(policy: config.pageCachePolicy)
         reclaim = ReclaimState(config)
+        compaction = CompactionState(config)
         nodeCounters = Array(repeating: NodeCounters(), count: config.nodes)
         // validate() guarantees at least two allocatable frames.
-        let dir = frames.take(1, for: .directory, preferred: 0)!.frame
+        let dir = frames.take(1, for: .directory, type: .unmovable, preferred: 0)!.frame
         kernelDirectory = dir
         tables.attach(dir)
         tables.write(dir, Paging.recursiveSlot, PTE.make(dir, [.present, .writable]))
@@ -114,6 +129,8 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         c.tlb = translation.counters
         c.paging = processes.counters
         c.pageCache = pageCache.counters
+        for n in frames.physical.nodes { c.mobility = c.mobility + n.mobilityCounters }
+        c.compaction = compaction.counters
         return c
     }
 
@@ -142,19 +159,23 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
     }
 
     /// `pmm_alloc_page` and contiguous allocations: takes `count` frames for
-    /// `purpose`, running direct reclaim when none fit; counts an
-    /// out-of-memory event and returns `nil` if that does not help either.
+    /// `purpose`, of migrate type `type` (by default the one Linux gives
+    /// that use: ``FrameUse/migrateType``), running direct reclaim when none
+    /// fit; counts an out-of-memory event and returns `nil` if that does not
+    /// help either.
     @inline(__always)
-    mutating func allocate(_ count: Int, for purpose: FrameUse) -> FrameNumber? {
+    mutating func allocate(_ count: Int, for purpose: FrameUse, type: MigrateType? = nil) -> FrameNumber? {
         let first = firstChoiceNode()
-        if let (f, k) = frames.take(count, for: purpose, preferred: first) {
+        let type = type ?? purpose.migrateType
+        if let (f, k) = frames.take(count, for: purpose, type: type, preferred: first) {
             if k != first { nodeCounters[k].fallbackAllocations += 1 }
             return f
         }
-        return allocateSlowPath(count, for: purpose, first: first)
+        return allocateSlowPath(count, for: purpose, type: type, first: first)
     }
 
-    mutating func allocateSlowPath(_ count: Int, for purpose: FrameUse, first: Int) -> FrameNumber? {
+    mutating func allocateSlowPath(_ count: Int, for purpose: FrameUse, type: MigrateType, first: Int) -> FrameNumber? {
+        if compaction.mode != .off, let f = compactForAllocation(count, for: purpose, type: type, first: first) { return f }
         if config.directReclaim && !reclaim.reclaiming {
             reclaim.counters.directReclaims += 1
             while true {
@@ -162,7 +183,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
                 for r in reclaim.kswapds[0].reclaimers {
                     let freed = runReclaimer(r, want: count, node: nil)
                     freedThisPass += freed
-                    if freed > 0, let (f, k) = frames.take(count, for: purpose, preferred: first) {
+                    if freed > 0, let (f, k) = frames.take(count, for: purpose, type: type, preferred: first) {
                         if k != first { nodeCounters[k].fallbackAllocations += 1 }
                         return f
                     }
@@ -251,7 +272,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
     public mutating func apply(_ event: Event) throws(ModelError) {
         switch event {
         case let .access(kind, pid, va): try access(kind, pid, va)
-        case let .palloc(h, count): try palloc(h, count: Int(count))
+        case let .palloc(h, count, type): try palloc(h, count: Int(count), type: type ?? .unmovable)
         case let .pfree(h): try pfree(h)
         case let .spawn(pid, node): try spawn(pid, node: node)
         case let .fork(parent, child): try fork(parent, child)

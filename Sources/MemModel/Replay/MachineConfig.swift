@@ -26,6 +26,13 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     public var checkEvery: Int = 0
     /// Write `slabinfo` rows every N ticks (0: never).
     public var slabinfoEvery: Int = 1
+    /// `--compaction`: when memory compaction runs (buddy variants only).
+    public var compaction: CompactionMode = .off
+    /// `--extfrag-threshold`: direct compaction runs only when the
+    /// fragmentation index of the failed order is above this (Linux's 500).
+    public var extfragThreshold: Int = 500
+    /// `--compaction-proactiveness`: 0–100, Linux 5.9's default 20.
+    public var compactionProactiveness: Int = 20
 
     public init() {}
 
@@ -51,6 +58,11 @@ public struct MachineConfig: Sendable, Codable, Equatable {
         }
         try tlb.validate()
         try itlb?.validate()
+        if compaction != .off && !pmm.supportsCompaction {
+            throw SpecError("--compaction \(compaction.rawValue) needs a buddy allocator (--pmm buddy or buddy-mobility), not \(pmm.rawValue)")
+        }
+        guard (-1000...1000).contains(extfragThreshold) else { throw SpecError("extfrag threshold \(extfragThreshold) out of range (-1000 to 1000)") }
+        guard (0...100).contains(compactionProactiveness) else { throw SpecError("compaction proactiveness \(compactionProactiveness) out of range (0 to 100)") }
     }
 }
 
@@ -103,6 +115,34 @@ extension MachineConfig {
     enum CodingKeys: String, CodingKey {
         case pmm, memBytes, reserveBytes, nodes, numaPolicy, tlb, itlb, seed, highWatermark, lowWatermark
         case pageCachePolicy, slab, directReclaim, tickEvery, checkEvery, slabinfoEvery
+        case compaction, extfragThreshold, compactionProactiveness
+    }
+
+    /// Every setting, except the compaction ones while compaction is off:
+    /// the JSON of a run without it is what the release before it wrote.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(pmm, forKey: .pmm)
+        try c.encode(memBytes, forKey: .memBytes)
+        try c.encode(reserveBytes, forKey: .reserveBytes)
+        try c.encode(nodes, forKey: .nodes)
+        try c.encode(numaPolicy, forKey: .numaPolicy)
+        try c.encode(tlb, forKey: .tlb)
+        try c.encodeIfPresent(itlb, forKey: .itlb)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(highWatermark, forKey: .highWatermark)
+        try c.encode(lowWatermark, forKey: .lowWatermark)
+        try c.encode(pageCachePolicy, forKey: .pageCachePolicy)
+        try c.encode(slab, forKey: .slab)
+        try c.encode(directReclaim, forKey: .directReclaim)
+        try c.encode(tickEvery, forKey: .tickEvery)
+        try c.encode(checkEvery, forKey: .checkEvery)
+        try c.encode(slabinfoEvery, forKey: .slabinfoEvery)
+        if compaction != .off {
+            try c.encode(compaction, forKey: .compaction)
+            try c.encode(extfragThreshold, forKey: .extfragThreshold)
+            try c.encode(compactionProactiveness, forKey: .compactionProactiveness)
+        }
     }
 
     /// Decodes a configuration stored by any release: a setting a run's JSON
@@ -127,5 +167,8 @@ extension MachineConfig {
         tickEvery = try c.decodeIfPresent(Int.self, forKey: .tickEvery) ?? tickEvery
         checkEvery = try c.decodeIfPresent(Int.self, forKey: .checkEvery) ?? checkEvery
         slabinfoEvery = try c.decodeIfPresent(Int.self, forKey: .slabinfoEvery) ?? slabinfoEvery
+        compaction = try c.decodeIfPresent(CompactionMode.self, forKey: .compaction) ?? compaction
+        extfragThreshold = try c.decodeIfPresent(Int.self, forKey: .extfragThreshold) ?? extfragThreshold
+        compactionProactiveness = try c.decodeIfPresent(Int.self, forKey: .compactionProactiveness) ?? compactionProactiveness
     }
 }

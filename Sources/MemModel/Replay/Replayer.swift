@@ -254,10 +254,11 @@ public enum Replayer {
                         autoOpened = false
                         i &+= 1
                         continue
-                    case let .cache(symbol, size, align):
+                    case let .cache(symbol, size, align, type):
                         // The one name the model keeps (for slabinfo): handed
                         // over here, at the edge, so the model never asks.
-                        try m.kmem_cache_create(symbol, name: reader.cacheName(symbol), size: Int(size), align: Int(align))
+                        try m.kmem_cache_create(symbol, name: reader.cacheName(symbol), size: Int(size), align: Int(align),
+                                                type: type ?? .unmovable)
                     default:
                         try m.apply(event)
                     }

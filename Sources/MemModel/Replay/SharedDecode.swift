@@ -67,7 +67,7 @@ public final class SharedDecode: @unchecked Sendable {
         directives = try Replayer.readDirectives(reader)
         // The statement after the directives is read with them, outside any
         // batch the decoder scans for names.
-        if case .cache(let symbol, _, _)? = directives.first?.0 {
+        if case .cache(let symbol, _, _, _)? = directives.first?.0 {
             cacheNames[symbol] = reader.symbols.name(.cache, symbol)
         }
     }
@@ -99,7 +99,7 @@ public final class SharedDecode: @unchecked Sendable {
             }
             var names: [Symbol: String] = [:]
             for e in UnsafeBufferPointer(start: batch.events, count: batch.count) {
-                if case .cache(let symbol, _, _) = e { names[symbol] = reader.symbols.name(.cache, symbol) }
+                if case .cache(let symbol, _, _, _) = e { names[symbol] = reader.symbols.name(.cache, symbol) }
             }
             monitor.lock()
             cacheNames.merge(names) { a, _ in a }

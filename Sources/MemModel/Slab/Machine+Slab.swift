@@ -3,7 +3,9 @@ import MemTrace
 /// `kmem_cache_create`, `slab_alloc`, `slab_free`, `kmalloc`, `kfree`, `slab_reclaim`.
 extension Machine {
     /// `kmem_cache_create`: a cache of `size`-byte objects.
-    public mutating func kmem_cache_create(_ symbol: Symbol, name: String, size: Int, align: Int) throws(ModelError) {
+    /// `type` is `.reclaimable` for a cache made with `SLAB_RECLAIM_ACCOUNT`.
+    public mutating func kmem_cache_create(_ symbol: Symbol, name: String, size: Int, align: Int,
+                                           type: MigrateType = .unmovable) throws(ModelError) {
         // A boot cache only some variants have (kmalloc-96 …), declared with
         // its size, is the variant's own where it has it.
         if symbol.raw >= KmallocCaches.commonCount, KmallocCaches.name(of: symbol) != nil, slab.cacheIndex(symbol) == nil,
@@ -14,7 +16,7 @@ extension Machine {
         if slab.cacheIndex(symbol) != nil || slab.variant.cache(named: name) != nil {
             throw ModelError("cache: cache %s already exists", (.cache, symbol))
         }
-        _ = slab.kmem_cache_create(symbol, name: name, size: size, align: align)
+        _ = slab.kmem_cache_create(symbol, name: name, size: size, align: align, type: type)
     }
 
     /// Lets trace names `kmalloc-64` etc. refer to the boot-time caches.
@@ -31,7 +33,7 @@ extension Machine {
     mutating func slab_alloc(_ c: Int32) -> SlabObject? {
         if let o = slab.allocate(from: c) { return o }
         let n = slab.growthFrames(of: c)
-        guard let base = allocate(n, for: .slab) else { return nil }
+        guard let base = allocate(n, for: .slab, type: slab.migrateType(ofCache: c)) else { return nil }
         guard let descriptor = slabDescriptor(slab.descriptorCache(of: c), base: base, frames: n) else { return nil }
         slab.grow(c, base: base, descriptor: descriptor)
         return slab.allocate(from: c)

@@ -20,6 +20,15 @@ public struct SlabAllocator: Sendable {
         case large(base: FrameNumber, frames: Int32)
     }
 
+    /// The migrate type of each cache's slab pages, by cache index (absent: unmovable).
+    private var slabMigrateType: [MigrateType] = []
+
+    /// The migrate type the slab pages of cache `c` are allocated with.
+    @inline(__always)
+    func migrateType(ofCache c: Int32) -> MigrateType {
+        Int(c) < slabMigrateType.count ? slabMigrateType[Int(c)] : .unmovable
+    }
+
     /// Binding of each object-ID symbol.
     var objects: [Binding] = []
     /// Frames held by `kmalloc` allocations above the largest class.
@@ -60,10 +69,17 @@ public struct SlabAllocator: Sendable {
         cacheOfSymbol[symbol.index] = cache
     }
 
-    /// `kmem_cache_create`.
-    mutating func kmem_cache_create(_ symbol: Symbol, name: String, size: Int, align: Int) -> Int32 {
-        let c = variant.createCache(name: name, size: size, align: align)
+    /// `kmem_cache_create`; `type` is `.reclaimable` for `SLAB_RECLAIM_ACCOUNT`.
+    mutating func kmem_cache_create(_ symbol: Symbol, name: String, size: Int, align: Int,
+                                    type: MigrateType = .unmovable) -> Int32 {
+        let c = variant.createCache(name: name, size: size, align: align, reclaimable: type == .reclaimable)
         bind(symbol, to: c)
+        if type != .unmovable && Swift.type(of: variant).slabPagesFollowCache {
+            if Int(c) >= slabMigrateType.count {
+                slabMigrateType.append(contentsOf: repeatElement(.unmovable, count: Int(c) + 1 - slabMigrateType.count))
+            }
+            slabMigrateType[Int(c)] = type
+        }
         if symbol.index >= createdSize.count {
             createdSize.append(contentsOf: repeatElement(0, count: symbol.index + 1 - createdSize.count))
         }

@@ -26,8 +26,14 @@ public protocol SlabVariant: Sendable {
     func objectSize(of cache: Int32) -> Int
     /// The cache by its name (`kmalloc-64` etc.), for trace names.
     func cache(named name: String) -> Int32?
-    /// `kmem_cache_create`: a new cache; its id.
-    mutating func createCache(name: String, size: Int, align: Int) -> Int32
+    /// `kmem_cache_create`: a new cache; its id. `reclaimable` is
+    /// `SLAB_RECLAIM_ACCOUNT`, which keeps SLUB from merging the cache with
+    /// one without it.
+    mutating func createCache(name: String, size: Int, align: Int, reclaimable: Bool) -> Int32
+    /// Whether a cache's slabs are allocated with its migrate type
+    /// (`__GFP_RECLAIMABLE` for `SLAB_RECLAIM_ACCOUNT`); false where slab
+    /// pages are shared by every cache (SLOB).
+    static var slabPagesFollowCache: Bool { get }
     /// The cache `kmalloc(size)` uses, for `size <= kmallocMax` (the
     /// cache its objects are counted in).
     func kmallocCache(for size: Int) -> Int32

@@ -61,6 +61,12 @@ public enum HTMLReport {
         var tlb = LineChart(title: "TLB miss rate", xTitle: "tick", yTitle: "TLB misses / lookups (%)", series: [])
         var tables = LineChart(title: "Page-table pages", xTitle: "tick", yTitle: "page-table frames", series: [], yIntegral: true)
         var waste = LineChart(title: "Slab waste", xTitle: "tick", yTitle: "slab waste (bytes)", series: [], yIntegral: true)
+        var huge = LineChart(title: "Free huge blocks", xTitle: "tick", yTitle: "free aligned 2 MiB blocks (free_huge)",
+                             series: [], yIntegral: true)
+        var migrated = LineChart(title: "Pages moved by compaction", xTitle: "tick", yTitle: "pgmigrate_success per tick",
+                                 series: [], yIntegral: true)
+        var invlpg = LineChart(title: "TLB invalidations by compaction", xTitle: "tick", yTitle: "compact_tlb_invlpg per tick",
+                               series: [], yIntegral: true)
         for (s, d) in zip(summaries, data) {
             let name = names[s.runID]!, color = colors[s.runID]!
             usage.series.append(.init(name: name, color: color, points: d.usage))
@@ -69,6 +75,11 @@ public enum HTMLReport {
             tlb.series.append(.init(name: name, color: color, points: d.tlbMissRate))
             tables.series.append(.init(name: name, color: color, points: d.pagetable))
             waste.series.append(.init(name: name, color: color, points: d.slabWaste))
+            huge.series.append(.init(name: name, color: color, points: d.freeHuge))
+            if d.compacted {
+                migrated.series.append(.init(name: name, color: color, points: d.migrated))
+                invlpg.series.append(.init(name: name, color: color, points: d.compactInvlpg))
+            }
         }
         usage.rules = watermarkRules(summaries, data, names: names, colors: colors)
         let perNode = try nodeUsageChart(store: store, summaries, names: names)
@@ -97,9 +108,23 @@ public enum HTMLReport {
             """
         h += runsTable(store: store, summaries, names: names, colors: colors)
         h += summaryTable(summaries, names: names, colors: colors)
-        for chart in [usage, frag, reclaimed, tlb, tables, waste] + (perNode.series.isEmpty ? [] : [perNode]) {
+        let compaction = migrated.series.isEmpty ? [] : [migrated, invlpg]
+        for chart in [usage, frag, reclaimed, tlb, tables, waste] + (perNode.series.isEmpty ? [] : [perNode]) + [huge] + compaction {
             h += "<h2>\(Markup.escape(chart.title))</h2>\n<div class=\"chart\">\n\(chart.svg())\n</div>\n"
         }
+        h += "<h2>Free blocks per order</h2>\n"
+        for s in summaries {
+            if let svg = try FreeMemoryCharts.orderHeatmap(store: store, run: s.runID, title: names[s.runID]!) {
+                h += "<div class=\"chart\">\n\(svg)\n</div>\n"
+            }
+        }
+        var stacks = ""
+        for s in summaries {
+            if let svg = try FreeMemoryCharts.typeStack(store: store, run: s.runID, title: names[s.runID]!) {
+                stacks += "<div class=\"chart\">\n\(svg)\n</div>\n"
+            }
+        }
+        if !stacks.isEmpty { h += "<h2>Free memory by migrate type</h2>\n" + stacks }
         h += "</body>\n</html>\n"
         return h
     }
@@ -224,6 +249,11 @@ struct RunSeries {
     var tlbMissRate: [(x: Double, y: Double)] = []
     var pagetable: [(x: Double, y: Double)] = []
     var slabWaste: [(x: Double, y: Double)] = []
+    var freeHuge: [(x: Double, y: Double)] = []
+    var migrated: [(x: Double, y: Double)] = []
+    var compactInvlpg: [(x: Double, y: Double)] = []
+    /// Compaction ran in this run (some page was scanned).
+    var compacted = false
     var watermarks: (high: Int, low: Int)?
 
     init(store: ResultStore, run: Int64) throws {
@@ -237,10 +267,11 @@ struct RunSeries {
         let range = try store.db.rows("SELECT MIN(tick), MAX(tick) FROM tick_metrics WHERE run_id = ?", [.int(run)])
         guard let lo = range.first?[0].flatMap(Double.init), let hi = range.first?[1].flatMap(Double.init) else { return }
         let bucketWidth = max(1, (hi - lo + 1) / Double(HTMLReport.buckets))
-        var samplers = Array(repeating: Thinner(origin: lo, width: bucketWidth), count: 6)
+        var samplers = Array(repeating: Thinner(origin: lo, width: bucketWidth), count: 9)
         let st = try store.db.prepare("""
             SELECT tick, usage_pct, frag_index, reclaimed_slab_pages + reclaimed_pagecache_pages,
-                   tlb_misses, tlb_lookups, pagetable_pages, slab_waste_bytes
+                   tlb_misses, tlb_lookups, pagetable_pages, slab_waste_bytes,
+                   free_huge, pgmigrate_success, compact_tlb_invlpg, compact_migrate_scanned + compact_stall
             FROM tick_metrics WHERE run_id = ? ORDER BY tick
             """)
         st.bind(1, run)
@@ -253,6 +284,10 @@ struct RunSeries {
             if lookups > 0 { samplers[3].add(x, 100 * Double(st.int(4)) / Double(lookups)) }
             samplers[4].add(x, Double(st.int(6)))
             samplers[5].add(x, Double(st.int(7)))
+            samplers[6].add(x, Double(st.int(8)))
+            samplers[7].add(x, Double(st.int(9)))
+            samplers[8].add(x, Double(st.int(10)))
+            if st.int(11) > 0 { compacted = true }
         }
         usage = samplers[0].finish()
         frag = samplers[1].finish()
@@ -260,6 +295,9 @@ struct RunSeries {
         tlbMissRate = samplers[3].finish()
         pagetable = samplers[4].finish()
         slabWaste = samplers[5].finish()
+        freeHuge = samplers[6].finish()
+        migrated = samplers[7].finish()
+        compactInvlpg = samplers[8].finish()
     }
 }
 

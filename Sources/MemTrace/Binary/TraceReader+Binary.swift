@@ -94,7 +94,7 @@ extension TraceReader {
     @inline(always)
     func binaryNumber(_ f: inout FieldCursor) throws(TraceError) -> UInt64 {
         let r = f.rule
-        if f.bare && r.pointee.optional { return r.pointee.defaultValue }
+        if f.bare && r.pointee.optional && !r.pointee.defaulted { return r.pointee.defaultValue }
         return try checked(f.statement, f.k, r, try varint(&f.i), binary: true)
     }
 

@@ -19,6 +19,10 @@ public enum Workload: String, CaseIterable, Sendable {
     case mixed
     /// One program as valgrind's lackey records it.
     case lackey
+    /// The LLFree paper's fragmentation benchmark: memory 90 % filled with
+    /// movable pages, half freed at random, then rounds of random 10 % frees
+    /// and reallocations, one tick per round.
+    case llfreeFrag = "llfree-frag"
 
     public var summary: String {
         switch self {
@@ -29,13 +33,19 @@ public enum Workload: String, CaseIterable, Sendable {
         case .fragmenter: "contiguous allocations among long-lived single frames"
         case .mixed: "every kind of statement interleaved"
         case .lackey: "one program as valgrind lackey records it: instruction fetches, stack and heap data"
+        case .llfreeFrag: "LLFree's fragmentation benchmark: fill 90 % with movable pages, free half, then --iterations rounds of 10 % frees and reallocations (its size is --mem, not --events)"
         }
     }
 }
 
-/// Writes `events` event statements of `workload` (plus header, directives, ticks).
-public func generate(_ workload: Workload, events: Int, seed: UInt64, to w: TraceWriter) throws(SourceError) {
+/// Writes `events` event statements of `workload` (plus header, directives,
+/// ticks); `llfree-frag` is sized by `memory` and `iterations`, and stops
+/// early if that takes more than `events`.
+public func generate(_ workload: Workload, events: Int, seed: UInt64, to w: TraceWriter,
+                     memory: UInt64 = 1 << 30, iterations: Int = 100) throws(SourceError) {
     var g = Generator(w: w, rng: SplitMix64(seed: seed), budget: events)
+    g.memory = memory
+    g.iterations = iterations
     try g.run(workload)
     try w.flush()
 }
@@ -48,6 +58,9 @@ struct Generator {
     var sinceTick = 0
     var tickEvery = 1000
     var nextName = 0
+    /// `llfree-frag`'s machine size and rounds.
+    var memory: UInt64 = 1 << 30
+    var iterations = 100
 
     var done: Bool { emitted >= budget }
 
@@ -120,7 +133,11 @@ struct Generator {
 
     mutating func run(_ workload: Workload) throws(SourceError) {
         try w.line("memtrace 1")
-        try w.line("# generated: memreplay gen \(workload.rawValue) --events \(budget)")
+        if workload == .llfreeFrag {
+            try w.line("# generated: memreplay gen llfree-frag --mem \(memory >> 20)M --iterations \(iterations)")
+        } else {
+            try w.line("# generated: memreplay gen \(workload.rawValue) --events \(budget)")
+        }
         switch workload {
         case .access: try access()
         case .forkserver: try forkserver()
@@ -129,6 +146,37 @@ struct Generator {
         case .fragmenter: try fragmenter()
         case .mixed: try mixed()
         case .lackey: try lackey()
+        case .llfreeFrag: try llfreeFrag()
+        }
+    }
+
+    /// The fragmentation benchmark of the LLFree paper's artifact
+    /// (linux-alloc-bench `alloc.c`, `init_frag` and `frag`, run by
+    /// llfree-bench `frag_vm.py`), on one core: allocate 90 % of memory as
+    /// movable order-0 pages (`GFP_HIGHUSER_MOVABLE`), shuffle them, free
+    /// the second half; then each round frees a random 10 % of the pages
+    /// kept and allocates the same handles again. Tick 0 ends after the
+    /// setup and tick i after round i, so each `tick_metrics` row is the
+    /// state the benchmark measures after an iteration (free huge frames:
+    /// `free_huge`).
+    mutating func llfreeFrag() throws(SourceError) {
+        try w.line("mem \(memory >> 20)M")
+        tickEvery = .max
+        let frames = Int(memory >> 12)
+        let n = frames * 90 / 100
+        let handles = (0..<n).map { "h" + String($0, radix: 36) }
+        for h in handles where !done { try statement("palloc", h, "1", "movable") }
+        var slots = Array(0..<n)
+        for i in stride(from: n - 1, to: 0, by: -1) { slots.swapAt(i, rng.below(i + 1)) }
+        let kept = n / 2
+        for i in slots[kept...] where !done { try statement("pfree", handles[i]) }
+        var live = Array(slots[..<kept])
+        let rounds = kept * 10 / 100
+        for _ in 0..<iterations where !done {
+            try w.line("tick")
+            for j in 0..<rounds { live.swapAt(j, j + rng.below(live.count - j)) }
+            for j in 0..<rounds where !done { try statement("pfree", handles[live[j]]) }
+            for j in 0..<rounds where !done { try statement("palloc", handles[live[j]], "1", "movable") }
         }
     }
 

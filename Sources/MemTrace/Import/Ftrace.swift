@@ -19,7 +19,7 @@ import HeapModule
 ///
 /// | event | memtrace |
 /// |---|---|
-/// | `mm_page_alloc` pfn, order | `palloc pPFN 2^order` |
+/// | `mm_page_alloc` pfn, order, migratetype | `palloc pPFN 2^order [movable\|reclaimable]` |
 /// | `mm_page_free`, `mm_page_free_batched` pfn | `pfree pPFN` (the alloc's binding, whatever order the free names) |
 /// | `kmalloc`, `kmalloc_node` ptr, bytes_req, call_site, bytes_alloc | `kmalloc oPTR BYTES_REQ site=ADDR alloc=BYTES_ALLOC` |
 /// | `kmem_cache_alloc`(`_node`) ptr, bytes_req, [name], call_site, bytes_alloc | `cache NAME BYTES_REQ` on first sight (not for the boot-time `kmalloc-2^k`), `salloc NAME oPTR site=ADDR alloc=BYTES_ALLOC` |
@@ -56,6 +56,12 @@ import HeapModule
 /// comes (its tick cannot go back) and counted. Whole per-CPU files one
 /// after the other (`cat per_cpu/cpu*/trace`) are late by far more than any
 /// window: sort those by timestamp before importing.
+///
+/// `migratetype=` is the type the caller asked for (its GFP flags), numbered
+/// as `--migratetype-numbering` says: 4.4 and later (the default) number
+/// UNMOVABLE 0, MOVABLE 1, RECLAIMABLE 2; 2.6.24 to 4.3 swap 1 and 2. Types 3
+/// and up (HIGHATOMIC or RESERVE, CMA, ISOLATE) are written as unmovable and
+/// counted; UNMOVABLE, the default, is not written.
 ///
 /// A caveat to read the results with: slab pages are themselves page-allocator
 /// allocations, so a recording with both kmem page and slab events counts slab
@@ -108,8 +114,13 @@ struct FtraceImporter {
         static func == (a: Held, b: Held) -> Bool { (a.ns, a.sequence) == (b.ns, b.sequence) }
     }
 
-    init(_ out: ImportEmitter, tickMs: Int, reorderMs: Int = 1000) {
+    /// How `migratetype=` numbers the types.
+    let numbering: MigrateTypeNumbering
+    private var otherMigrateTypes = 0
+
+    init(_ out: ImportEmitter, tickMs: Int, reorderMs: Int = 1000, numbering: MigrateTypeNumbering = .linux44) {
         self.out = out
+        self.numbering = numbering
         tickNs = UInt64(max(tickMs, 0)) * 1_000_000
         windowNs = UInt64(max(reorderMs, 0)) * 1_000_000
         scratch.reserveCapacity(64)
@@ -155,6 +166,7 @@ struct FtraceImporter {
         r.note("other events skipped", otherEvents)
         r.note("other lines skipped", otherLines)
         r.note("events more than --reorder-ms late, taken as they came", lateEvents)
+        r.note("page allocations of migrate type 3 or more, taken as unmovable", otherMigrateTypes)
         return r
     }
 
@@ -332,6 +344,15 @@ struct FtraceImporter {
         try out.w.hexDigits(pfn)
         try out.w.byte(0x20)
         try out.w.decimal(UInt64(1) << order)
+        if let m = value("migratetype", from)?.numberValue() {
+            switch numbering.type(of: m) {
+            case nil: otherMigrateTypes += 1
+            case .unmovable?: break
+            case let type?:
+                try out.w.byte(0x20)
+                try out.w.text(type.keyword)
+            }
+        }
         try out.endEvent()
     }
 

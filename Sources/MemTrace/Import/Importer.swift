@@ -35,11 +35,34 @@ public struct ImportOptions: Sendable {
     /// ftrace only: milliseconds an event may come after a later-stamped
     /// one (CPUs' buffers interleaved) and still be put in timestamp order.
     public var reorderMs = 1000
+    /// ftrace only: how `mm_page_alloc`'s `migratetype=` numbers the types.
+    public var migrateTypeNumbering = MigrateTypeNumbering.linux44
 
-    public init(tickEvery: Int = 0, tickMs: Int = 10, reorderMs: Int = 1000) {
+    public init(tickEvery: Int = 0, tickMs: Int = 10, reorderMs: Int = 1000, migrateTypeNumbering: MigrateTypeNumbering = .linux44) {
         self.tickEvery = tickEvery
         self.tickMs = tickMs
         self.reorderMs = reorderMs
+        self.migrateTypeNumbering = migrateTypeNumbering
+    }
+}
+
+/// The two numberings of `enum migratetype` a kernel trace may use
+/// (`include/linux/mmzone.h`): Linux 2.6.24–4.3 number UNMOVABLE 0,
+/// RECLAIMABLE 1, MOVABLE 2, RESERVE 3; 4.4 replaced RESERVE by HIGHATOMIC
+/// and swapped MOVABLE and RECLAIMABLE.
+public enum MigrateTypeNumbering: String, CaseIterable, Sendable {
+    case linux2624 = "2.6.24"
+    case linux44 = "4.4"
+
+    /// The allocation type numbered `n`; nil for the others (RESERVE or
+    /// HIGHATOMIC, CMA, ISOLATE).
+    public func type(of n: UInt64) -> MigrateType? {
+        switch (self, n) {
+        case (_, 0): .unmovable
+        case (.linux2624, 1), (.linux44, 2): .reclaimable
+        case (.linux2624, 2), (.linux44, 1): .movable
+        default: nil
+        }
     }
 }
 
@@ -174,7 +197,7 @@ public enum Importer {
                                second: { () throws -> LineReader in LineReader(path: name, source: try open()) })
             out = l.out
         case .ftrace:
-            var f = FtraceImporter(out, tickMs: options.tickMs, reorderMs: options.reorderMs)
+            var f = FtraceImporter(out, tickMs: options.tickMs, reorderMs: options.reorderMs, numbering: options.migrateTypeNumbering)
             report = try f.run(LineReader(path: name, source: try open()))
             out = f.out
         }

@@ -13,12 +13,12 @@ import Testing
                 c.reserveBytes = 4 << 12
                 var t = FrameTable<F>(c)
                 #expect(t.allocatable == 60 && t.freeCount == 60 && t.usedCount == 0)
-                let (a, node) = t.take(3, for: .handle, preferred: 0)!
+                let (a, node) = t.take(3, for: .handle, type: .unmovable, preferred: 0)!
                 #expect(node == 0 && a.index >= 4)
                 let footprint = F.footprint(3)
                 #expect(t.usedCount == footprint && t.counters.allocated == footprint)
                 #expect((a.index..<a.index + footprint).allSatisfy { t.use[$0] == .handle && t.refcount[$0] == 0 })
-                let (b, _) = t.take(1, for: .anonymous, preferred: 0)!
+                let (b, _) = t.take(1, for: .anonymous, type: .movable, preferred: 0)!
                 t.addReference(b)
                 t.addReference(b)
                 t.dropReference(b)

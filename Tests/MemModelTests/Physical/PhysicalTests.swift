@@ -9,6 +9,8 @@ import MemTrace
         case .bitmap: BitmapAllocator(frames: frames, reserved: reserved)
         case .stack: StackAllocator(frames: frames, reserved: reserved)
         case .buddy: BuddyAllocator(frames: frames, reserved: reserved)
+        case .buddyMobility: MobilityBuddyAllocator(frames: frames, reserved: reserved)
+        case .llfree: LLFreeAllocator(frames: frames, reserved: reserved)
         }
     }
 
@@ -133,7 +135,7 @@ import MemTrace
             #expect(rows[1].gauges.freePages == 127)
             #expect(rows[1].gauges.largestFreeBlock == 125)
             #expect(rows[1].gauges.freeBlocks == [3, 0, 1, 1, 1, 1, 1, 0, 0, 0, 0])
-        case .buddy:
+        case .buddy, .buddyMobility, .llfree:
             // b split 18..19; run8 is 24..31: free 18, 20..23, 32..255.
             #expect(rows[0].gauges.largestFreeBlock == 224)
             #expect(rows[0].gauges.freeBlocks == [1, 0, 1, 0, 0, 1, 1, 1, 0, 0, 0])

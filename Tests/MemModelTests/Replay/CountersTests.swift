@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func everyCounterTakesPartInTheTickDifference() {
-        check(Counters.self, count: 22)
+        check(Counters.self, count: 35)
         check(NodeCounters.self, count: 5)
         check(FrameCounters.self, count: 2)
         check(TLBCounters.self, count: 5)

@@ -63,14 +63,14 @@ import MemTrace
     @Test func sameSizedCachesMerge() throws {
         var slab = SLUBSlab()
         let k4096 = slab.cache(named: "kmalloc-4096")!
-        #expect(slab.createCache(name: "dentry", size: 4096, align: 8) == k4096)
+        #expect(slab.createCache(name: "dentry", size: 4096, align: 8, reclaimable: false) == k4096)
         #expect(slab.cache(named: "dentry") == k4096)
-        let inode = slab.createCache(name: "inode", size: 600, align: 64)
+        let inode = slab.createCache(name: "inode", size: 600, align: 64, reclaimable: false)
         #expect(inode != k4096 && slab.objectSize(of: inode) == 640)
         // 638 rounds to 640 (4-byte words, 8-byte alignment): the same cache.
-        #expect(slab.createCache(name: "inode2", size: 638, align: 8) == inode)
+        #expect(slab.createCache(name: "inode2", size: 638, align: 8, reclaimable: false) == inode)
         // 636 rounds to 640 as well; 630 to 632, which is 8 smaller: a new cache.
-        #expect(slab.createCache(name: "small", size: 630, align: 8) != inode)
+        #expect(slab.createCache(name: "small", size: 630, align: 8, reclaimable: false) != inode)
         #expect(!slab.slabinfo().contains { $0.name == "dentry" || $0.name == "inode2" })
     }
 

@@ -8,6 +8,9 @@
 /// full/partial/empty lists, free lists inside the objects, the 1/8-waste
 /// order rule; empty slabs stay cached until `slab_reclaim`.
 public struct BonwickSlab: SlabVariant {
+    /// A cache's slabs are its own, so they take its mobility.
+    public static var slabPagesFollowCache: Bool { true }
+
     private(set) var caches: [BonwickCache] = []
     /// Cache index of `kmalloc-2^(k+3)`.
     private var kmallocCaches: [Int32] = []
@@ -34,7 +37,7 @@ public struct BonwickSlab: SlabVariant {
         caches.firstIndex { $0.name == name }.map(Int32.init)
     }
 
-    public mutating func createCache(name: String, size: Int, align: Int) -> Int32 {
+    public mutating func createCache(name: String, size: Int, align: Int, reclaimable: Bool) -> Int32 {
         caches.append(BonwickCache(name: name, size: size, align: align))
         return Int32(caches.count - 1)
     }

@@ -65,6 +65,9 @@
 /// its `kmem_cache`/`kmem_cache_node`); no `size-N(DMA)` twins; colouring
 /// changes object addresses only, not counts, and is not modelled.
 public struct SLABSlab: SlabVariant {
+    /// `kmem_getpages()` adds `__GFP_RECLAIMABLE` for `SLAB_RECLAIM_ACCOUNT`.
+    public static var slabPagesFollowCache: Bool { true }
+
     private(set) var caches: [Cache] = []
     /// `slab_max_order`.
     let maxOrder: Int
@@ -102,7 +105,7 @@ public struct SLABSlab: SlabVariant {
     public func cache(named name: String) -> Int32? { caches.firstIndex { $0.name == name }.map(Int32.init) }
 
     /// `__kmem_cache_create()` with flags 0. SLAB does not merge caches.
-    public mutating func createCache(name: String, size: Int, align: Int) -> Int32 {
+    public mutating func createCache(name: String, size: Int, align: Int, reclaimable: Bool) -> Int32 {
         caches.append(makeCache(name: name, size: size, align: align, hardwareAligned: false, early: false))
         return Int32(caches.count - 1)
     }

@@ -47,6 +47,9 @@
 /// `struct kmem_cache` that `__kmem_cache_create()` itself takes from the
 /// SLOB pages is not allocated (a trace's caches are few).
 public struct SLOBSlab: SlabVariant {
+    /// `slob_new_pages()` is called with the caller's flags only: pages on the shared free lists serve every cache.
+    public static var slabPagesFollowCache: Bool { false }
+
     struct Cache: Sendable {
         let name: String
         /// `c->size`: as given.
@@ -109,7 +112,7 @@ public struct SLOBSlab: SlabVariant {
         caches.indices.dropFirst().first { caches[$0].name == name }.map(Int32.init)
     }
 
-    public mutating func createCache(name: String, size: Int, align: Int) -> Int32 {
+    public mutating func createCache(name: String, size: Int, align: Int, reclaimable: Bool) -> Int32 {
         caches.append(Cache(name: name, size: size, align: max(align, 8)))
         return Int32(caches.count - 1)
     }

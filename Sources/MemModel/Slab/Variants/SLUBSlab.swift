@@ -74,6 +74,9 @@
 /// what it wants, and does not re-sort the partial list by objects in use
 /// as the shrink does.
 public struct SLUBSlab: SlabVariant {
+    /// `calculate_sizes()` puts `__GFP_RECLAIMABLE` in `s->allocflags` for `SLAB_RECLAIM_ACCOUNT`; `allocate_slab()` ORs them in.
+    public static var slabPagesFollowCache: Bool { true }
+
     private(set) var caches: [Cache] = []
     /// Cache index of `kmalloc_caches[i]`, -1 where there is none.
     private var kmallocIndex: [Int32] = Array(repeating: -1, count: 14)
@@ -113,17 +116,20 @@ public struct SLUBSlab: SlabVariant {
 
     /// `kmem_cache_create()`: an alias of a mergeable cache when one fits
     /// (`find_mergeable()`), else a new cache.
-    public mutating func createCache(name: String, size: Int, align: Int) -> Int32 {
+    public mutating func createCache(name: String, size: Int, align: Int, reclaimable: Bool) -> Int32 {
         let objectSize = Self.objectSize(size: size, align: align)
         let a = Self.alignment(align)
         // slab_caches is walked newest first (list_add at the head).
         for c in caches.indices.reversed() {
             let s = caches[c].objectSize
-            if objectSize > s || s & ~(a - 1) != s || s - objectSize >= 4 { continue }
+            // find_mergeable(): SLAB_RECLAIM_ACCOUNT is among SLUB_MERGE_SAME.
+            if objectSize > s || s & ~(a - 1) != s || s - objectSize >= 4 || caches[c].reclaimable != reclaimable { continue }
             aliases[name] = Int32(c)
             return Int32(c)
         }
-        caches.append(Cache(name: name, objectSize: objectSize))
+        var cache = Cache(name: name, objectSize: objectSize)
+        cache.reclaimable = reclaimable
+        caches.append(cache)
         return Int32(caches.count - 1)
     }
 
@@ -252,6 +258,8 @@ extension SLUBSlab {
         let minPartial: Int
         /// `s->cpu_partial`.
         let cpuPartial: Int
+        /// `SLAB_RECLAIM_ACCOUNT`.
+        var reclaimable = false
         var pagesPerSlab: Int { 1 << order }
 
         enum Place: UInt8, Sendable { case cpu, cpuPartial, nodePartial, full }
