@@ -441,9 +441,12 @@ public final class TraceReader {
     @inline(never)
     func textMigrateType(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>) throws(TraceError) -> UInt64 {
         let t = k + 1
-        let allowed = (r.pointee.min...r.pointee.max).map { MigrateType(rawValue: UInt8($0))! }
-        for m in allowed where tokenEquals(t, m.keyword) { return UInt64(m.rawValue) }
-        let words = allowed.map(\.keyword)
+        var v = r.pointee.min
+        while v <= r.pointee.max {
+            if tokenEquals(t, MigrateType(rawValue: UInt8(v))!.keyword) { return v }
+            v += 1
+        }
+        let words = (r.pointee.min...r.pointee.max).map { MigrateType(rawValue: UInt8($0))!.keyword }
         throw fail("\(s.keyword): bad migrate type '\(text(t))': use \(words.dropLast().joined(separator: ", ")) or \(words.last!)")
     }
 

@@ -277,6 +277,33 @@ struct ReverseMap {
     @inline(__always)
     func isMovable(_ f: Int) -> Bool { head[f] != Self.notMovable }
 
+    /// `--check`: the map finds every owner the frame table counts — a
+    /// movable page's PTEs, plus its handle or segment, are its reference
+    /// count, and a page-cache page has its cache entry and no PTE.
+    func violation(use: [FrameUse], refcount: [UInt32]) -> String? {
+        for f in head.indices where head[f] != Self.notMovable {
+            var ptes = 0, handles = 0, segments = 0, cached = 0
+            var o = head[f]
+            while o >= 0 {
+                switch owners[Int(o)] {
+                case .pte: ptes += 1
+                case .handle: handles += 1
+                case .segment: segments += 1
+                case .pageCache: cached += 1
+                }
+                o = next[Int(o)]
+            }
+            if use[f] == .pageCache {
+                if cached != 1 || ptes + handles + segments != 0 { return "page-cache frame \(f) has \(cached) cache entries and \(ptes + handles + segments) other owners" }
+            } else if ptes + handles + segments != Int(refcount[f]) || cached != 0 {
+                return "frame \(f) (\(use[f])) has \(ptes) PTEs, \(handles) handles and \(segments) segments mapping it, reference count \(refcount[f])"
+            } else if (use[f] == .handle) != (handles == 1) || (use[f] == .segment) != (segments == 1) {
+                return "frame \(f) (\(use[f])) is owned by \(handles) handles and \(segments) segments"
+            }
+        }
+        return nil
+    }
+
     private mutating func add(_ f: Int, _ owner: FrameOwner) {
         owners.append(owner)
         next.append(head[f])

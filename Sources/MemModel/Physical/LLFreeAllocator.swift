@@ -6,7 +6,9 @@ import MemTrace
 /// The paper's allocator is the Rust one its artifact ran (llfree-rs, commit
 /// 00f030e0, `core/src/upper/array.rs`, `core/src/lower/cache.rs`,
 /// `core/src/entry.rs`, `core/src/table.rs`; the kernel boot log of the
-/// fragmentation run names those files). Its two levels:
+/// fragmentation run names those files). The paper's section numbers are not
+/// cited: its text was not at hand to check them against, so every rule
+/// below cites the code instead. Its two levels:
 ///
 /// - **Lower**: one bit per frame (1 = allocated) in 64-bit words; 8 words
 ///   make a **child** of 512 frames (a 2 MiB huge frame on x86-64), whose

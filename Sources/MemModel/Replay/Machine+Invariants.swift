@@ -124,6 +124,7 @@ extension Machine {
 
         let dirUse = framesFor[Int(FrameUse.directory.rawValue)]
         if dirUse != directories.count { return "\(dirUse) directory frames allocated, \(directories.count) live address spaces" }
+        if compaction.mode != .off, let v = ReverseMap(self).violation(use: use, refcount: refcount) { return "reverse map: \(v)" }
         return nil
     }
 }
