@@ -23,7 +23,12 @@ public enum ProcFiles {
         }
         guard try store.db.scalar("SELECT count(*) FROM tick_metrics WHERE run_id = \(run) AND tick = \(tick)") == 1 else {
             let ticks = try store.db.rows("SELECT min(tick), max(tick) FROM tick_metrics WHERE run_id = \(run)").first ?? []
-            throw Missing(description: "run \(run) has no row for tick \(tick) (its ticks run from \(ticks.first.flatMap { $0 } ?? "?") to \(ticks.last.flatMap { $0 } ?? "?"); skipped tick numbers have none)")
+            guard let first = ticks.first.flatMap({ $0 }), let last = ticks.last.flatMap({ $0 }) else {
+                let status = try store.db.rows("SELECT status, error FROM runs WHERE run_id = \(run)").first ?? []
+                let why = status.count > 1 ? (status[1].map { ": \($0)" } ?? "") : ""
+                throw Missing(description: "run \(run) has no tick rows (\(status.first.flatMap { $0 } ?? "?")\(why))")
+            }
+            throw Missing(description: "run \(run) has no row for tick \(tick) (its ticks run from \(first) to \(last); skipped tick numbers have none)")
         }
         switch file {
         case .buddyinfo: return try buddyinfo(store, run, tick)

@@ -47,6 +47,8 @@ struct Gen: ParsableCommand {
         // and renamed into place, so a failed or interrupted gen leaves no
         // truncated trace, and a device, FIFO or link is never replaced.
         let out = try OutputFile(output, inputs: [])
+        // A signal stops the writing at its next buffer; the partial file goes.
+        installInterruptHandlers()
         do {
             try out.write { path in
                 let w = try TraceWriter(path: path)

@@ -242,4 +242,26 @@ import TestSupport
         #expect(stderr(d).hasPrefix("in.fifo:") && stderr(d).contains(": interrupted by SIGTERM"), "\(stderr(d))")
         #expect(try FileManager.default.contentsOfDirectory(atPath: d).sorted() == ["in.fifo", "stderr"])
     }
+
+    /// gen reads nothing, so it sees a stop when it next writes a buffer: a
+    /// huge generation stops at SIGINT, leaves no partial file and keeps
+    /// what `-o` named.
+    @Test func interruptedGenLeavesTheOutputAsItWas() throws {
+        let d = dir()
+        try "keep\n".write(toFile: d + "/out.trace", atomically: true, encoding: .utf8)
+        let p = try start(["gen", "mixed", "--events", "4000000000", "-o", "out.trace"], in: d)
+        defer { killTree(p) }
+        let writing = waitUntil(4) {
+            ((try? FileManager.default.contentsOfDirectory(atPath: d)) ?? []).contains { $0.contains(".partial-") }
+        }
+        try #require(writing, "\(stderr(d))")
+        kill(p.processIdentifier, SIGINT)
+        let stopped = waitUntil(4) { !p.isRunning }
+        p.waitUntilExit()
+        #expect(stopped)
+        #expect(p.terminationReason == .exit && p.terminationStatus == 1)
+        #expect(stderr(d).contains("interrupted by SIGINT"), "\(stderr(d))")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: d).sorted() == ["out.trace", "stderr"])
+        #expect(try String(contentsOfFile: d + "/out.trace", encoding: .utf8) == "keep\n")
+    }
 }

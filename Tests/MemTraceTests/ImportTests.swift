@@ -398,6 +398,13 @@ import MemModel
         #expect(r.report["page allocations of migrate type 3 or more, taken as unmovable"] == 2)
     }
 
+    @Test(arguments: ["abc", "-1", "2.0", "", "99999999999999999999"])
+    func ftraceBadMigrateTypeIsAnError(value: String) {
+        let line = "x-1 [000] .... 1.5: mm_page_alloc: page=1 pfn=12 order=0 migratetype=\(value) gfp_flags=X\n"
+        #expect(importError(.ftrace, line, name: "m.txt")?.description
+                == "m.txt:1: ftrace: mm_page_alloc: bad migratetype '\(value)' (expected a number)")
+    }
+
     @Test(arguments: [Int.max, 13])
     func ftraceStatements(chunk: Int) throws {
         let r = try imported(.ftrace, Self.ftraceExcerpt, chunk: chunk)

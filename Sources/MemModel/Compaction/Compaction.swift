@@ -55,6 +55,9 @@ public struct CompactionState: Sendable {
     var deferShift: [Int]
     var considered: [Int]
     var orderFailed: [Int]
+    /// Tick closes each node's proactive compaction still skips after a run
+    /// that did not lower the score (5.9 kcompactd's `proactive_defer`).
+    var proactiveDefer: [Int]
 
     init(_ config: MachineConfig) {
         mode = config.compaction
@@ -63,6 +66,7 @@ public struct CompactionState: Sendable {
         deferShift = Array(repeating: 0, count: config.nodes)
         considered = deferShift
         orderFailed = deferShift
+        proactiveDefer = deferShift
     }
 
     /// `compaction_deferred()`: after n failed sync runs in a row, the next

@@ -44,14 +44,22 @@ extension Machine {
     /// outside free blocks of order 9 (`extfrag_for_order()` at
     /// COMPACTION_HPAGE_ORDER, x86-64's 2 MiB pages, which `free_huge`
     /// counts) — is above the high watermark, one sync run over the whole
-    /// zone that stops once the score is at or below the low watermark.
+    /// zone that stops once the score is at or below the low watermark. A
+    /// run that does not lower the score defers the node's next 64 runs
+    /// (`proactive_defer = score < prev_score ? 0 : 1 << COMPACT_MAX_DEFER_SHIFT`).
     mutating func proactiveCompaction() {
         guard compaction.mode == .proactive, Frames.supportsCompaction else { return }
         let marks = compaction.scoreWatermarks
         for k in 0..<nodeCount where !reclaim.ranThisTick[k] {
-            guard fragmentationScore(node: k) > marks.high else { continue }
+            let before = fragmentationScore(node: k)
+            guard before > marks.high else { continue }
+            if compaction.proactiveDefer[k] > 0 {
+                compaction.proactiveDefer[k] -= 1
+                continue
+            }
             compaction.counters.proactiveRuns += 1
             _ = compactZone(node: k, order: -1, type: .movable, sync: true, proactiveLow: marks.low)
+            compaction.proactiveDefer[k] = fragmentationScore(node: k) < before ? 0 : 1 << 6
         }
     }
 

@@ -37,6 +37,8 @@ public final class TraceWriter {
     }
 
     public func flush() throws(SourceError) {
+        // A writer that reads nothing (gen) sees a stop here, once a buffer.
+        if Interruption.requested != 0 { throw SourceError(Interruption.message) }
         var done = 0
         while done < count {
             let n = write(fd, buffer + done, count - done)

@@ -344,7 +344,10 @@ struct FtraceImporter {
         try out.w.hexDigits(pfn)
         try out.w.byte(0x20)
         try out.w.decimal(UInt64(1) << order)
-        if let m = value("migratetype", from)?.numberValue() {
+        if let text = value("migratetype", from) {
+            guard let m = text.numberValue() else {
+                throw fail(reader, "ftrace: mm_page_alloc: bad migratetype '\(text.text)' (expected a number)")
+            }
             switch numbering.type(of: m) {
             case nil: otherMigrateTypes += 1
             case .unmovable?: break

@@ -56,6 +56,25 @@ import MemTrace
         #expect(s.totals.reclaim.oom == 0)
     }
 
+    /// Proactive compaction that cannot lower the score (nothing movable:
+    /// unmovable pages on every other frame) backs off for 64 tick closes
+    /// (5.9 kcompactd's `proactive_defer`): of ticks 0 … 70 it runs at the
+    /// close of 0 and of 65.
+    @Test func proactiveCompactionBacksOffWithoutProgress() throws {
+        var body = (1...4095).map { "palloc h\($0)\n" }.joined()
+        body += stride(from: 2, through: 4094, by: 2).map { "pfree h\($0)\n" }.joined()
+        body += String(repeating: "tick\n", count: 70)
+        let cfg = config(mem: 16 << 20) { c in
+            c.pmm = .buddy
+            c.compaction = .proactive
+            c.compactionProactiveness = 100
+        }
+        let s = try script(BuddyAllocator.self, cfg, body)
+        let runs = s.ticks.filter { $0.delta.compaction.proactiveRuns > 0 }.map(\.tick)
+        #expect(runs == [0, 65])
+        #expect(s.totals.compaction.migrated == 0)
+    }
+
     /// Compaction needs free blocks to isolate: the bitmap, stack and LLFree
     /// variants refuse it.
     @Test(arguments: [FrameAllocatorKind.bitmap, .stack, .llfree])
