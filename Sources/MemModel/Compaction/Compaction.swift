@@ -41,9 +41,10 @@ public enum CompactionMode: String, CaseIterable, Sendable, Codable {
 /// aborts; migration always succeeds (nothing is pinned, locked or under
 /// writeback); no watermark checks (the machine's kswapd stands for them);
 /// no `compact_cached_free_pfn` or its 3.6-only wrap-around (3.7 removed it):
-/// the free scanner starts at the last full pageblock; the reverse map is
-/// built from the page tables, handles, segments and page cache when a run
-/// first moves a page, not kept up to date on every PTE write.
+/// the free scanner starts at the zone's last pageblock (`start_free_pfn()`);
+/// the reverse map is built from the page tables, handles, segments and page
+/// cache at the start of every run that passes `compaction_suitable()`, not
+/// kept up to date on every PTE write.
 public struct CompactionState: Sendable {
     public let mode: CompactionMode
     /// `/proc/sys/vm/extfrag_threshold` (3.6 `sysctl_extfrag_threshold`, L849).

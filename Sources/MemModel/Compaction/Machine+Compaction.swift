@@ -63,14 +63,17 @@ extension Machine {
         }
     }
 
-    /// `extfrag_for_order(zone, 9)`: 100 · (free − free in blocks of order
-    /// ≥ 9) / free, 0 when nothing is free.
+    /// 5.9's `fragmentation_score_node()` for a node of one zone:
+    /// `extfrag_for_order(zone, 9)` — 100 · (free − free in blocks of order
+    /// ≥ 9) / free, 0 when nothing is free — times present / (present + 1),
+    /// truncated.
     func fragmentationScore(node k: Int) -> Int {
         let blocks = frames.physical.nodes[k].freeBlockCounts
         let free = blocks.enumerated().reduce(0) { $0 + $1.element << $1.offset }
         guard free > 0 else { return 0 }
         let suitable = blocks[9...].enumerated().reduce(0) { $0 + $1.element << ($1.offset + 9) }
-        return (free - suitable) * 100 / free
+        let present = frames.physical.framesPerNode
+        return (free - suitable) * 100 / free * present / (present + 1)
     }
 
     // MARK: One run
@@ -104,8 +107,10 @@ extension Machine {
                 result = .partial
                 break
             }
-            // isolate_migratepages(), L618–643: up to the end of the next pageblock.
-            let end = (migratePfn + block) & ~(block - 1)
+            // isolate_migratepages(), L618–643: ALIGN(low + pageblock,
+            // pageblock), the end of the next pageblock when `low` is
+            // inside one (3.6's quirk), of this one when it starts one.
+            let end = (migratePfn + 2 * block - 1) & ~(block - 1)
             if end > freePfn { migratePfn = end; continue }
             var pages: [Int] = []
             var pfn = migratePfn
@@ -113,8 +118,9 @@ extension Machine {
             while pfn < end && pages.count < 32 {
                 if !sync && pfn / block != lastBlock {
                     lastBlock = pfn / block
-                    if let t = frames.physical.nodes[k].pageblockMigrateType(of: pfn), t != MigrateType.movable.rawValue {
-                        pfn = (pfn | (block - 1)) + 1
+                    if let t = frames.physical.nodes[k].pageblockMigrateType(of: pfn), t != Int(MigrateType.movable.rawValue) {
+                        // L352–359: low_pfn += pageblock; ALIGN(low_pfn, pageblock).
+                        pfn = (pfn + 2 * block - 1) & ~(block - 1)
                         continue
                     }
                 }
@@ -129,8 +135,9 @@ extension Machine {
             // migrate_pages() with compaction_alloc(), L565–585.
             for (i, page) in pages.enumerated() {
                 if targets.isEmpty {
+                    // Until it holds as many as the batch (`nr_migratepages`).
                     isolateFreePages(node: k, base: base, freePfn: &freePfn, migratePfn: migratePfn,
-                                     wanted: pages.count - i, into: &targets)
+                                     wanted: pages.count, into: &targets)
                 }
                 guard let target = targets.popLast() else {
                     // -ENOMEM: the rest go back to the LRU untouched (L815–816).

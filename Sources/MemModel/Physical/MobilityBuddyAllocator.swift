@@ -42,6 +42,10 @@ import MemTrace
 ///   UNMOVABLE and there is no reserve (`set_pageblock_migratetype` stores
 ///   UNMOVABLE): one list per order, tail placement and all.
 ///
+/// With NUMA, each node is a zone that computes its watermarks, reserve and
+/// grouping switch from its own size (Linux shares `min_free_kbytes` out
+/// among zones and decides grouping from the machine's total).
+///
 /// Simplifications: no per-CPU page lists (`free_hot_cold_page` batches
 /// order-0 frees; here they reach the buddy lists at once, as after
 /// `drain_all_pages`); no watermark checks (the machine's kswapd and direct
