@@ -68,12 +68,10 @@ extension Machine {
     /// ≥ 9) / free, 0 when nothing is free — times present / (present + 1),
     /// truncated.
     func fragmentationScore(node k: Int) -> Int {
-        let blocks = frames.physical.nodes[k].freeBlockCounts
-        let free = blocks.enumerated().reduce(0) { $0 + $1.element << $1.offset }
-        guard free > 0 else { return 0 }
-        let suitable = blocks[9...].enumerated().reduce(0) { $0 + $1.element << ($1.offset + 9) }
+        let info = FragmentationIndex.contigPageInfo(frames.physical.nodes[k].freeBlockCounts, suitableOrder: 9)
+        guard info.freePages > 0 else { return 0 }
         let present = frames.physical.framesPerNode
-        return (free - suitable) * 100 / free * present / (present + 1)
+        return (info.freePages - (info.freeBlocksSuitable << 9)) * 100 / info.freePages * present / (present + 1)
     }
 
     // MARK: One run

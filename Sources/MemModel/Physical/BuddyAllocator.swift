@@ -20,7 +20,7 @@ public struct BuddyAllocator: FrameAllocator {
     private var next: [Int32]
     private var previous: [Int32]
     private var order: [Int8]
-    /// Blocks on each order's list.
+    /// Blocks on each order's list, as `/proc/buddyinfo` prints them.
     public private(set) var freeBlockCounts: [Int]
     private let frames: Int
 
@@ -102,9 +102,6 @@ public struct BuddyAllocator: FrameAllocator {
         }
         push(block, o)
     }
-
-    /// Free blocks per order, as `/proc/buddyinfo` prints them.
-    public var freeBlocksPerOrder: [Int] { freeBlockCounts }
 
     // MARK: Compaction
 

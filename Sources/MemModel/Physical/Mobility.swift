@@ -25,12 +25,6 @@ public struct PageTypeInfo: Sendable, Equatable {
         self.freeBlocks = freeBlocks
         self.pageblocks = pageblocks
     }
-
-    /// Node by node, list by list.
-    public static func + (a: PageTypeInfo, b: PageTypeInfo) -> PageTypeInfo {
-        PageTypeInfo(freeBlocks: zip(a.freeBlocks, b.freeBlocks).map { zip($0, $1).map(+) },
-                     pageblocks: zip(a.pageblocks, b.pageblocks).map(+))
-    }
 }
 
 /// Allocations an allocator served from another migrate type's free lists,
@@ -55,14 +49,5 @@ public struct MobilityCounters: CounterSet {
         v.counter("extfrag_fragmenting", &fragmenting)
         v.counter("extfrag_steals", &steals)
         v.counter("pageblock_claims", &claims)
-    }
-
-    public static func + (a: MobilityCounters, b: MobilityCounters) -> MobilityCounters {
-        var s = a
-        s.fallbacks += b.fallbacks
-        s.fragmenting += b.fragmenting
-        s.steals += b.steals
-        s.claims += b.claims
-        return s
     }
 }

@@ -40,6 +40,17 @@ extension CounterSet {
         return d
     }
 
+    /// `self + other`, counter by counter (summing nodes' counters).
+    public func adding(_ other: Self) -> Self {
+        var o = other
+        var collect = Collect()
+        o.visit(&collect)
+        var s = self
+        var add = Add(values: collect.values)
+        s.visit(&add)
+        return s
+    }
+
     /// The columns of these counters, in declaration order.
     public static var columns: [String] {
         var c = Self()
@@ -61,6 +72,16 @@ private struct Subtract: MetricVisitor {
     var i = 0
     mutating func counter(_ column: StaticString, _ value: inout Int) {
         value -= values[i]
+        i += 1
+    }
+}
+
+/// Adds collected values, in the same order (``CounterSet/adding(_:)``).
+private struct Add: MetricVisitor {
+    var values: [Int]
+    var i = 0
+    mutating func counter(_ column: StaticString, _ value: inout Int) {
+        value += values[i]
         i += 1
     }
 }

@@ -129,7 +129,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         c.tlb = translation.counters
         c.paging = processes.counters
         c.pageCache = pageCache.counters
-        for n in frames.physical.nodes { c.mobility = c.mobility + n.mobilityCounters }
+        for n in frames.physical.nodes { c.mobility = c.mobility.adding(n.mobilityCounters) }
         c.compaction = compaction.counters
         return c
     }

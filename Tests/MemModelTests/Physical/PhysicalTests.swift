@@ -67,17 +67,17 @@ import MemTrace
 
     @Test func buddySplitAndMerge() {
         var b = BuddyAllocator(frames: 16, reserved: 0)
-        #expect(b.freeBlocksPerOrder[0...4] == [0, 0, 0, 0, 1])
+        #expect(b.freeBlockCounts[0...4] == [0, 0, 0, 0, 1])
         #expect(b.allocate(count: 1) == FrameNumber(0))
         // 16 split into 8@8, 4@4, 2@2, 1@1: one free block of each order below 4.
-        #expect(b.freeBlocksPerOrder[0...4] == [1, 1, 1, 1, 0])
+        #expect(b.freeBlockCounts[0...4] == [1, 1, 1, 1, 0])
         #expect(b.allocate(count: 3) == FrameNumber(4))  // rounded up to order 2
         #expect(b.freeCount == 16 - 1 - 4)
-        #expect(b.freeBlocksPerOrder[0...4] == [1, 1, 0, 1, 0])
+        #expect(b.freeBlockCounts[0...4] == [1, 1, 0, 1, 0])
         b.free(FrameNumber(0), count: 1)  // merges with 1, then with 2..3: an order-2 block at 0
-        #expect(b.freeBlocksPerOrder[0...4] == [0, 0, 1, 1, 0])
+        #expect(b.freeBlockCounts[0...4] == [0, 0, 1, 1, 0])
         b.free(FrameNumber(4), count: 3)  // 4..7 merges with 0..3, then with 8..15
-        #expect(b.freeBlocksPerOrder[0...4] == [0, 0, 0, 0, 1])
+        #expect(b.freeBlockCounts[0...4] == [0, 0, 0, 0, 1])
         #expect(b.freeCount == 16)
         #expect(b.invariantViolation() == nil)
         #expect(b.allocate(count: 17) == nil)
@@ -88,13 +88,13 @@ import MemTrace
     @Test func buddyStartsFromAlignedBlocksAboveTheReserve() {
         let b = BuddyAllocator(frames: 256, reserved: 16)
         // 16..255 = 16@16 + 32@32 + 64@64 + 128@128
-        #expect(b.freeBlocksPerOrder == [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0])
-        #expect(FreeSpaceShape(b.bitmap).blocksPerOrder == b.freeBlocksPerOrder)
+        #expect(b.freeBlockCounts == [0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0])
+        #expect(FreeSpaceShape(b.bitmap).blocksPerOrder == b.freeBlockCounts)
     }
 
     @Test func buddyLargestOrderIsTen() {
         var b = BuddyAllocator(frames: 4096, reserved: 0)
-        #expect(b.freeBlocksPerOrder[10] == 4)
+        #expect(b.freeBlockCounts[10] == 4)
         #expect(b.allocate(count: 1024) == FrameNumber(0))
         #expect(b.allocate(count: 1025) == nil)
     }
