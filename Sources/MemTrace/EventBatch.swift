@@ -135,17 +135,14 @@ extension TraceReader {
         guard i > 2, pid <= maxPID, p[i] == 0x20 else { return nil }
         i &+= 1
         var addr: UInt64 = 0
-        let addrStart: Int
         if p[i] == 0x30 && p[i &+ 1] | 0x20 == 0x78 {
-            i &+= 2
-            addrStart = i
-            while let d = hexDigit(p[i]), i &- addrStart < 8 {
-                addr = addr << 4 | UInt64(d)
-                i &+= 1
-            }
-            guard i > addrStart else { return nil }
+            // At most 2 + 7 + 1 + 2 bytes before the digits: 8 more are
+            // within plainLineRoom.
+            guard let (value, digits) = hexWord(p + (i &+ 2)) else { return nil }
+            addr = UInt64(value)
+            i &+= 2 &+ digits
         } else {
-            addrStart = i
+            let addrStart = i
             while case let d = p[i] &- 48, d < 10, i &- addrStart < 10 {
                 addr = addr &* 10 &+ UInt64(d)
                 i &+= 1

@@ -72,3 +72,42 @@ public func parseSize(_ text: String) -> UInt64? {
         return try? NumberSyntax.parse(base, p.count, allowSuffix: true)
     }
 }
+
+/// The hexadecimal number of 1 to 8 digits at `p`, ended by the first byte
+/// below `"0"` (a space, CR or LF), and its digit count; nil when no digit
+/// comes first or a byte before the end is not a hexadecimal digit. With
+/// no end within 8 bytes, the 8 digits read and 8: the caller checks the
+/// next byte. Reads 8 bytes at `p`, which the caller guarantees readable.
+///
+/// Why: the plain access line is most of a recorded trace, and its address
+/// took 72 instructions digit by digit (callgrind, `gen lackey`); a word at a
+/// time (SWAR, "SIMD within a register", as in Lemire's and Mula's
+/// digit-parsing work) takes about 35 and no branch per digit.
+@inline(__always)
+func hexWord(_ p: UnsafePointer<UInt8>) -> (value: UInt32, digits: Int)? {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs = ones &* 0x80
+    let x = UInt64(littleEndian: UnsafeRawPointer(p).loadUnaligned(as: UInt64.self))
+    // Bit 7 set in each byte below 0x30; exact for the lowest such byte
+    // (no borrow reaches it), which is all that is used.
+    let below = (x &- ones &* 0x30) & ~x & highs
+    let n = below.trailingZeroBitCount >> 3  // 8 when none
+    guard n > 0 else { return nil }
+    let mask = ~UInt64(0) >> (64 &- 8 &* n)
+    let d = x & mask
+    // Bit 7 set in each byte within [lo, hi], for bytes below 0x80 (no
+    // carry leaves a byte then): b + (0x80 - lo) has it, b + (0x7F - hi) not.
+    let decimal = (d &+ ones &* (0x80 - 0x30)) & ~(d &+ ones &* (0x7F - 0x39))
+    let lower = d | ones &* 0x20
+    let letter = (lower &+ ones &* (0x80 - 0x61)) & ~(lower &+ ones &* (0x7F - 0x66))
+    let wanted = highs & mask
+    guard (decimal | letter) & ~d & wanted == wanted else { return nil }
+    // Each digit's value: its low nibble, plus 9 for a letter (bit 6 set).
+    let nibbles = (d & (ones &* 0x0F)) &+ ((d >> 6) & ones) &* 9
+    // The last digit into the lowest byte, then pairs of nibbles together.
+    var w = nibbles.byteSwapped >> (64 &- 8 &* UInt64(n))
+    w = (w | w >> 4) & 0x00FF_00FF_00FF_00FF
+    w = (w | w >> 8) & 0x0000_FFFF_0000_FFFF
+    w = (w | w >> 16) & 0xFFFF_FFFF
+    return (UInt32(truncatingIfNeeded: w), n)
+}

@@ -556,3 +556,86 @@ struct SymbolTests {
         #expect(throws: TraceError.self) { _ = try reader.next() }
     }
 }
+
+/// The word-at-a-time hexadecimal reader against the digit-by-digit one,
+/// and the batch fast path that uses it against the general path.
+@Suite struct HexWordTests {
+    /// What `hexWord` must return, a digit at a time.
+    static func reference(_ bytes: [UInt8]) -> (UInt32, Int)? {
+        var value: UInt32 = 0, n = 0
+        while n < 8, bytes[n] >= 0x30 {
+            guard let d = hexDigit(bytes[n]) else { return nil }
+            value = value << 4 | UInt32(d)
+            n += 1
+        }
+        return n == 0 ? nil : (value, n)
+    }
+
+    static func hexWordOf(_ bytes: [UInt8]) -> (UInt32, Int)? {
+        bytes.withUnsafeBufferPointer { p in hexWord(p.baseAddress!).map { ($0.value, $0.digits) } }
+    }
+
+    @Test func handPickedWords() {
+        #expect(Self.hexWordOf(Array("81402f8\n".utf8)) ?? (0, 0) == (0x81402f8, 7))
+        #expect(Self.hexWordOf(Array("FFFFFFFF".utf8)) ?? (0, 0) == (0xFFFF_FFFF, 8))
+        #expect(Self.hexWordOf(Array("0 rest..".utf8)) ?? (0, 0) == (0, 1))
+        #expect(Self.hexWordOf(Array("aBcD\r\n..".utf8)) ?? (0, 0) == (0xABCD, 4))
+        #expect(Self.hexWordOf(Array("\n1234567".utf8)) == nil)  // no digit
+        #expect(Self.hexWordOf(Array("12g4\n...".utf8)) == nil)  // g is no digit
+        #expect(Self.hexWordOf(Array("12:4\n...".utf8)) == nil)  // between 9 and A
+        #expect(Self.hexWordOf([0x31, 0xB1, 0x2F, 0x0A, 0, 0, 0, 0]) == nil)  // a byte above 0x7F
+    }
+
+    @Test func equalsTheDigitByDigitReaderOnRandomWords() {
+        var rng = SplitMix64(seed: 19)
+        // Bytes a word is made of: digits of both cases, the neighbours of
+        // every range edge, ends, and high bytes.
+        let alphabet = Array("0123456789abcdefABCDEF/:@G`g \r\n\t".utf8) + [0x00, 0x7F, 0x80, 0xB0, 0xE6, 0xFF]
+        for _ in 0 ..< 200_000 {
+            let digits = Int.random(in: 0 ... 8, using: &rng)
+            var bytes = (0 ..< 8).map { _ in UInt8.random(in: 0x30 ... 0x39, using: &rng) }
+            for k in 0 ..< 8 where k >= digits || Int.random(in: 0 ..< 6, using: &rng) == 0 {
+                bytes[k] = alphabet[Int.random(in: 0 ..< alphabet.count, using: &rng)]
+            }
+            let got = Self.hexWordOf(bytes), want = Self.reference(bytes)
+            #expect(got?.0 == want?.0 && got?.1 == want?.1, "\(bytes)")
+        }
+    }
+
+    /// Random access lines through `nextBatch` (the fast path) give the
+    /// events, lines and errors that `next()` statement by statement gives.
+    @Test func batchFastPathEqualsTheGeneralPath() throws {
+        var rng = SplitMix64(seed: 23)
+        let hex = Array("0123456789abcdefABCDEF")
+        for round in 0 ..< 300 {
+            var text = "memtrace 1\n"
+            for _ in 0 ..< 40 {
+                let kind = ["r", "w", "x"][Int.random(in: 0 ..< 3, using: &rng)]
+                let pid = Int.random(in: 0 ... 12, using: &rng)
+                let n = Int.random(in: 0 ... 9, using: &rng)
+                var addr = String((0 ..< n).map { _ in hex[Int.random(in: 0 ..< hex.count, using: &rng)] })
+                if Int.random(in: 0 ..< 50, using: &rng) == 0 { addr += "g" }
+                let end = Int.random(in: 0 ..< 8, using: &rng) == 0 ? "\r\n" : "\n"
+                text += "\(kind) \(pid) 0x\(addr)\(end)"
+            }
+            let batched = TraceReader(path: "t", source: MemorySource(text))
+            let single = TraceReader(path: "t", source: MemorySource(text))
+            let batch = EventBatch(capacity: 7)
+            var fromBatches: [String] = [], fromNext: [String] = []
+            while true {
+                do {
+                    try batched.nextBatch(batch)
+                    if batch.count == 0 { break }
+                    for k in 0 ..< batch.count { fromBatches.append("\(batch.lines[k]) \(batch.events[k])") }
+                } catch { fromBatches.append("error \(error)"); break }
+            }
+            while true {
+                do {
+                    guard let e = try single.next() else { break }
+                    fromNext.append("\(single.line) \(e)")
+                } catch { fromNext.append("error \(error)"); break }
+            }
+            #expect(fromBatches == fromNext, "round \(round)")
+        }
+    }
+}
