@@ -169,6 +169,22 @@ CREATE TABLE IF NOT EXISTS kmem_pages (
     PRIMARY KEY (run_id, page_order, use)
 ) WITHOUT ROWID;
 
+-- Miss-ratio curves (--mrc), per run (version 5): for each structure (tlb:
+-- the data or only TLB; itlb; pagecache) and each LRU cache shape, the
+-- lookups and misses that cache would have had on the run's reference
+-- stream, from one pass of LRU stack distances (Mattson et al. 1970).
+-- Shapes: fully associative (sets = 1) of 1 ... 4096 entries, and for a TLB
+-- of S > 1 sets, S sets of 1, 2, ... ways up to 4096 entries.
+CREATE TABLE IF NOT EXISTS mrc (
+    run_id    INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    structure TEXT    NOT NULL,
+    sets      INTEGER NOT NULL,
+    entries   INTEGER NOT NULL,
+    lookups   INTEGER NOT NULL,
+    misses    INTEGER NOT NULL,
+    PRIMARY KEY (run_id, structure, sets, entries)
+) WITHOUT ROWID;
+
 -- One row per process: at its exit, or at the end of the run (exited_tick NULL).
 CREATE TABLE IF NOT EXISTS processes (
     run_id        INTEGER NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
@@ -324,4 +340,4 @@ SELECT t.trace,
        (SELECT MIN(tlb_miss_rate) FROM s WHERE s.trace = t.trace) AS lowest_tlb_miss_rate
 FROM (SELECT DISTINCT trace FROM s) t;
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;

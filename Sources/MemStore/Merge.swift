@@ -56,6 +56,7 @@ public enum ShardMerge {
         ("kmem_callsites", "call_site"),
         ("kmem_pages", "page_order, use"),
         ("pagetypeinfo", "tick, node, migratetype"),
+        ("mrc", "structure, sets, entries"),
     ]
 
     /// Every table a merge reads from a shard.

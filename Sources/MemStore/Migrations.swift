@@ -77,6 +77,9 @@ extension Schema {
             ALTER TABLE tick_metrics ADD COLUMN compact_tlb_invlpg INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE tick_metrics ADD COLUMN compact_proactive_runs INTEGER NOT NULL DEFAULT 0;
             """),
+        // 4 → 5: nothing changes in the tables there are; mrc comes from the
+        // schema's CREATE TABLE IF NOT EXISTS.
+        Migration(from: 4, sql: "-- mrc is created by the schema"),
     ]
 
     /// Brings `db` to `version` in place, all or nothing (see ``Migration``).

@@ -220,6 +220,8 @@ public final class RunWriter: ReplaySink {
     private var pendingProcesses: [ProcessRecord] = []
     private var pendingCallsites: [CallsiteRecord] = []
     private var pendingPages: [PageAllocationRecord] = []
+    private var pendingCurves: [MRCRow] = []
+    private let curveInsert: Statement
     private let callsiteInsert: Statement
     private let pageInsert: Statement
     private let pageTypeInsert: Statement
@@ -253,6 +255,7 @@ public final class RunWriter: ReplaySink {
         nodeInsert = try db.prepare("INSERT INTO node_metrics (run_id, tick, node, free_pages, used_pages, usage_pct, largest_free_block, frag_index, fallback_allocations, local_accesses, remote_accesses, reclaimed_pages, kswapd_active, kswapd_wakeups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         callsiteInsert = try db.prepare("INSERT INTO kmem_callsites (run_id, call_site, allocs, frees, failures, bytes_req, bytes_alloc, frag_pct) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         pageInsert = try db.prepare("INSERT INTO kmem_pages (run_id, page_order, use, allocs, frees, failures) VALUES (?, ?, ?, ?, ?, ?)")
+        curveInsert = try db.prepare("INSERT INTO mrc (run_id, structure, sets, entries, lookups, misses) VALUES (?, ?, ?, ?, ?, ?)")
         pageTypeInsert = try db.prepare("INSERT INTO pagetypeinfo (run_id, tick, node, migratetype, free_o0, free_o1, free_o2, free_o3, free_o4, free_o5, free_o6, free_o7, free_o8, free_o9, free_o10, pageblocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         processInsert = try db.prepare("INSERT INTO processes (run_id, pid, parent, spawned_tick, exited_tick, peak_resident, resident, faults, cow_faults, segv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
     }
@@ -300,6 +303,11 @@ public final class RunWriter: ReplaySink {
         try rowsAdded(callsites.count + pages.count)
     }
 
+    public func curvesFinished(_ rows: [MRCRow]) throws {
+        pendingCurves += rows
+        try rowsAdded(rows.count)
+    }
+
     /// Writes every buffered row; inside a write transaction.
     private func writeBuffered() throws {
         var r = 0
@@ -336,8 +344,18 @@ public final class RunWriter: ReplaySink {
             pageInsert.bind(6, Int64(p.failures))
             try pageInsert.run()
         }
+        for c in pendingCurves {
+            curveInsert.bind(1, run)
+            curveInsert.bind(2, c.structure)
+            curveInsert.bind(3, Int64(c.sets))
+            curveInsert.bind(4, Int64(c.entries))
+            curveInsert.bind(5, Int64(c.lookups))
+            curveInsert.bind(6, Int64(c.misses))
+            try curveInsert.run()
+        }
         pendingCallsites.removeAll()
         pendingPages.removeAll()
+        pendingCurves.removeAll()
         pendingRows = 0
         pendingNodes.removeAll(keepingCapacity: true)
         pendingSlabs.removeAll(keepingCapacity: true)

@@ -98,8 +98,9 @@ struct Bench: ParsableCommand {
     }
 
     /// The lackey-shaped trace from memtrace-bin: a fully associative TLB
-    /// against the default, and `compare` of 4 variants (one decode)
-    /// against the same 4 replays one after the other.
+    /// and the one-pass miss-ratio curves (`--mrc`) against the default,
+    /// and `compare` of 4 variants (one decode) against the same 4 replays
+    /// one after the other.
     func lackeyFigures(_ dir: String) throws {
         let binary = dir + "/lackey.mtb"
         let n = accessEvents
@@ -120,6 +121,10 @@ struct Bench: ParsableCommand {
         let plain = try best { try fullReplay(binary, db: dir + "/bench.db", options: options[0]) }
         let full = try best { try fullReplay(binary, db: dir + "/bench.db", options: options[2]) }
         print("  --tlb 64:4 (default) \(rate(n, plain)) --tlb 512:full \(rate(n, full)) (\(formatFixed(full / plain, 2))x the time)")
+        var curves = options[0]
+        curves.machine.mrc = true
+        let mrc = try best { try fullReplay(binary, db: dir + "/bench.db", options: curves) }
+        print("  --mrc \(rate(n, mrc)) (\(formatFixed(mrc / plain, 2))x one replay's time, for the misses of \(mrcLargestSize) fully associative sizes and \(mrcLargestSize / 16) way counts of 16 sets: \(mrcLargestSize + mrcLargestSize / 16) replays' worth)")
         let separate = try best {
             var t = 0.0
             for o in options { t += try fullReplay(binary, db: dir + "/bench.db", options: o) }

@@ -71,6 +71,9 @@ struct ReplaySettings: ParsableArguments {
     @Option(help: ArgumentHelp("Proactive compaction's proactiveness, 0 to 100: it runs while the fragmentation score is above min(max(100 - n, 5) + 10, 100).", valueName: "n"))
     var compactionProactiveness: Int = 20
 
+    @Flag(help: "Miss-ratio curves in one pass: the misses of every LRU TLB size 1 to 4096 (and of the TLB's set count), and of the page cache, in table mrc.")
+    var mrc = false
+
     func validate() throws {
         _ = try options()
     }
@@ -109,6 +112,7 @@ struct ReplaySettings: ParsableArguments {
         m.compaction = compaction
         m.extfragThreshold = extfragThreshold
         m.compactionProactiveness = compactionProactiveness
+        m.mrc = mrc
         do {
             try m.validate()
         } catch {
@@ -148,6 +152,7 @@ extension ReplaySettings {
                  "--tick-every=\(m.tickEvery)", "--slabinfo-every=\(m.slabinfoEvery)"]
         if let itlb = m.itlb { a.append("--itlb=\(itlb)") }
         if !m.directReclaim { a.append("--no-direct-reclaim") }
+        if m.mrc { a.append("--mrc") }
         if m.checkEvery != 0 { a.append("--check-every=\(m.checkEvery)") }
         if m.compaction != .off {
             a += ["--compaction=\(m.compaction.rawValue)", "--extfrag-threshold=\(m.extfragThreshold)",

@@ -19,7 +19,7 @@ struct VariantSpec: Equatable {
     /// (`direct-reclaim=false` is `--no-direct-reclaim`).
     static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "seed", "high", "low", "slab",
                        "page-cache-policy", "numa-policy", "direct-reclaim", "tick-every", "check-every", "slabinfo-every",
-                       "compaction", "extfrag-threshold", "compaction-proactiveness"]
+                       "compaction", "extfrag-threshold", "compaction-proactiveness", "mrc"]
 
     /// A variant from already separated settings (sweep grids, whose values
     /// may contain `:`), checked against the same keys.
@@ -94,6 +94,7 @@ struct VariantSpec: Equatable {
                 s.compaction = try parse(CompactionMode.self, CompactionMode.allCases.map(\.rawValue).joined(separator: ", "))
             case "extfrag-threshold": s.extfragThreshold = try parse(Int.self, count)
             case "compaction-proactiveness": s.compactionProactiveness = try parse(Int.self, count)
+            case "mrc": s.mrc = try parse(Bool.self, "true or false")
             default: preconditionFailure("key \(key) passed parsing but has no setting")
             }
         }

@@ -128,6 +128,36 @@ final class XMLOutline: NSObject, XMLParserDelegate {
         #expect(doc.named("svg").count == 7 + 2 + 2)
     }
 
+    /// An `--mrc` run: its curves in table `mrc` (4096 fully associative
+    /// sizes, 16 sets of 1 … 256 ways), a chart of them on a log2 axis
+    /// labelled in entries, and a merge that copies them.
+    @Test func mrcRunsGetMissRatioCurvesAndMergesKeepThem() throws {
+        let path = temporaryPath("mrc.db")
+        let store = try ResultStore(path: path)
+        var o = ReplayOptions()
+        o.machine.mrc = true
+        let run = try record(packageRoot + "/traces/processes.trace", options: o, label: "mrc", into: store)
+        #expect(try store.db.scalar("SELECT count(*) FROM mrc WHERE run_id = \(run) AND structure = 'tlb' AND sets = 1") == 4096)
+        #expect(try store.db.scalar("SELECT count(*) FROM mrc WHERE run_id = \(run) AND structure = 'tlb' AND sets = 16") == 256)
+        // The default TLB (64 entries, 4 ways) is the 16-set, 4-way point.
+        #expect(try store.db.scalar("SELECT misses FROM mrc WHERE run_id = \(run) AND sets = 16 AND entries = 64")
+                == store.db.scalar("SELECT sum(tlb_misses) FROM tick_metrics WHERE run_id = \(run)"))
+        let doc = XMLOutline.parse(try HTMLReport.render(store: store, runs: [run]))
+        #expect(doc.error == nil)
+        #expect(doc.named("h2").map(\.text).contains("TLB miss ratio by size (LRU)"))
+        let xLabels = doc.elements.filter { $0.attributes["class"] == "x-labels" }.map(\.text)
+        #expect(xLabels.contains { $0.contains("1") && $0.contains("4096") })
+        let legends = doc.elements.filter { $0.attributes["class"] == "legend" }.map(\.text)
+        #expect(legends.contains("mrc · tlb") && legends.contains("mrc · tlb, 16 sets"))
+        // A run without --mrc has no such chart.
+        let plain = try record(packageRoot + "/traces/processes.trace", label: "plain", into: store)
+        #expect(!XMLOutline.parse(try HTMLReport.render(store: store, runs: [plain])).named("h2").map(\.text).contains("TLB miss ratio by size (LRU)"))
+        let merged = temporaryPath("mrc-merged.db")
+        _ = try ShardMerge.merge(shards: [path], into: merged)
+        let curves = "SELECT structure, sets, entries, lookups, misses FROM mrc ORDER BY structure, sets, entries"
+        #expect(try ResultStore(path: merged).db.rows(curves) == store.db.rows(curves))
+    }
+
     @Test func summaryTableEqualsTheDatabase() throws {
         let (store, runs) = try Self.comparisonDB()
         let doc = XMLOutline.parse(try HTMLReport.render(store: store, runs: runs))

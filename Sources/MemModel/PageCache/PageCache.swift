@@ -30,9 +30,13 @@ public struct PageCache: Sendable {
     public private(set) var dirtyCount = 0
     public private(set) var counters = PageCacheCounters()
 
-    public init(policy: PageCacheEvictionKind) {
+    /// `--mrc`: the curve of LRU caches of every size over these accesses.
+    private(set) var curve: PageCacheCurve?
+
+    public init(policy: PageCacheEvictionKind, curve: Bool = false) {
         self.policy = policy
         eviction = policy.makePolicy()
+        if curve { self.curve = PageCacheCurve() }
     }
 
     @inline(__always)
@@ -42,6 +46,7 @@ public struct PageCache: Sendable {
     /// (and dirties the page if asked).
     @inline(__always)
     mutating func hit(_ file: Symbol, _ page: UInt32, dirty: Bool) -> Bool {
+        if curve != nil { curve!.access(Self.key(file, page)) }
         guard let s = index[Self.key(file, page)] else {
             counters.misses += 1
             return false
@@ -102,6 +107,7 @@ public struct PageCache: Sendable {
 
     /// `fdrop`: removes every page of `file`; returns their frames.
     mutating func drop(_ file: Symbol) -> [FrameNumber] {
+        if curve != nil { curve!.drop(file: UInt32(bitPattern: file.raw)) }
         guard file.index < fileHeads.count else { return [] }
         var frames: [FrameNumber] = []
         while fileHeads[file.index] >= 0 {

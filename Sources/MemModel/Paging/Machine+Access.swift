@@ -27,31 +27,30 @@ extension Machine {
     /// The running process's access: the TLB, then on a miss the walk.
     @inline(__always)
     mutating func translate(_ kind: AccessKind, _ va: UInt32) {
-        let instruction = translation.split && kind == .execute
-        guard let pte = translation.lookup(VirtualPage(containing: va), instruction: instruction) else {
-            return accessMiss(kind, va, instruction: instruction)
+        guard let pte = translation.lookup(VirtualPage(containing: va), kind) else {
+            return accessMiss(kind, va)
         }
-        check(kind, va, pte, instruction: instruction)
+        check(kind, va, pte)
     }
 
     /// A TLB miss: the walk, a fill if the PTE is present, the check.
     @inline(never)
-    mutating func accessMiss(_ kind: AccessKind, _ va: UInt32, instruction: Bool) {
+    mutating func accessMiss(_ kind: AccessKind, _ va: UInt32) {
         let pte = tables.walkActive(va)
-        if pte.isPresent { translation.fill(VirtualPage(containing: va), pte, instruction: instruction) }
-        check(kind, va, pte, instruction: instruction)
+        if pte.isPresent { translation.fill(VirtualPage(containing: va), pte, kind) }
+        check(kind, va, pte)
     }
 
     /// The permission check of x86 (present; user pages in user mode;
     /// writable for a write), then the fault or the NUMA count.
     @inline(__always)
-    mutating func check(_ kind: AccessKind, _ va: UInt32, _ pte: PTE, instruction: Bool) {
+    mutating func check(_ kind: AccessKind, _ va: UInt32, _ pte: PTE) {
         let userMode = processes.currentPID != 0
         let allowed = pte.isPresent
             && (!userMode || pte.has(.user))
             && (kind != .write || pte.has(.writable))
         if !allowed {
-            pageFault(kind, va, pte, instruction: instruction)
+            pageFault(kind, va, pte)
         } else if nodeCount > 1 {
             countNodeAccess(pte.frame)
         }
@@ -71,7 +70,7 @@ extension Machine {
 
     /// The page-fault handler.
     @inline(never)
-    mutating func pageFault(_ kind: AccessKind, _ va: UInt32, _ pte: PTE, instruction: Bool) {
+    mutating func pageFault(_ kind: AccessKind, _ va: UInt32, _ pte: PTE) {
         processes.counters.pageFaults += 1
         processes[Int(processes.current)].faults += 1
         guard va < Paging.userEnd,
@@ -84,7 +83,7 @@ extension Machine {
             return segv()
         }
         guard r.allows(kind) else { return segv() }
-        demandFault(va, r, instruction: instruction)
+        demandFault(va, r, kind)
     }
 
     mutating func segv() {
@@ -94,7 +93,7 @@ extension Machine {
 
     /// Maps a zeroed frame, or the shared segment's frame for this page. The
     /// page table comes first, as in Linux (`pte_alloc` before the page).
-    mutating func demandFault(_ va: UInt32, _ r: Region, instruction: Bool) {
+    mutating func demandFault(_ va: UInt32, _ r: Region, _ kind: AccessKind) {
         processes.counters.demandFaults += 1
         let dir = currentDirectory
         guard let table = ensureTable(dir, va) else { return }
@@ -123,7 +122,7 @@ extension Machine {
             processes[Int(processes.current)].peakResident = processes[Int(processes.current)].resident
         }
         // The faulting access is retried: its walk fills the TLB.
-        translation.fill(VirtualPage(containing: va), pte, instruction: instruction)
+        translation.fill(VirtualPage(containing: va), pte, kind)
         countNodeAccess(frame)
     }
 
@@ -146,7 +145,7 @@ extension Machine {
         }
         tables.write(table, Paging.tableIndex(va), updated)
         invlpg(va)
-        translation.fill(VirtualPage(containing: va), updated, instruction: false)  // a write is never a fetch
+        translation.fill(VirtualPage(containing: va), updated, .write)
         countNodeAccess(updated.frame)
     }
 

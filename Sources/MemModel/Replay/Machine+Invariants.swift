@@ -103,6 +103,11 @@ extension Machine {
             }
         }
 
+        // Miss-ratio curves: the stacks' bookkeeping, and an LRU TLB holds
+        // exactly what its shape's stack says it holds.
+        if let v = translation.curveInvariantViolation() { return v }
+        if let v = pageCache.curve?.invariantViolation() { return v }
+
         // Slab: the variant's structures, bound objects, frames.
         if let v = slab.invariantViolation() { return v }
         let slabUse = framesFor[Int(FrameUse.slab.rawValue)]

@@ -107,7 +107,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         tables = TableMemory(frames: config.frames)
         translation = Translation(config)
         slab = SlabAllocator(config.slab, totalPages: config.allocatableFrames)
-        pageCache = PageCache(policy: config.pageCachePolicy)
+        pageCache = PageCache(policy: config.pageCachePolicy, curve: config.mrc)
         reclaim = ReclaimState(config)
         compaction = CompactionState(config)
         nodeCounters = Array(repeating: NodeCounters(), count: config.nodes)
@@ -119,6 +119,9 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         tables.activate(dir)
         processes = ProcessTable(kernel: Process(pid: 0, parent: nil, directory: dir, spawnedTick: 0))
     }
+
+    /// `--mrc`: the miss-ratio curves' rows (table `mrc`).
+    public var curveRows: [MRCRow] { translation.curveRows + (pageCache.curve?.rows ?? []) }
 
     /// Every counter, as the subsystems hold them now.
     public var counters: Counters {

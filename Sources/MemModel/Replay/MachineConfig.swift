@@ -33,6 +33,8 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     public var extfragThreshold: Int = 500
     /// `--compaction-proactiveness`: 0–100, Linux 5.9's default 20.
     public var compactionProactiveness: Int = 20
+    /// `--mrc`: miss-ratio curves of the TLBs and the page cache (table `mrc`).
+    public var mrc = false
 
     public init() {}
 
@@ -115,11 +117,12 @@ extension MachineConfig {
     enum CodingKeys: String, CodingKey {
         case pmm, memBytes, reserveBytes, nodes, numaPolicy, tlb, itlb, seed, highWatermark, lowWatermark
         case pageCachePolicy, slab, directReclaim, tickEvery, checkEvery, slabinfoEvery
-        case compaction, extfragThreshold, compactionProactiveness
+        case compaction, extfragThreshold, compactionProactiveness, mrc
     }
 
-    /// Every setting, except the compaction ones while compaction is off:
-    /// the JSON of a run without it is what the release before it wrote.
+    /// Every setting, except the compaction ones while compaction is off and
+    /// `mrc` while it is off: the JSON of a run without them is what the
+    /// releases before them wrote.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(pmm, forKey: .pmm)
@@ -143,6 +146,7 @@ extension MachineConfig {
             try c.encode(extfragThreshold, forKey: .extfragThreshold)
             try c.encode(compactionProactiveness, forKey: .compactionProactiveness)
         }
+        if mrc { try c.encode(mrc, forKey: .mrc) }
     }
 
     /// Decodes a configuration stored by any release: a setting a run's JSON
@@ -170,5 +174,6 @@ extension MachineConfig {
         compaction = try c.decodeIfPresent(CompactionMode.self, forKey: .compaction) ?? compaction
         extfragThreshold = try c.decodeIfPresent(Int.self, forKey: .extfragThreshold) ?? extfragThreshold
         compactionProactiveness = try c.decodeIfPresent(Int.self, forKey: .compactionProactiveness) ?? compactionProactiveness
+        mrc = try c.decodeIfPresent(Bool.self, forKey: .mrc) ?? mrc
     }
 }

@@ -11,6 +11,8 @@ public protocol ReplaySink {
     mutating func processesFinished(_ records: [ProcessRecord]) throws
     /// At the end of the run: `perf kmem stat`'s per-call-site and per-order figures.
     mutating func kmemFinished(callsites: [CallsiteRecord], pages: [PageAllocationRecord]) throws
+    /// At the end of a `--mrc` run: every point of the miss-ratio curves.
+    mutating func curvesFinished(_ rows: [MRCRow]) throws
 }
 
 /// Settings from the command line. Machine directives in the trace fill in
@@ -320,6 +322,7 @@ public enum Replayer {
         }
         try sink.sink.processesFinished(m.liveProcessRecords())
         try sink.sink.kmemFinished(callsites: m.slab.kmem.sites, pages: m.frames.pageStats.records)
+        if m.config.mrc { try sink.sink.curvesFinished(m.curveRows) }
         summary.final = m.counters
         summary.events = summary.final.events
         summary.oom = summary.final.reclaim.oom
@@ -373,6 +376,12 @@ public struct RecordingSink: ReplaySink {
 
     public mutating func kmemFinished(callsites: [CallsiteRecord], pages: [PageAllocationRecord]) throws {
         if !countOnly { (self.callsites, self.pages) = (callsites, pages) }
+    }
+
+    public var curves: [MRCRow] = []
+
+    public mutating func curvesFinished(_ rows: [MRCRow]) throws {
+        if !countOnly { curves = rows }
     }
 }
 

@@ -109,7 +109,8 @@ public enum HTMLReport {
         h += runsTable(store: store, summaries, names: names, colors: colors)
         h += summaryTable(summaries, names: names, colors: colors)
         let compaction = migrated.series.isEmpty ? [] : [migrated, invlpg]
-        for chart in [usage, frag, reclaimed, tlb, tables, waste] + (perNode.series.isEmpty ? [] : [perNode]) + [huge] + compaction {
+        let curves = try MissRatioCharts.charts(store: store, runs: summaries, names: names, colors: colors)
+        for chart in [usage, frag, reclaimed, tlb] + curves + [tables, waste] + (perNode.series.isEmpty ? [] : [perNode]) + [huge] + compaction {
             h += "<h2>\(Markup.escape(chart.title))</h2>\n<div class=\"chart\">\n\(chart.svg())\n</div>\n"
         }
         h += "<h2>Free blocks per order</h2>\n"

@@ -30,6 +30,9 @@ struct LineChart {
     var yRange: ClosedRange<Double>? = nil
     /// Values are counts: no fractional ticks on the value axis.
     var yIntegral = false
+    /// How x values are labelled; nil: as numbers (a log axis passes
+    /// log2 values and labels them 2^v).
+    var xLabel: ((Double) -> String)? = nil
     var width = 1100.0
     var height = 330.0
 
@@ -103,7 +106,7 @@ struct LineChart {
         o += "</g>\n"
         o += ##"<g class="x-labels" text-anchor="middle">"##
         for v in xAxis.ticks {
-            o += ##"<text x="\##(n(px(v)))" y="\##(n(top + plotH + 18))">\##(xAxis.label(v))</text>"##
+            o += ##"<text x="\##(n(px(v)))" y="\##(n(top + plotH + 18))">\##(xLabel?(v) ?? xAxis.label(v))</text>"##
         }
         o += "</g>\n"
         o += ##"<rect x="\##(n(left))" y="\##(n(top))" width="\##(n(plotW))" height="\##(n(plotH))" fill="none" stroke="#333333"/>"## + "\n"
