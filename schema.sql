@@ -103,6 +103,10 @@ CREATE TABLE IF NOT EXISTS tick_metrics (
     pgmigrate_success         INTEGER NOT NULL DEFAULT 0,
     compact_tlb_invlpg        INTEGER NOT NULL DEFAULT 0,
     compact_proactive_runs    INTEGER NOT NULL DEFAULT 0,
+    -- Schema version 5, with --l2tlb (0 without): the second-level TLB's
+    -- hits and misses (its lookups are tlb_misses; its misses are walks).
+    tlb_l2_hits               INTEGER NOT NULL DEFAULT 0,
+    tlb_l2_misses             INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, tick)
 ) WITHOUT ROWID;
 

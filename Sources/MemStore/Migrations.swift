@@ -77,9 +77,12 @@ extension Schema {
             ALTER TABLE tick_metrics ADD COLUMN compact_tlb_invlpg INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE tick_metrics ADD COLUMN compact_proactive_runs INTEGER NOT NULL DEFAULT 0;
             """),
-        // 4 → 5: nothing changes in the tables there are; mrc comes from the
-        // schema's CREATE TABLE IF NOT EXISTS.
-        Migration(from: 4, sql: "-- mrc is created by the schema"),
+        // 4 → 5: the second-level TLB per tick; mrc comes from the schema's
+        // CREATE TABLE IF NOT EXISTS.
+        Migration(from: 4, sql: """
+            ALTER TABLE tick_metrics ADD COLUMN tlb_l2_hits INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN tlb_l2_misses INTEGER NOT NULL DEFAULT 0;
+            """),
     ]
 
     /// Brings `db` to `version` in place, all or nothing (see ``Migration``).

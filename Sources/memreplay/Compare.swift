@@ -13,7 +13,7 @@ struct Compare: ParsableCommand {
             options that differ from the ones given on the command line, by their long \
             names without dashes; e.g. --variant bitmap:pmm=bitmap --variant \
             big-tlb:pmm=buddy,tlb=256:8. Keys: \(VariantSpec.keys.joined(separator: ", ")) \
-            (direct-reclaim=true|false; itlb=none removes a separate ITLB). A bare LABEL \
+            (direct-reclaim=true|false; itlb=none and l2tlb=none remove a TLB). A bare LABEL \
             replays with the common options unchanged.
 
             The variants become runs that share one comparison_id. They replay all at \

@@ -26,11 +26,14 @@ struct ReplaySettings: ParsableArguments {
     @Option(help: "NUMA allocation policy: home node first, or round-robin.")
     var numaPolicy: NumaPolicy = .local
 
-    @Option(help: ArgumentHelp("TLB geometry and policy: ENTRIES[:WAYS|full][:lru|fifo|random].", valueName: "spec"))
+    @Option(help: ArgumentHelp("TLB geometry and policy: ENTRIES[:WAYS|full][:lru|fifo|random]; or a hierarchy, l1d=SPEC[,l1i=SPEC][,l2=SPEC] (l1i as --itlb, l2 as --l2tlb).", valueName: "spec"))
     var tlb: String = "64:4:lru"
 
     @Option(help: ArgumentHelp("A separate instruction TLB for `x` accesses (same syntax as --tlb).", valueName: "spec"))
     var itlb: String?
+
+    @Option(help: ArgumentHelp("A second-level TLB shared by instructions and data, looked up on a first-level miss (same syntax as --tlb).", valueName: "spec"))
+    var l2tlb: String?
 
     @Option(help: "Seed of the random TLB policy.")
     var seed: UInt64 = 1
@@ -84,9 +87,24 @@ struct ReplaySettings: ParsableArguments {
         var m = MachineConfig()
         m.pmm = pmm
         do {
-            m.tlb = try TLBSpec(parsing: tlb)
-            m.itlb = try itlb.map { s throws(SpecError) in try TLBSpec(parsing: s) }
-        } catch {
+            var (first, instruction, second) = (tlb, itlb, l2tlb)
+            if tlb.contains("=") {
+                let levels = try Self.hierarchy(tlb)
+                guard let d = levels["l1d"] else { throw ValidationError("--tlb \(tlb): a hierarchy needs l1d=SPEC") }
+                first = d
+                if let i = levels["l1i"] {
+                    guard itlb == nil else { throw ValidationError("--tlb \(tlb) has l1i and --itlb is given too: give one") }
+                    instruction = i
+                }
+                if let l2 = levels["l2"] {
+                    guard l2tlb == nil else { throw ValidationError("--tlb \(tlb) has l2 and --l2tlb is given too: give one") }
+                    second = l2
+                }
+            }
+            m.tlb = try TLBSpec(parsing: first)
+            m.itlb = try instruction.map { s throws(SpecError) in try TLBSpec(parsing: s) }
+            m.l2tlb = try second.map { s throws(SpecError) in try TLBSpec(parsing: s) }
+        } catch let error as SpecError {
             throw ValidationError(error.description)
         }
         m.seed = seed
@@ -142,6 +160,20 @@ struct ReplaySettings: ParsableArguments {
 }
 
 extension ReplaySettings {
+    /// `l1d=SPEC,l1i=SPEC,l2=SPEC` (any order, l1i and l2 optional) by level.
+    static func hierarchy(_ text: String) throws -> [String: String] {
+        var levels: [String: String] = [:]
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, ["l1d", "l1i", "l2"].contains(parts[0]), !parts[1].isEmpty else {
+                throw ValidationError("--tlb \(text): expected l1d=SPEC[,l1i=SPEC][,l2=SPEC], not '\(item)'")
+            }
+            guard levels[parts[0]] == nil else { throw ValidationError("--tlb \(text): \(parts[0]) given twice") }
+            levels[parts[0]] = parts[1]
+        }
+        return levels
+    }
+
     /// The command-line arguments that give `options` (`--key=value`, so a
     /// negative number is not taken for an option).
     static func arguments(giving options: ReplayOptions) -> [String] {
@@ -151,6 +183,7 @@ extension ReplaySettings {
                  "--page-cache-policy=\(m.pageCachePolicy.rawValue)", "--numa-policy=\(m.numaPolicy.rawValue)",
                  "--tick-every=\(m.tickEvery)", "--slabinfo-every=\(m.slabinfoEvery)"]
         if let itlb = m.itlb { a.append("--itlb=\(itlb)") }
+        if let l2 = m.l2tlb { a.append("--l2tlb=\(l2)") }
         if !m.directReclaim { a.append("--no-direct-reclaim") }
         if m.mrc { a.append("--mrc") }
         if m.checkEvery != 0 { a.append("--check-every=\(m.checkEvery)") }

@@ -343,7 +343,7 @@ struct Sweep: ParsableCommand {
             let db = "\(shards)/\(j.job).db"
             guard FileManager.default.fileExists(atPath: db), let store = try? ResultStore(path: db) else { return false }
             let ok = try? store.db.scalar("SELECT count(*) FROM runs WHERE sweep_job = ? AND status = 'ok'", [.text(j.job)])
-            return (ok ?? 0 ?? 0) > 0
+            return (ok ?? 0) > 0
         }
 
         /// Every job of the plan in child processes, `workers` variants at a

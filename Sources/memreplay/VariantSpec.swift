@@ -17,7 +17,7 @@ struct VariantSpec: Equatable {
 
     /// The keys a variant may set: the replay options, by their long names
     /// (`direct-reclaim=false` is `--no-direct-reclaim`).
-    static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "seed", "high", "low", "slab",
+    static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "l2tlb", "seed", "high", "low", "slab",
                        "page-cache-policy", "numa-policy", "direct-reclaim", "tick-every", "check-every", "slabinfo-every",
                        "compaction", "extfrag-threshold", "compaction-proactiveness", "mrc"]
 
@@ -77,6 +77,7 @@ struct VariantSpec: Equatable {
             case "nodes": s.nodes = try parse(Int.self, count)
             case "tlb": s.tlb = value
             case "itlb": s.itlb = value == "none" ? nil : value
+            case "l2tlb": s.l2tlb = value == "none" ? nil : value
             case "seed": s.seed = try parse(UInt64.self, count)
             case "high": s.high = try parse(Int.self, count)
             case "low": s.low = try parse(Int.self, count)

@@ -203,6 +203,33 @@ import MemStore
         #expect(!FileManager.default.fileExists(atPath: dir + "/r.db"))
     }
 
+    /// `--tlb l1d=…,l1i=…,l2=…` sets the three TLBs (as --tlb, --itlb and
+    /// --l2tlb would), and a variant gives the second level by `l2tlb`;
+    /// malformed or doubled levels are refused before anything is written.
+    @Test func aTLBHierarchyOnTheCommandLine() throws {
+        let dir = tempDir()
+        let trace = Self.root + "/traces/processes.trace"
+        let r = try Self.run(["replay", "--quiet", "--db", "h.db", "--tlb", "l1d=32:4,l1i=16:4,l2=1536:12", trace], cwd: dir)
+        #expect(r.status == 0, "\(r.err)")
+        let store = try ResultStore(path: dir + "/h.db")
+        let config = try store.db.rows("SELECT json_extract(config, '$.tlb.entries'), json_extract(config, '$.itlb.entries'), json_extract(config, '$.l2tlb.entries'), json_extract(config, '$.l2tlb.ways') FROM runs")
+        #expect(config == [["32", "16", "1536", "12"]])
+        #expect(try store.db.scalar("SELECT sum(tlb_l2_hits + tlb_l2_misses) = sum(tlb_misses) FROM tick_metrics") == 1)
+        let c = try Self.run(["compare", "--quiet", "--db", "c.db", trace, "--variant", "one", "--variant", "two:l2tlb=256:4"], cwd: dir)
+        #expect(c.status == 0, "\(c.err)")
+        let compared = try ResultStore(path: dir + "/c.db")
+        #expect(try compared.db.rows("SELECT label, json_extract(config, '$.l2tlb.entries') FROM runs ORDER BY run_id") == [["one", nil], ["two", "256"]])
+        for (bad, message) in [("l1i=16:4", "a hierarchy needs l1d=SPEC"), ("l1d=32:4,l2=bad", "bad TLB spec 'bad'"),
+                               ("l1d=32:4,l1d=64:4", "l1d given twice"), ("l1d=32:4,l3=8", "expected l1d=SPEC[,l1i=SPEC][,l2=SPEC]"),
+                               ("l1d=32:4,l2=24:4", "the set count must be a power of two")] {
+            let e = try Self.run(["replay", "--quiet", "--db", "bad.db", "--tlb", bad, trace], cwd: dir)
+            #expect(e.status != 0 && e.err.contains(message), "\(bad): \(e.err)")
+        }
+        let twice = try Self.run(["replay", "--quiet", "--db", "bad.db", "--tlb", "l1d=32:4,l1i=16:4", "--itlb", "8", trace], cwd: dir)
+        #expect(twice.status != 0 && twice.err.contains("has l1i and --itlb is given too"), "\(twice.err)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/bad.db"))
+    }
+
     /// `--db 'file:x?mode=memory'` is a file of that name, not a SQLite URI
     /// that would keep the results in memory and lose them.
     @Test func aDatabaseNameIsAPathNotAURI() throws {

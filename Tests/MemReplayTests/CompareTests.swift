@@ -130,7 +130,7 @@ import MemStore
     @Test func badVariantsAreExplained() throws {
         let unknown = try CLI.run(["compare", Self.reclaim, "--variant", "a:pmm=buddy,colour=red"])
         #expect(unknown.status == 64)
-        #expect(unknown.err.contains("unknown key 'colour'; valid keys: pmm, mem, reserve, nodes, tlb, itlb, seed, high, low, slab, page-cache-policy, numa-policy, direct-reclaim, tick-every, check-every, slabinfo-every"))
+        #expect(unknown.err.contains("unknown key 'colour'; valid keys: pmm, mem, reserve, nodes, tlb, itlb, l2tlb, seed, high, low, slab, page-cache-policy, numa-policy, direct-reclaim, tick-every, check-every, slabinfo-every"))
         let value = try CLI.run(["compare", Self.reclaim, "--variant", "a:pmm=slab"])
         #expect(value.err.contains("--variant a: pmm=slab: expected bitmap, stack, buddy"))
         let twice = try CLI.run(["compare", Self.reclaim, "--variant", "a:pmm=buddy", "--variant", "a:pmm=stack"])

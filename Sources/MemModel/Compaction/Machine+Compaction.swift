@@ -131,7 +131,7 @@ extension Machine {
             }
             migratePfn = pfn
             // migrate_pages() with compaction_alloc(), L565–585.
-            for (i, page) in pages.enumerated() {
+            for page in pages {
                 if targets.isEmpty {
                     // Until it holds as many as the batch (`nr_migratepages`).
                     isolateFreePages(node: k, base: base, freePfn: &freePfn, migratePfn: migratePfn,

@@ -1,7 +1,8 @@
 /// One LRU stack with invalidation holes: the stack distance of every
 /// reference, for every cache size at once (Mattson, Gecsei, Slutz and
 /// Traiger, "Evaluation techniques for storage hierarchies", IBM Systems
-/// Journal 9(2), 1970, section "Stack processing").
+/// Journal 9(2), 1970: LRU as a stack algorithm, one pass for all sizes.
+/// The holes below are this model's addition, for invalidations.)
 ///
 /// # Theory of operation
 /// An LRU cache of `k` entries holds the top `k` positions of the stack, so
@@ -28,10 +29,11 @@
 /// Positions are timestamps (slots), newest highest. A ``Fenwick`` tree over
 /// the slots counts the positions above an entry (its depth) in O(log n) and
 /// another over the holes finds the newest hole. An entry near the top is
-/// found and moved by a short walk instead, in the slots already used. Depths at or beyond
-/// ``depthLimit`` are misses of every size tracked, so when the timestamps
-/// run out (or at a flush) the newest ``depthLimit`` positions are renumbered
-/// from 0 and deeper ones dropped: amortized O(1) per reference.
+/// found and moved by a short walk instead, in the slots already used.
+/// Depths at or beyond ``depthLimit`` are misses of every size tracked, so
+/// when the timestamps run out (or at a flush) the newest ``depthLimit``
+/// positions are renumbered from 0 and deeper ones dropped: amortized O(1)
+/// per reference.
 ///
 /// Invariants (``invariantViolation(_:)``): the trees count exactly the
 /// slots that are positions and holes; `positionCount` and `holeCount` are

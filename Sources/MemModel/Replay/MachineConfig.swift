@@ -13,6 +13,8 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     public var tlb: TLBSpec = .defaultSpec
     /// A separate instruction TLB for `x` accesses, if any.
     public var itlb: TLBSpec? = nil
+    /// A second-level TLB shared by instructions and data, if any.
+    public var l2tlb: TLBSpec? = nil
     public var seed: UInt64 = 1
     public var highWatermark: Int = 80
     public var lowWatermark: Int = 60
@@ -60,6 +62,7 @@ public struct MachineConfig: Sendable, Codable, Equatable {
         }
         try tlb.validate()
         try itlb?.validate()
+        try l2tlb?.validate()
         if compaction != .off && !pmm.supportsCompaction {
             throw SpecError("--compaction \(compaction.rawValue) needs a buddy allocator (--pmm buddy or buddy-mobility), not \(pmm.rawValue)")
         }
@@ -78,8 +81,9 @@ public protocol MachineBody {
 
 extension MachineConfig {
     /// Runs `body` with the machine type these settings select: the
-    /// allocator, and the TLB policy both TLBs share — or
-    /// ``AnyTLBReplacement`` when a separate ITLB has a policy of its own.
+    /// allocator, and the TLB policy every TLB shares — or
+    /// ``AnyTLBReplacement`` when the ITLB or second level has a policy of
+    /// its own.
     ///
     /// The kinds' dispatches pass concrete types, so `body` (the replay loop)
     /// is compiled once per combination with every call inlined; opening the
@@ -97,7 +101,8 @@ private struct WithAllocator<B: MachineBody>: FrameAllocatorVisitor {
 
     @inline(__always)
     func visit<F: FrameAllocator>(_ type: F.Type) throws(B.Failure) -> B.Result {
-        if let itlb = config.itlb, itlb.policy != config.tlb.policy {
+        let policies = [config.itlb, config.l2tlb].compactMap { $0?.policy }
+        if policies.contains(where: { $0 != config.tlb.policy }) {
             return try body.run(Machine<F, AnyTLBReplacement>.self)
         }
         return try config.tlb.policy.visit(WithReplacement<F, B>(body: body))
@@ -115,7 +120,7 @@ private struct WithReplacement<F: FrameAllocator, B: MachineBody>: TLBReplacemen
 
 extension MachineConfig {
     enum CodingKeys: String, CodingKey {
-        case pmm, memBytes, reserveBytes, nodes, numaPolicy, tlb, itlb, seed, highWatermark, lowWatermark
+        case pmm, memBytes, reserveBytes, nodes, numaPolicy, tlb, itlb, l2tlb, seed, highWatermark, lowWatermark
         case pageCachePolicy, slab, directReclaim, tickEvery, checkEvery, slabinfoEvery
         case compaction, extfragThreshold, compactionProactiveness, mrc
     }
@@ -132,6 +137,7 @@ extension MachineConfig {
         try c.encode(numaPolicy, forKey: .numaPolicy)
         try c.encode(tlb, forKey: .tlb)
         try c.encodeIfPresent(itlb, forKey: .itlb)
+        try c.encodeIfPresent(l2tlb, forKey: .l2tlb)
         try c.encode(seed, forKey: .seed)
         try c.encode(highWatermark, forKey: .highWatermark)
         try c.encode(lowWatermark, forKey: .lowWatermark)
@@ -162,6 +168,7 @@ extension MachineConfig {
         numaPolicy = try c.decodeIfPresent(NumaPolicy.self, forKey: .numaPolicy) ?? numaPolicy
         tlb = try c.decodeIfPresent(TLBSpec.self, forKey: .tlb) ?? tlb
         itlb = try c.decodeIfPresent(TLBSpec.self, forKey: .itlb)
+        l2tlb = try c.decodeIfPresent(TLBSpec.self, forKey: .l2tlb)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         highWatermark = try c.decodeIfPresent(Int.self, forKey: .highWatermark) ?? highWatermark
         lowWatermark = try c.decodeIfPresent(Int.self, forKey: .lowWatermark) ?? lowWatermark

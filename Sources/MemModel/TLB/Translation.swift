@@ -1,14 +1,23 @@
 import MemTrace
 
-/// Address translation's caches: the TLB, and an instruction TLB when the
-/// machine has a separate one (`--itlb`), with the counters of both.
+/// Address translation's caches: the TLB, an instruction TLB when the
+/// machine has a separate one (`--itlb`), and a second-level TLB shared by
+/// both when it has one (`--l2tlb`), with their counters.
 ///
-/// Both TLBs share the machine's replacement type; a lookup, fill, `invlpg`
-/// and CR3 flush here reach the TLB (or both) that the hardware would.
+/// The second level is the STLB of Intel cores since Nehalem (Intel SDM
+/// Vol. 3A, §4.10.2 "TLBs"; sizes per core in the Optimization Reference
+/// Manual): a first-level miss looks there before it walks; a hit fills the
+/// first level; a walk fills both. Evictions are each level's own (neither
+/// inclusive nor exclusive). `invlpg` and a CR3 load reach every level
+/// (§4.10.4). Every TLB shares the machine's replacement type; a lookup,
+/// fill, `invlpg` and CR3 flush here reach the TLBs the hardware would.
 public struct Translation<Replacement: TLBReplacement>: Sendable {
     public internal(set) var tlb: TLB<Replacement>
     public internal(set) var itlb: TLB<Replacement>
+    /// The second level (unused without `--l2tlb`).
+    public internal(set) var l2: TLB<Replacement>
     let split: Bool
+    let hasL2: Bool
     /// The counters but `lookups`, which is `hits + misses` (one add less per access).
     var tally = TLBCounters()
     public var counters: TLBCounters {
@@ -29,8 +38,10 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         tlb = TLB(config.tlb, seed: config.seed)
         itlb = TLB(config.itlb ?? config.tlb, seed: config.seed &+ 1)
         split = config.itlb != nil
+        l2 = TLB(config.l2tlb ?? TLBSpec(entries: 1, ways: 1, policy: config.tlb.policy), seed: config.seed &+ 2)
+        hasL2 = config.l2tlb != nil
         recordsCurves = config.mrc
-        plain = !split && !recordsCurves
+        plain = !split && !recordsCurves && !hasL2
         if config.mrc {
             dataCurve = TLBCurve(name: "tlb", spec: config.tlb)
             if let i = config.itlb { instructionCurve = TLBCurve(name: "itlb", spec: i) }
@@ -47,7 +58,19 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
             return cached
         }
         tally.misses &+= 1
-        return nil
+        return hasL2 ? secondLevelLookup(page, kind) : nil
+    }
+
+    /// A first-level miss: the second level, whose hit fills the first.
+    @inline(never)
+    private mutating func secondLevelLookup(_ page: VirtualPage, _ kind: AccessKind) -> PTE? {
+        guard let pte = l2.lookup(page) else {
+            tally.l2Misses &+= 1
+            return nil
+        }
+        tally.l2Hits &+= 1
+        fillFirstLevel(page, pte, kind)
+        return pte
     }
 
     @inline(__always)
@@ -57,9 +80,16 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         return instruction ? itlb.lookup(page) : tlb.lookup(page)
     }
 
-    /// Caches a walk's PTE in the TLB an access of `kind` goes through.
+    /// Caches a walk's PTE in the TLB an access of `kind` goes through,
+    /// and in the second level.
     @inline(__always)
     mutating func fill(_ page: VirtualPage, _ pte: PTE, _ kind: AccessKind) {
+        fillFirstLevel(page, pte, kind)
+        if hasL2 { l2.fill(page, pte) }
+    }
+
+    @inline(__always)
+    private mutating func fillFirstLevel(_ page: VirtualPage, _ pte: PTE, _ kind: AccessKind) {
         let instruction = split && kind == .execute
         if instruction { itlb.fill(page, pte) } else { tlb.fill(page, pte) }
         if recordsCurves { curveFill(page, pte, instruction: instruction) }
@@ -69,6 +99,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     mutating func flushNonGlobal() {
         tlb.flushNonGlobal()
         if split { itlb.flushNonGlobal() }
+        if hasL2 { l2.flushNonGlobal() }
         tally.flushes += 1
         if recordsCurves {
             dataCurve!.flushNonGlobal()
@@ -81,6 +112,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     mutating func invalidate(_ page: VirtualPage) {
         tlb.invalidate(page)
         if split { itlb.invalidate(page) }
+        if hasL2 { l2.invalidate(page) }
         tally.invlpg += 1
         if recordsCurves { curveInvalidate(page) }
     }
@@ -114,10 +146,14 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     }
 
     /// The TLBs by name, for checks.
-    var named: [(String, TLB<Replacement>)] { split ? [("TLB", tlb), ("ITLB", itlb)] : [("TLB", tlb)] }
+    var named: [(String, TLB<Replacement>)] {
+        [("TLB", tlb)] + (split ? [("ITLB", itlb)] : []) + (hasL2 ? [("L2 TLB", l2)] : [])
+    }
 }
 
-/// TLB lookups (hits + misses), CR3 flushes and `invlpg`s.
+/// First-level TLB lookups (hits + misses), CR3 flushes and `invlpg`s,
+/// and the second level's hits and misses (its lookups are the first
+/// level's misses; its misses are the walks).
 public struct TLBCounters: CounterSet {
     public var lookups = 0
     public var hits = 0
@@ -125,6 +161,8 @@ public struct TLBCounters: CounterSet {
     /// CR3 loads that flushed the non-global TLB entries.
     public var flushes = 0
     public var invlpg = 0
+    public var l2Hits = 0
+    public var l2Misses = 0
     public init() {}
 
     public mutating func visit<V: MetricVisitor>(_ v: inout V) {
@@ -133,5 +171,7 @@ public struct TLBCounters: CounterSet {
         v.counter("tlb_misses", &misses)
         v.counter("tlb_flushes", &flushes)
         v.counter("tlb_invlpg", &invlpg)
+        v.counter("tlb_l2_hits", &l2Hits)
+        v.counter("tlb_l2_misses", &l2Misses)
     }
 }
