@@ -80,6 +80,36 @@ struct Fenwick: Sendable, Equatable {
     }
 
     /// Rebuilds the tree from the counts of slots `0 ..< counts.count` (the
+    /// rest 0), given that only slots below `used` were added to since the
+    /// tree was last built or cleared: nodes 1 … n are built bottom-up, and
+    /// of the nodes above n only those whose range reaches n (the update
+    /// chain from n) can be non-zero, each the sum of its range up to n.
+    /// - Complexity: O(used + n + log² size), not O(size).
+    mutating func rebuild(_ counts: UnsafeBufferPointer<Int32>, used: Int) {
+        let n = counts.count
+        clear(used: max(used, n))
+        guard n > 0 else { return }
+        tree.withUnsafeMutableBufferPointer { t in
+            for i in 0 ..< n { t[i + 1] = counts[i] }
+            for j in 1 ... n {
+                let up = j + (j & -j)
+                if up <= n { t[up] &+= t[j] }
+            }
+            func sum(_ k: Int) -> Int32 {  // slots 0 ..< k, k ≤ n
+                var j = k, s: Int32 = 0
+                while j > 0 { s &+= t[j]; j &= j &- 1 }
+                return s
+            }
+            let total = sum(n)
+            var j = n + (n & -n)
+            while j <= size {
+                t[j] = total &- sum(j - (j & -j))
+                j += j & -j
+            }
+        }
+    }
+
+    /// Rebuilds the tree from the counts of slots `0 ..< counts.count` (the
     /// rest 0), in O(size).
     mutating func rebuild(_ counts: UnsafeBufferPointer<Int32>) {
         tree.withUnsafeMutableBufferPointer { t in

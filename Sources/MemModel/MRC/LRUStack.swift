@@ -168,6 +168,8 @@ struct LRUStack: Sendable {
             state[s] = .empty
         }
         positionCount &-= 1
+        // The entry leaves its slot; push counts it again where it lands.
+        if global { globalCount &-= 1 }
         push(key, global: global, &map)
     }
 
@@ -269,6 +271,9 @@ struct LRUStack: Sendable {
         return found
     }
 
+    /// No positions at all.
+    var isEmpty: Bool { now == 0 }
+
     /// The newest hole's slot (there is one).
     @inline(__always)
     private func newestHole() -> Int { holes.lowestSlot(withPrefix: holeCount) }
@@ -307,10 +312,11 @@ struct LRUStack: Sendable {
             j += 1
         }
         for s in j ..< now { state[s] = .empty }
+        let used = now
         now = j
         positionCount = j
-        positionCounts.withUnsafeBufferPointer { positions.rebuild($0) }
-        holeCounts.withUnsafeBufferPointer { holes.rebuild($0) }
+        positionCounts.withUnsafeBufferPointer { positions.rebuild($0, used: used) }
+        holeCounts.withUnsafeBufferPointer { holes.rebuild($0, used: used) }
     }
 }
 

@@ -37,6 +37,10 @@ struct TLBCurve: Sendable {
     /// One stack per set, for the shapes of the TLB's set count.
     private var perSet: [LRUStack]
     private var setSlots: PageSlots?
+    /// Sets whose stack may hold something, so that a flush visits those
+    /// and not every set (65,536 of them under `--tlb 65536:1`).
+    private var touched: [Int32] = []
+    private var isTouched: [Bool]
 
     init(name: String, spec: TLBSpec) {
         self.name = name
@@ -45,6 +49,7 @@ struct TLBCurve: Sendable {
         let ways = max(spec.ways, mrcLargestSize / spec.sets)
         perSet = spec.sets > 1 ? Array(repeating: LRUStack(depthLimit: ways), count: spec.sets) : []
         setSlots = spec.sets > 1 ? PageSlots() : nil
+        isTouched = Array(repeating: false, count: spec.sets > 1 ? spec.sets : 0)
     }
 
     @inline(__always)
@@ -60,8 +65,13 @@ struct TLBCurve: Sendable {
     mutating func fill(_ page: VirtualPage, _ pte: PTE) {
         let key = UInt64(page.number)
         if full.slot(of: key, fullSlots) < 0 { full.insert(key, global: pte.has(.global), &fullSlots) }
-        if sets > 1 && perSet[Int(page.number) & (sets &- 1)].slot(of: key, setSlots!) < 0 {
-            perSet[Int(page.number) & (sets &- 1)].insert(key, global: pte.has(.global), &setSlots!)
+        let set = Int(page.number) & (sets &- 1)
+        if sets > 1 && perSet[set].slot(of: key, setSlots!) < 0 {
+            perSet[set].insert(key, global: pte.has(.global), &setSlots!)
+            if !isTouched[set] {
+                isTouched[set] = true
+                touched.append(Int32(set))
+            }
         }
     }
 
@@ -73,7 +83,18 @@ struct TLBCurve: Sendable {
 
     mutating func flushNonGlobal() {
         full.flushNonGlobal(&fullSlots)
-        for s in perSet.indices { perSet[s].flushNonGlobal(&setSlots!) }
+        var kept = 0
+        for i in touched.indices {
+            let s = Int(touched[i])
+            perSet[s].flushNonGlobal(&setSlots!)
+            if perSet[s].isEmpty {
+                isTouched[s] = false
+            } else {
+                touched[kept] = touched[i]
+                kept += 1
+            }
+        }
+        touched.removeLast(touched.count - kept)
     }
 
     /// Its points; none if the TLB had no lookups.
@@ -113,6 +134,7 @@ struct TLBCurve: Sendable {
         guard let setSlots else { return nil }
         for s in perSet.indices {
             if let v = perSet[s].invariantViolation(setSlots) { return "\(name) curve, set \(s): \(v)" }
+            if !perSet[s].isEmpty && !isTouched[s] { return "\(name) curve: set \(s) holds entries a flush would not visit" }
         }
         return nil
     }

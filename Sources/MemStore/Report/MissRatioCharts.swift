@@ -38,7 +38,7 @@ enum MissRatioCharts {
     /// The run's colour for its first curve, lighter for the next ones.
     static func shade(_ color: String, _ i: Int) -> String {
         guard i > 0, color.count == 7, let rgb = Int(color.dropFirst(), radix: 16) else { return color }
-        let f = pow(0.6, Double(i))
+        let f = max(0.4, 1 - 0.2 * Double(i))
         func mix(_ c: Int) -> Int { Int(Double(c) * f + 255 * (1 - f)) }
         let r = mix(rgb >> 16 & 0xFF), g = mix(rgb >> 8 & 0xFF), b = mix(rgb & 0xFF)
         return "#" + [r, g, b].map { String(format: "%02x", $0) }.joined()
