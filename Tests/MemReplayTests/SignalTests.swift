@@ -104,7 +104,13 @@ import TestSupport
         #expect(run?.count == 1)
         #expect(run?.first?[0] == "failed")
         #expect(run?.first?[1]?.contains("interrupted by SIGTERM") == true, "\(String(describing: run))")
-        #expect(stderr(d).contains("t.fifo:4: interrupted by SIGTERM"), "\(stderr(d))")
+        // Line 4 when the signal finds the reader waiting for it; line 3
+        // when it lands between the config row (what the test waits for)
+        // and the loop's check after the batch that applied `palloc` (a
+        // loaded CI machine did this once).
+        let message = stderr(d)
+        #expect(message.contains("t.fifo:4: interrupted by SIGTERM") || message.contains("t.fifo:3: interrupted by SIGTERM after 1 events"),
+                "\(message)")
     }
 
     /// `compare` installed no handler: SIGTERM killed it and left every
