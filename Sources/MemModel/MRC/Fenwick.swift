@@ -85,6 +85,7 @@ struct Fenwick: Sendable, Equatable {
     /// of the nodes above n only those whose range reaches n (the update
     /// chain from n) can be non-zero, each the sum of its range up to n.
     /// - Complexity: O(used + n + log² size), not O(size).
+    /// (`used` 0 for a new tree.)
     mutating func rebuild(_ counts: UnsafeBufferPointer<Int32>, used: Int) {
         let n = counts.count
         clear(used: max(used, n))
@@ -105,19 +106,6 @@ struct Fenwick: Sendable, Equatable {
             while j <= size {
                 t[j] = total &- sum(j - (j & -j))
                 j += j & -j
-            }
-        }
-    }
-
-    /// Rebuilds the tree from the counts of slots `0 ..< counts.count` (the
-    /// rest 0), in O(size).
-    mutating func rebuild(_ counts: UnsafeBufferPointer<Int32>) {
-        tree.withUnsafeMutableBufferPointer { t in
-            for j in t.indices { t[j] = 0 }
-            for i in 0 ..< counts.count { t[i + 1] = counts[i] }
-            for j in 1 ... size {
-                let up = j + (j & -j)
-                if up <= size { t[up] &+= t[j] }
             }
         }
     }

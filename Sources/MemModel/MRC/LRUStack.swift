@@ -339,8 +339,8 @@ extension LRUStack {
         }
         // A tree built from the counts equals the one kept up to date.
         var p = Fenwick(size: positions.size), h = Fenwick(size: holes.size)
-        positionCounts.withUnsafeBufferPointer { p.rebuild($0) }
-        holeCounts.withUnsafeBufferPointer { h.rebuild($0) }
+        positionCounts.withUnsafeBufferPointer { p.rebuild($0, used: 0) }
+        holeCounts.withUnsafeBufferPointer { h.rebuild($0, used: 0) }
         if p != positions { return "the position tree does not count the used slots" }
         if h != holes { return "the hole tree does not count the holes" }
         let used = Int(positionCounts.reduce(0, +)), holed = Int(holeCounts.reduce(0, +))

@@ -100,13 +100,13 @@ struct TLBCurve: Sendable {
     /// Its points; none if the TLB had no lookups.
     var rows: [MRCRow] {
         guard full.references > 0 else { return [] }
-        var rows = curve(full.hits, references: full.references, sets: 1)
+        var rows = curve(name, full.hits, references: full.references, sets: 1)
         if sets > 1 {
             var hits = [Int](repeating: 0, count: perSet[0].depthLimit)
             for stack in perSet { for d in hits.indices { hits[d] += stack.hits[d] } }
-            rows += curve(hits, references: full.references, sets: sets)
+            rows += curve(name, hits, references: full.references, sets: sets)
         }
-        return rows.map { var r = $0; r.structure = name; return r }
+        return rows
     }
 
     /// For an LRU `tlb` of at most 4096 entries: a page it holds that its
@@ -142,11 +142,11 @@ struct TLBCurve: Sendable {
 
 /// The misses of each cache size from a stack's depth histogram: a cache
 /// of `w` ways per set misses every reference not found above depth `w`.
-func curve(_ hits: [Int], references: Int, sets: Int) -> [MRCRow] {
+func curve(_ structure: String, _ hits: [Int], references: Int, sets: Int) -> [MRCRow] {
     var found = 0
     return hits.indices.map { d in
         found += hits[d]
-        return MRCRow(structure: "", sets: sets, entries: sets * (d + 1), lookups: references, misses: references - found)
+        return MRCRow(structure: structure, sets: sets, entries: sets * (d + 1), lookups: references, misses: references - found)
     }
 }
 
@@ -169,7 +169,7 @@ struct PageCacheCurve: Sendable {
     /// Its points; none if there were no page-cache accesses.
     var rows: [MRCRow] {
         guard stack.references > 0 else { return [] }
-        return curve(stack.hits, references: stack.references, sets: 1).map { var r = $0; r.structure = "pagecache"; return r }
+        return curve("pagecache", stack.hits, references: stack.references, sets: 1)
     }
 
     func invariantViolation() -> String? {

@@ -30,25 +30,20 @@ public protocol CounterSet: Sendable, Equatable {
 
 extension CounterSet {
     /// `self - earlier`, counter by counter.
-    public func since(_ earlier: Self) -> Self {
-        var before = earlier
-        var collect = Collect()
-        before.visit(&collect)
-        var d = self
-        var subtract = Subtract(values: collect.values)
-        d.visit(&subtract)
-        return d
-    }
+    public func since(_ earlier: Self) -> Self { combined(with: earlier, sign: -1) }
 
     /// `self + other`, counter by counter (summing nodes' counters).
-    public func adding(_ other: Self) -> Self {
+    public func adding(_ other: Self) -> Self { combined(with: other, sign: 1) }
+
+    /// `self + sign · other`, counter by counter.
+    private func combined(with other: Self, sign: Int) -> Self {
         var o = other
         var collect = Collect()
         o.visit(&collect)
-        var s = self
-        var add = Add(values: collect.values)
-        s.visit(&add)
-        return s
+        var result = self
+        var add = AddScaled(values: collect.values, sign: sign)
+        result.visit(&add)
+        return result
     }
 
     /// The columns of these counters, in declaration order.
@@ -60,28 +55,20 @@ extension CounterSet {
     }
 }
 
-/// The values of counters, in visiting order (``CounterSet/since(_:)``).
+/// The values of counters, in visiting order.
 private struct Collect: MetricVisitor {
     var values: [Int] = []
     mutating func counter(_ column: StaticString, _ value: inout Int) { values.append(value) }
 }
 
-/// Subtracts collected values, in the same order (``CounterSet/since(_:)``).
-private struct Subtract: MetricVisitor {
+/// Adds `sign` times the collected values, in the same order
+/// (``CounterSet/since(_:)`` and ``CounterSet/adding(_:)``).
+private struct AddScaled: MetricVisitor {
     var values: [Int]
+    let sign: Int
     var i = 0
     mutating func counter(_ column: StaticString, _ value: inout Int) {
-        value -= values[i]
-        i += 1
-    }
-}
-
-/// Adds collected values, in the same order (``CounterSet/adding(_:)``).
-private struct Add: MetricVisitor {
-    var values: [Int]
-    var i = 0
-    mutating func counter(_ column: StaticString, _ value: inout Int) {
-        value += values[i]
+        value += sign * values[i]
         i += 1
     }
 }
