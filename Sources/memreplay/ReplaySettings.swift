@@ -77,6 +77,12 @@ struct ReplaySettings: ParsableArguments {
     @Flag(help: "Miss-ratio curves in one pass: the misses of every LRU TLB size 1 to 4096 (and of the TLB's set count), and of the page cache, in table mrc.")
     var mrc = false
 
+    @Flag(help: "PCIDs: TLB entries tagged with the address space; a switch keeps the other address spaces' entries (tags assigned round robin and flushed on reuse, as Linux's choose_new_asid).")
+    var pcid = false
+
+    @Option(help: ArgumentHelp("PCID tags with --pcid, 1 to 4096 (Linux uses 6 per CPU).", valueName: "n"))
+    var pcidTags: Int = 4096
+
     func validate() throws {
         _ = try options()
     }
@@ -131,6 +137,9 @@ struct ReplaySettings: ParsableArguments {
         m.extfragThreshold = extfragThreshold
         m.compactionProactiveness = compactionProactiveness
         m.mrc = mrc
+        m.pcid = pcid
+        guard (1...4096).contains(pcidTags) else { throw ValidationError("--pcid-tags must be 1 to 4096 (a PCID is 12 bits)") }
+        m.pcidTags = pcidTags
         do {
             try m.validate()
         } catch {
@@ -186,6 +195,7 @@ extension ReplaySettings {
         if let l2 = m.l2tlb { a.append("--l2tlb=\(l2)") }
         if !m.directReclaim { a.append("--no-direct-reclaim") }
         if m.mrc { a.append("--mrc") }
+        if m.pcid { a += ["--pcid", "--pcid-tags=\(m.pcidTags)"] }
         if m.checkEvery != 0 { a.append("--check-every=\(m.checkEvery)") }
         if m.compaction != .off {
             a += ["--compaction=\(m.compaction.rawValue)", "--extfrag-threshold=\(m.extfragThreshold)",

@@ -19,7 +19,7 @@ struct VariantSpec: Equatable {
     /// (`direct-reclaim=false` is `--no-direct-reclaim`).
     static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "l2tlb", "seed", "high", "low", "slab",
                        "page-cache-policy", "numa-policy", "direct-reclaim", "tick-every", "check-every", "slabinfo-every",
-                       "compaction", "extfrag-threshold", "compaction-proactiveness", "mrc"]
+                       "compaction", "extfrag-threshold", "compaction-proactiveness", "mrc", "pcid", "pcid-tags"]
 
     /// A variant from already separated settings (sweep grids, whose values
     /// may contain `:`), checked against the same keys.
@@ -96,6 +96,8 @@ struct VariantSpec: Equatable {
             case "extfrag-threshold": s.extfragThreshold = try parse(Int.self, count)
             case "compaction-proactiveness": s.compactionProactiveness = try parse(Int.self, count)
             case "mrc": s.mrc = try parse(Bool.self, "true or false")
+            case "pcid": s.pcid = try parse(Bool.self, "true or false")
+            case "pcid-tags": s.pcidTags = try parse(Int.self, count)
             default: preconditionFailure("key \(key) passed parsing but has no setting")
             }
         }

@@ -230,6 +230,25 @@ import MemStore
         #expect(!FileManager.default.fileExists(atPath: dir + "/bad.db"))
     }
 
+    /// `--pcid` and `--pcid-tags` on the command line and as variant keys;
+    /// out-of-range tag counts are refused before any database is made.
+    /// `processes.trace` switches 11 times: 12 flushes without PCIDs (the
+    /// fork flushes too), 4 with them (3 new tags and the fork).
+    @Test func pcidOnTheCommandLine() throws {
+        let dir = tempDir()
+        let trace = Self.root + "/traces/processes.trace"
+        let c = try Self.run(["compare", "--quiet", "--db", "p.db", trace, "--variant", "off", "--variant", "on:pcid=true,pcid-tags=6"], cwd: dir)
+        #expect(c.status == 0, "\(c.err)")
+        let store = try ResultStore(path: dir + "/p.db")
+        let rows = try store.db.rows("SELECT label, json_extract(config, '$.pcid'), json_extract(config, '$.pcidTags'), (SELECT sum(tlb_flushes) FROM tick_metrics t WHERE t.run_id = runs.run_id) FROM runs ORDER BY run_id")
+        #expect(rows == [["off", nil, nil, "12"], ["on", "1", "6", "4"]])
+        for bad in ["0", "4097", "x"] {
+            let e = try Self.run(["replay", "--quiet", "--db", "bad.db", "--pcid", "--pcid-tags", bad, trace], cwd: dir)
+            #expect(e.status != 0 && e.err.contains("pcid-tags"), "\(bad): \(e.err)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/bad.db"))
+    }
+
     /// `--db 'file:x?mode=memory'` is a file of that name, not a SQLite URI
     /// that would keep the results in memory and lose them.
     @Test func aDatabaseNameIsAPathNotAURI() throws {

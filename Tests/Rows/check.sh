@@ -44,6 +44,7 @@ configs=(
     "compaction-proactive|--pmm buddy-mobility --mem 64M --compaction proactive"
     "mrc|--mrc --tlb 32:2 --itlb 16:full"
     "l2tlb|--tlb l1d=32:4,l1i=16:4,l2=384:6"
+    "pcid|--pcid --pcid-tags 6 --mrc --tlb l1d=32:4,l1i=16:4,l2=384:6"
 )
 
 traces=()

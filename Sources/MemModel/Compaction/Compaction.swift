@@ -136,10 +136,10 @@ public struct CompactionCounters: CounterSet {
 
 /// Who refers to a frame that compaction may move.
 enum FrameOwner: Sendable {
-    /// PTE `index` of the page table in `table`, mapping `va`; `visible`
-    /// when the running address space (or every one, for kernel space)
-    /// could hold it in the TLB.
-    case pte(table: FrameNumber, index: Int, va: UInt32, visible: Bool)
+    /// PTE `index` of the page table in `table`, mapping `va` in process
+    /// slot `owner` (-1: kernel space); `visible` when the running address
+    /// space (or every one, for kernel space) could hold it in the TLB.
+    case pte(table: FrameNumber, index: Int, va: UInt32, owner: Int32, visible: Bool)
     case handle(Int)
     case segment(Int, page: Int)
     case pageCache(slot: Int)

@@ -204,12 +204,14 @@ extension Machine {
         var o = rmap.head[old]
         while o >= 0 {
             switch rmap.owners[Int(o)] {
-            case let .pte(table, index, va, visible):
+            case let .pte(table, index, va, owner, visible):
                 let e = tables[table, index]
                 tables.write(table, index, PTE(raw: e.raw & ~PTEFlags.frameMask | UInt32(new) << 12))
                 if visible {
                     translation.invalidate(VirtualPage(containing: va))
                     compaction.counters.tlbInvalidations += 1
+                } else {
+                    changedOffCPU(owner)
                 }
             case let .handle(h):
                 handles[h] = .frames(base: FrameNumber(new), count: 1, movable: true)
@@ -267,12 +269,12 @@ struct ReverseMap {
         let current = m.currentDirectory
         for slot in m.processes.liveSlots {
             guard let dir = m.processes[Int(slot)].directory else { continue }
-            addMappings(m.tables, dir, 0..<Paging.userSlots, visible: dir == current)
+            addMappings(m.tables, dir, 0..<Paging.userSlots, owner: slot, visible: dir == current)
         }
-        addMappings(m.tables, m.kernelDirectory, Paging.kernelSlots, visible: true)
+        addMappings(m.tables, m.kernelDirectory, Paging.kernelSlots, owner: -1, visible: true)
     }
 
-    private mutating func addMappings(_ tables: TableMemory, _ dir: FrameNumber, _ slots: Range<Int>, visible: Bool) {
+    private mutating func addMappings(_ tables: TableMemory, _ dir: FrameNumber, _ slots: Range<Int>, owner: Int32, visible: Bool) {
         for di in slots {
             let pde = tables[dir, di]
             guard pde.isPresent else { continue }
@@ -280,7 +282,7 @@ struct ReverseMap {
             while ti < 1024 {
                 let f = tables[pde.frame, ti].frame.index
                 if head[f] != Self.notMovable {
-                    add(f, .pte(table: pde.frame, index: ti, va: UInt32(di << 22 | ti << 12), visible: visible))
+                    add(f, .pte(table: pde.frame, index: ti, va: UInt32(di << 22 | ti << 12), owner: owner, visible: visible))
                 }
                 ti = tables.nextPresent(in: pde.frame, after: ti)
             }

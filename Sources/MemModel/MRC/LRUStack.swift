@@ -358,20 +358,33 @@ protocol StackSlots: Sendable {
     mutating func move(_ key: UInt64, to slot: Int32)
 }
 
-/// Slots by virtual page number (20 bits on i386): a flat array, 4 MiB.
+/// Slots by TLB key: a flat array (4 MiB) for the page numbers of PCID 0
+/// (20 bits on i386, every key without `--pcid`), a hash for the keys of
+/// the other PCIDs (`PCID << 20 | page`).
 struct PageSlots: StackSlots {
     private var slots = [Int32](repeating: -1, count: 1 << 20)
+    private var tagged: [UInt64: Int32] = [:]
 
     subscript(key: UInt64) -> Int32 {
-        @inline(__always) get { slots.withUnsafeBufferPointer { $0[Int(truncatingIfNeeded: key)] } }
+        @inline(__always) get {
+            key >> 20 == 0 ? slots.withUnsafeBufferPointer { $0[Int(truncatingIfNeeded: key)] } : tagged[key] ?? -1
+        }
         @inline(__always) set {
-            slots[Int(truncatingIfNeeded: key)] = newValue
+            if key >> 20 == 0 {
+                slots[Int(truncatingIfNeeded: key)] = newValue
+            } else {
+                tagged[key] = newValue >= 0 ? newValue : nil
+            }
         }
     }
 
     @inline(__always)
     mutating func move(_ key: UInt64, to slot: Int32) {
-        slots.withUnsafeMutableBufferPointer { $0[Int(truncatingIfNeeded: key)] = slot }
+        if key >> 20 == 0 {
+            slots.withUnsafeMutableBufferPointer { $0[Int(truncatingIfNeeded: key)] = slot }
+        } else {
+            tagged[key] = slot
+        }
     }
 }
 

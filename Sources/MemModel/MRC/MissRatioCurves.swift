@@ -97,6 +97,14 @@ struct TLBCurve: Sendable {
         touched.removeLast(touched.count - kept)
     }
 
+    /// Under `--pcid`: the non-global entries of PCID `tag` (keys with the
+    /// tag in bits 20…31) become holes.
+    mutating func flush(tag: Int) {
+        let drop: (UInt64, Bool) -> Bool = { key, global in !global && Int(key >> 20) == tag }
+        full.invalidateAll(&fullSlots, where: drop)
+        for s in touched { perSet[Int(s)].invalidateAll(&setSlots!, where: drop) }
+    }
+
     /// Its points; none if the TLB had no lookups.
     var rows: [MRCRow] {
         guard full.references > 0 else { return [] }

@@ -191,7 +191,7 @@ extension Machine {
         let e = tables[pde.frame, Paging.tableIndex(va)]
         guard e.isPresent else { return }
         tables.write(pde.frame, Paging.tableIndex(va), .none)
-        if kernel || s == processes.current { invlpg(va) }
+        if kernel || s == processes.current { invlpg(va) } else { changedOffCPU(s) }
         if !kernel { processes[Int(s)].resident -= 1 }
         frames.dropReference(e.frame)
     }

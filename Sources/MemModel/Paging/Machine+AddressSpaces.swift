@@ -10,6 +10,24 @@ extension Machine {
         translation.flushNonGlobal()
     }
 
+    /// CR3 := the directory of process slot `s`: `load_cr3`, or under
+    /// `--pcid` a load with the address space's PCID, which flushes only
+    /// when the tag is new to it or behind its changes (``PCIDTags``).
+    mutating func loadAddressSpace(_ s: Int32) {
+        let p = processes[Int(s)]
+        guard translation.tagged else { return load_cr3(p.directory!) }
+        tables.activate(p.directory!)
+        translation.switchContext(p.context, gen: p.tlbGen)
+    }
+
+    /// Mappings of process slot `s` changed while it does not run. Without
+    /// PCIDs its entries left the TLB when it was switched out; with them
+    /// they may still be there under its tag, and the next switch to it
+    /// flushes the tag (Linux's `inc_mm_tlb_gen()`, see ``PCIDTags``).
+    mutating func changedOffCPU(_ s: Int32) {
+        if translation.tagged && s != processes.current { processes[Int(s)].tlbGen += 1 }
+    }
+
     /// `invlpg`: drop one page's TLB entries.
     @inline(__always)
     mutating func invlpg(_ va: UInt32) { translation.invalidate(VirtualPage(containing: va)) }
@@ -131,9 +149,18 @@ extension Machine {
         }
         child.peakResident = child.resident
         processes.add(child)
+        // The parent's writable entries may be cached: fork flushes them
+        // (`dup_mmap()`'s `flush_tlb_mm()`): a CR3 reload, or under --pcid
+        // a flush of the parent's tag, now or when it next runs.
         if ps == processes.current {
-            // The parent's writable entries may be cached: reload CR3 as fork does.
-            load_cr3(currentDirectory)
+            if translation.tagged {
+                processes[Int(ps)].tlbGen += 1
+                translation.flushCurrent(gen: processes[Int(ps)].tlbGen)
+            } else {
+                load_cr3(currentDirectory)
+            }
+        } else {
+            changedOffCPU(ps)
         }
     }
 
@@ -163,7 +190,7 @@ extension Machine {
             processes.current = 0
             processes.currentPID = 0
             preferredNode = 0
-            load_cr3(kernelDirectory)
+            loadAddressSpace(0)
             processes.counters.switches += 1
         }
         tables.detach(dir)
@@ -180,11 +207,11 @@ extension Machine {
         guard let s = processes.slot(of: pid) else {
             throw ModelError("\(statement?.keyword ?? "switch"): unknown PID \(pid)")
         }
-        guard let dir = processes[Int(s)].directory else { return }
+        guard processes[Int(s)].directory != nil else { return }
         processes.current = s
         processes.currentPID = pid
         preferredNode = processes[Int(s)].node
-        load_cr3(dir)
+        loadAddressSpace(s)
         processes.counters.switches += 1
     }
 }

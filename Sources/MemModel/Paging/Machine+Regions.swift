@@ -48,6 +48,8 @@ extension Machine {
     mutating func unmapRange(_ s: Int32, _ start: UInt32, _ end: UInt32, freeEmptyTables: Bool) {
         guard let dir = processes[Int(s)].directory else { return }
         let isCurrent = s == processes.current
+        var changed = false
+        defer { if changed { changedOffCPU(s) } }
         var va = start
         while va < end {
             let di = Paging.directoryIndex(va)
@@ -60,7 +62,7 @@ extension Machine {
                 while ti <= last {
                     let e = tables[table, ti]
                     tables.write(table, ti, .none)
-                    if isCurrent { invlpg(UInt32(di) << 22 | UInt32(ti) << 12) }
+                    if isCurrent { invlpg(UInt32(di) << 22 | UInt32(ti) << 12) } else { changed = true }
                     processes[Int(s)].resident -= 1
                     frames.dropReference(e.frame)
                     ti = tables.nextPresent(in: table, after: ti)
@@ -68,7 +70,7 @@ extension Machine {
                 if freeEmptyTables && tables.present(in: table) == 0 {
                     tables.write(dir, di, .none)
                     // The table was visible through the recursive window.
-                    if isCurrent { invlpg(Paging.recursiveBase &+ UInt32(di) << 12) }
+                    if isCurrent { invlpg(Paging.recursiveBase &+ UInt32(di) << 12) } else { changed = true }
                     tables.detach(table)
                     pmm_free_page(table)
                 }

@@ -21,8 +21,16 @@ public struct ProcessTable: Sendable {
     var finished: [ProcessRecord] = []
     public internal(set) var counters = PagingCounters()
 
+    /// The last context id given (see ``Process/context``).
+    private var lastContext: UInt64 = 1
+
+    /// The kernel's address space has context id 1.
+    static let kernelContext: UInt64 = 1
+
     init(kernel: Process) {
-        slotOfPID = [kernel.pid: slots.insert(kernel)]
+        var k = kernel
+        k.context = Self.kernelContext
+        slotOfPID = [kernel.pid: slots.insert(k)]
     }
 
     @inline(__always)
@@ -43,6 +51,9 @@ public struct ProcessTable: Sendable {
 
     /// Enters `p` in a free slot.
     mutating func add(_ p: Process) {
+        var p = p
+        lastContext += 1
+        p.context = lastContext
         slotOfPID[p.pid] = slots.insert(p)
         if !p.failed { live += 1 }
     }

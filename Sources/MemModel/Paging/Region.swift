@@ -56,6 +56,12 @@ public struct Process: Sendable {
     /// The slot holds a process (slots of exited processes are reused).
     var alive = true
     public var node: Int = 0
+    /// The address space's context id, never reused (Linux's
+    /// `mm->context.ctx_id`); given by the process table.
+    var context: UInt64 = 0
+    /// Changes to its mappings made while it did not run (`--pcid`,
+    /// Linux's `mm->context.tlb_gen`; see ``PCIDTags``).
+    var tlbGen: UInt64 = 0
 }
 
 /// What the `processes` table records for one process.

@@ -92,13 +92,30 @@ extension Machine {
             if owners[f] == 0 { return "frame \(f) (\(use[f])) is allocated but nothing owns it" }
         }
 
-        // Every cached translation must be what a walk finds now.
+        // Every cached translation must be what a walk finds now: in the
+        // running address space, or under --pcid in the address space that
+        // holds the entry's tag, unless that one exited or its tag is
+        // behind (flushed before it can be used again).
+        var contexts: [UInt64: FrameNumber] = [:]
+        if translation.tagged {
+            for p in processes.all where p.alive { if let d = p.directory { contexts[p.context] = d } }
+        }
+        func directory(caching key: VirtualPage) -> (VirtualPage, FrameNumber?) {
+            let (page, tag) = Translation<Replacement>.page(ofKey: key)
+            guard translation.tagged, page.address < Paging.userEnd else { return (page, currentDirectory) }
+            let ctx = translation.pcids.context[tag]
+            guard let dir = contexts[ctx] else { return (page, nil) }
+            let p = processes.all.first { $0.alive && $0.context == ctx }!
+            return (page, p.tlbGen > translation.pcids.generation[tag] ? nil : dir)
+        }
         for (name, t) in translation.named {
             if let v = t.invariantViolation() { return "\(name): \(v)" }
-            for (page, cached) in t.validEntries {
-                let now = tables.walk(currentDirectory, page.address)
+            for (key, cached) in t.validEntries {
+                let (page, dir) = directory(caching: key)
+                guard let dir else { continue }
+                let now = tables.walk(dir, page.address)
                 if now != cached {
-                    return "\(name) entry for page 0x\(hex(page.address)) caches PTE 0x\(hex(cached.raw)) but the tables hold 0x\(hex(now.raw)) (a missing invlpg or flush)"
+                    return "\(name) entry for page 0x\(hex(page.address))\(key == page ? "" : " (PCID \(key.number >> 20))") caches PTE 0x\(hex(cached.raw)) but the tables hold 0x\(hex(now.raw)) (a missing invlpg or flush)"
                 }
             }
         }

@@ -105,7 +105,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         frames = FrameTable(config)
         nodeCount = config.nodes
         tables = TableMemory(frames: config.frames)
-        translation = Translation(config)
+        translation = Translation(config, kernelContext: ProcessTable.kernelContext)
         slab = SlabAllocator(config.slab, totalPages: config.allocatableFrames)
         pageCache = PageCache(policy: config.pageCachePolicy, curve: config.mrc)
         reclaim = ReclaimState(config)

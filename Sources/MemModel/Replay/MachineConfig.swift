@@ -37,6 +37,11 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     public var compactionProactiveness: Int = 20
     /// `--mrc`: miss-ratio curves of the TLBs and the page cache (table `mrc`).
     public var mrc = false
+    /// `--pcid`: TLB entries tagged with the address space's PCID; switches
+    /// load CR3 without a flush (see ``PCIDTags``).
+    public var pcid = false
+    /// `--pcid-tags`: how many PCIDs (x86 has 4096).
+    public var pcidTags = 4096
 
     public init() {}
 
@@ -63,6 +68,7 @@ public struct MachineConfig: Sendable, Codable, Equatable {
         try tlb.validate()
         try itlb?.validate()
         try l2tlb?.validate()
+        guard (1...4096).contains(pcidTags) else { throw SpecError("PCID tags \(pcidTags) out of range (1 to 4096: a PCID is 12 bits)") }
         if compaction != .off && !pmm.supportsCompaction {
             throw SpecError("--compaction \(compaction.rawValue) needs a buddy allocator (--pmm buddy or buddy-mobility), not \(pmm.rawValue)")
         }
@@ -122,11 +128,11 @@ extension MachineConfig {
     enum CodingKeys: String, CodingKey {
         case pmm, memBytes, reserveBytes, nodes, numaPolicy, tlb, itlb, l2tlb, seed, highWatermark, lowWatermark
         case pageCachePolicy, slab, directReclaim, tickEvery, checkEvery, slabinfoEvery
-        case compaction, extfragThreshold, compactionProactiveness, mrc
+        case compaction, extfragThreshold, compactionProactiveness, mrc, pcid, pcidTags
     }
 
-    /// Every setting, except the compaction ones while compaction is off and
-    /// `mrc` while it is off: the JSON of a run without them is what the
+    /// Every setting, except the compaction ones while compaction is off,
+    /// `mrc` and the PCID ones while they are off: the JSON of a run without them is what the
     /// releases before them wrote.
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -153,6 +159,10 @@ extension MachineConfig {
             try c.encode(compactionProactiveness, forKey: .compactionProactiveness)
         }
         if mrc { try c.encode(mrc, forKey: .mrc) }
+        if pcid {
+            try c.encode(pcid, forKey: .pcid)
+            try c.encode(pcidTags, forKey: .pcidTags)
+        }
     }
 
     /// Decodes a configuration stored by any release: a setting a run's JSON
@@ -182,5 +192,7 @@ extension MachineConfig {
         extfragThreshold = try c.decodeIfPresent(Int.self, forKey: .extfragThreshold) ?? extfragThreshold
         compactionProactiveness = try c.decodeIfPresent(Int.self, forKey: .compactionProactiveness) ?? compactionProactiveness
         mrc = try c.decodeIfPresent(Bool.self, forKey: .mrc) ?? mrc
+        pcid = try c.decodeIfPresent(Bool.self, forKey: .pcid) ?? pcid
+        pcidTags = try c.decodeIfPresent(Int.self, forKey: .pcidTags) ?? pcidTags
     }
 }

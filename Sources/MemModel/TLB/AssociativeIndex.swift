@@ -117,6 +117,11 @@ struct AssociativeIndex: Sendable {
         return nil
     }
 
+    /// Entry `i` (not global) became stale: its tag was flushed.
+    mutating func markStale(_ i: Int) {
+        live[i >> 6] &= ~(1 << UInt64(i & 63))
+    }
+
     /// A CR3 load: only global entries stay live.
     mutating func keepGlobalOnly() {
         for w in live.indices { live[w] &= global[w] }

@@ -27,12 +27,29 @@
 ///
 /// A fully associative LRU TLB of E entries behaves as LRU page replacement
 /// with E frames: a miss is a page fault of that classic model.
+///
+/// With PCIDs (`--pcid`, a *tagged* TLB) an entry's key is
+/// `PCID << 20 | page number` (``Translation`` builds it; kernel pages,
+/// all global, keep PCID 0 and match under every PCID, as global entries
+/// do on x86, SDM Vol. 3A §4.10.2.4). Each tag has an epoch of its own:
+/// an entry is stale when it is not global and its generation is not its
+/// tag's epoch. ``activate(tag:)`` (a CR3 load with the no-flush bit)
+/// makes a tag's entries the ones lookups match; ``flush(tag:)`` starts a
+/// new epoch for one tag. Entries of the other tags stay valid and keep
+/// their ways, as in hardware: a fill takes an empty or stale way first,
+/// then the policy's victim among all of them.
 public struct TLB<Replacement: TLBReplacement>: Sendable {
     public let spec: TLBSpec
     private let setMask: UInt32
     private let ways: Int
     private var slots: [Slot]
+    /// The epoch lookups match: the current tag's (always tag 0's untagged).
     private var generation: UInt32 = 0
+    /// Tagged TLBs: each tag's epoch, and the last epoch handed out.
+    private let tagged: Bool
+    private var epochs: [UInt32]
+    private var lastEpoch: UInt32 = 0
+    private var currentTag = 0
     private var replacement: Replacement
     /// Sets wider than ``scanWays``: the index is used instead of scans.
     private let indexed: Bool
@@ -54,14 +71,17 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
 
     static var invalid: UInt32 { .max }
 
-    public init(_ spec: TLBSpec, seed: UInt64) {
-        self.init(spec, seed: seed, indexed: spec.ways > Self.scanWays)
+    /// `tags`: the PCIDs of a tagged TLB (0: untagged).
+    public init(_ spec: TLBSpec, seed: UInt64, tags: Int = 0) {
+        self.init(spec, seed: seed, indexed: spec.ways > Self.scanWays, tags: tags)
     }
 
     /// `indexed` chooses the index or scans whatever the ways (tests
     /// compare the two).
-    init(_ spec: TLBSpec, seed: UInt64, indexed: Bool) {
+    init(_ spec: TLBSpec, seed: UInt64, indexed: Bool, tags: Int = 0) {
         self.spec = spec
+        tagged = tags > 0
+        epochs = Array(repeating: 0, count: max(tags, 1))
         setMask = UInt32(spec.sets - 1)
         ways = spec.ways
         slots = Array(repeating: Slot(page: Self.invalid, pte: .none, generation: 0), count: spec.entries)
@@ -71,9 +91,13 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         newest = Array(repeating: -1, count: spec.sets)
     }
 
+    /// Valid and not stale (of the current tag, another tag's current
+    /// epoch, or global).
     @inline(__always)
     func live(_ i: Int) -> Bool {
-        indexed ? index.isLive(i) : slots[i].isLive(generation)
+        if indexed { return index.isLive(i) }
+        let s = slots[i]
+        return tagged ? s.pte.has(.global) || s.generation == epochs[Int(s.page >> 20)] : s.isLive(generation)
     }
 
     /// The cached PTE of `page`, or `nil` on a miss.
@@ -173,6 +197,40 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         for i in base..<base &+ ways where slots[i].page == vpn {
             slots[i].page = Self.invalid
         }
+    }
+
+    /// A tagged TLB's CR3 load with the no-flush bit: lookups match the
+    /// entries of `tag`; the others stay.
+    mutating func activate(tag: Int) {
+        currentTag = tag
+        generation = epochs[tag]
+    }
+
+    /// A tagged TLB: drops the non-global entries of `tag` (a CR3 load
+    /// without the no-flush bit, INVPCID single-context).
+    /// - Complexity: O(1) for scanned sets, O(entries) for indexed ones.
+    mutating func flush(tag: Int) {
+        lastEpoch &+= 1
+        if lastEpoch == 0 {
+            // 2^32 epochs: drop every stale-able entry for real, so that
+            // no old epoch can match again.
+            for i in slots.indices where slots[i].page != Self.invalid && !slots[i].pte.has(.global) { drop(i) }
+            for t in epochs.indices { epochs[t] = 0 }
+            lastEpoch = 1
+        }
+        epochs[tag] = lastEpoch
+        if tag == currentTag { generation = lastEpoch }
+        if indexed {
+            for i in slots.indices where slots[i].page != Self.invalid && !slots[i].pte.has(.global)
+                && Int(slots[i].page >> 20) == tag {
+                index.markStale(i)
+            }
+        }
+    }
+
+    private mutating func drop(_ i: Int) {
+        if indexed { slots.withUnsafeBufferPointer { index.remove(i, in: $0) } }
+        slots[i].page = Self.invalid
     }
 
     /// A CR3 load: drops every entry whose PTE is not global.

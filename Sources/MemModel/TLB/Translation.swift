@@ -31,17 +31,28 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     private(set) var dataCurve: TLBCurve?
     private(set) var instructionCurve: TLBCurve?
     let recordsCurves: Bool
-    /// One TLB and no curves: a lookup is the TLB's alone.
+    /// One TLB, no curves, no second level, no PCIDs: a lookup is the TLB's alone.
     let plain: Bool
 
-    init(_ config: MachineConfig) {
-        tlb = TLB(config.tlb, seed: config.seed)
-        itlb = TLB(config.itlb ?? config.tlb, seed: config.seed &+ 1)
+    /// `--pcid`: the TLBs are tagged (see ``TLB`` and ``PCIDTags``); a
+    /// user page's key carries the current tag in bits 20…31.
+    let tagged: Bool
+    private(set) var pcids: PCIDTags
+    private var tagBits: UInt32 = 0
+
+    /// `kernelContext`: the context id of PID 0's address space, which
+    /// holds PCID 0 at boot.
+    init(_ config: MachineConfig, kernelContext: UInt64) {
+        let tags = config.pcid ? config.pcidTags : 0
+        tlb = TLB(config.tlb, seed: config.seed, tags: tags)
+        itlb = TLB(config.itlb ?? config.tlb, seed: config.seed &+ 1, tags: tags)
         split = config.itlb != nil
-        l2 = TLB(config.l2tlb ?? TLBSpec(entries: 1, ways: 1, policy: config.tlb.policy), seed: config.seed &+ 2)
+        l2 = TLB(config.l2tlb ?? TLBSpec(entries: 1, ways: 1, policy: config.tlb.policy), seed: config.seed &+ 2, tags: tags)
         hasL2 = config.l2tlb != nil
         recordsCurves = config.mrc
-        plain = !split && !recordsCurves && !hasL2
+        tagged = config.pcid
+        pcids = PCIDTags(count: max(tags, 1), kernelContext: kernelContext)
+        plain = !split && !recordsCurves && !hasL2 && !tagged
         if config.mrc {
             dataCurve = TLBCurve(name: "tlb", spec: config.tlb)
             if let i = config.itlb { instructionCurve = TLBCurve(name: "itlb", spec: i) }
@@ -58,7 +69,14 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
             return cached
         }
         tally.misses &+= 1
-        return hasL2 ? secondLevelLookup(page, kind) : nil
+        return hasL2 ? secondLevelLookup(key(page), kind) : nil
+    }
+
+    /// The key `page` has in the TLBs: with PCIDs, a user page's number
+    /// with the current tag above it; a kernel page's (global) as it is.
+    @inline(__always)
+    func key(_ page: VirtualPage) -> VirtualPage {
+        tagged && page.number < Paging.userEnd >> 12 ? VirtualPage(number: page.number | tagBits) : page
     }
 
     /// A first-level miss: the second level, whose hit fills the first.
@@ -75,6 +93,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
 
     @inline(__always)
     private mutating func routedLookup(_ page: VirtualPage, _ kind: AccessKind) -> PTE? {
+        let page = key(page)
         let instruction = split && kind == .execute
         if recordsCurves { curveLookup(page, instruction: instruction) }
         return instruction ? itlb.lookup(page) : tlb.lookup(page)
@@ -84,6 +103,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     /// and in the second level.
     @inline(__always)
     mutating func fill(_ page: VirtualPage, _ pte: PTE, _ kind: AccessKind) {
+        let page = key(page)
         fillFirstLevel(page, pte, kind)
         if hasL2 { l2.fill(page, pte) }
     }
@@ -107,9 +127,41 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         }
     }
 
+    /// A CR3 load under `--pcid`: address space `context`, at TLB
+    /// generation `gen`, takes its tag (``PCIDTags``), flushed if it was
+    /// recycled or is behind.
+    mutating func switchContext(_ context: UInt64, gen: UInt64) {
+        let (tag, flush) = pcids.choose(context, gen: gen)
+        tagBits = UInt32(tag) << 20
+        tlb.activate(tag: tag)
+        if split { itlb.activate(tag: tag) }
+        if hasL2 { l2.activate(tag: tag) }
+        if flush { flushTag(tag) }
+    }
+
+    /// Under `--pcid`, a flush of the running address space's entries
+    /// (fork's `flush_tlb_mm()`), which is then at generation `gen`.
+    mutating func flushCurrent(gen: UInt64) {
+        pcids.caughtUp(gen)
+        flushTag(pcids.current)
+    }
+
+    /// Every TLB drops the non-global entries of `tag`; counted as a flush.
+    private mutating func flushTag(_ tag: Int) {
+        tlb.flush(tag: tag)
+        if split { itlb.flush(tag: tag) }
+        if hasL2 { l2.flush(tag: tag) }
+        tally.flushes += 1
+        if recordsCurves {
+            dataCurve!.flush(tag: tag)
+            instructionCurve?.flush(tag: tag)
+        }
+    }
+
     /// `invlpg`: one page's entries, in every TLB.
     @inline(__always)
     mutating func invalidate(_ page: VirtualPage) {
+        let page = key(page)
         tlb.invalidate(page)
         if split { itlb.invalidate(page) }
         if hasL2 { l2.invalidate(page) }
@@ -143,6 +195,12 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         if let c = dataCurve, let v = c.invariantViolation() ?? c.mismatch(tlb) { return v }
         if let c = instructionCurve, let v = c.invariantViolation() ?? c.mismatch(itlb) { return v }
         return nil
+    }
+
+    /// The page and PCID a TLB key stands for (PCID 0 without `--pcid`;
+    /// a kernel page's, global, is under every PCID and reads as 0).
+    static func page(ofKey key: VirtualPage) -> (page: VirtualPage, tag: Int) {
+        (VirtualPage(number: key.number & 0xF_FFFF), Int(key.number >> 20))
     }
 
     /// The TLBs by name, for checks.

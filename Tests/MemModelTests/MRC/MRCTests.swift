@@ -134,8 +134,12 @@ private struct StackUnderTest {
 /// The curves against separate replays: the misses of each LRU size equal
 /// those of a replay with that `--tlb`, flushes and invalidations included.
 @Suite struct MissRatioCurveReplayTests {
-    static func replay(_ text: String, tlb: String, mrc: Bool, itlb: String? = nil) throws -> (misses: Int, curves: [MRCRow], lookups: Int) {
+    static func replay(_ text: String, tlb: String, mrc: Bool, itlb: String? = nil, pcidTags: Int? = nil) throws -> (misses: Int, curves: [MRCRow], lookups: Int) {
         var options = ReplayOptions()
+        if let pcidTags {
+            options.machine.pcid = true
+            options.machine.pcidTags = pcidTags
+        }
         options.machine.tlb = try TLBSpec(parsing: tlb)
         options.machine.itlb = try itlb.map { s throws(SpecError) in try TLBSpec(parsing: s) }
         options.machine.mrc = mrc
@@ -158,10 +162,10 @@ private struct StackUnderTest {
     /// Sizes around every power of two up to 512, and 4 ways of 16 and 64 sets.
     static let sizes = Array(1 ... 9) + [15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 255, 256, 257, 511, 512]
 
-    static func check(_ text: String, _ what: String) throws {
+    static func check(_ text: String, _ what: String, pcidTags: Int? = nil) throws {
         for (shape, sets) in [("64:4", 16), ("256:4", 64)] {
-            let (misses, curves, _) = try replay(text, tlb: shape, mrc: true)
-            if try replay(text, tlb: shape, mrc: false).lookups == 0 {
+            let (misses, curves, _) = try replay(text, tlb: shape, mrc: true, pcidTags: pcidTags)
+            if try replay(text, tlb: shape, mrc: false, pcidTags: pcidTags).lookups == 0 {
                 // No accesses: no TLB curve (and no rows).
                 #expect(curves.filter { $0.structure == "tlb" }.isEmpty, "\(what)")
                 return
@@ -170,7 +174,7 @@ private struct StackUnderTest {
             #expect(row?.misses == misses, "\(what): \(shape)")
             if shape == "64:4" {
                 for k in sizes {
-                    let separate = try replay(text, tlb: "\(k):full:lru", mrc: false).misses
+                    let separate = try replay(text, tlb: "\(k):full:lru", mrc: false, pcidTags: pcidTags).misses
                     let point = curves.first { $0.structure == "tlb" && $0.sets == 1 && $0.entries == k }
                     #expect(point?.misses == separate, "\(what): \(k) entries fully associative")
                 }
@@ -197,6 +201,14 @@ private struct StackUnderTest {
         if workload == .forkserver { #expect(s.final.tlb.flushes > 500 && s.final.tlb.invlpg > 1000) }
         o.machine.mrc = true
         try Self.check(text, workload.rawValue)
+    }
+
+    /// With PCIDs the stream has no flush at a switch back, and a tag's
+    /// flush (5 tags: recycled often) takes only its entries: the curves
+    /// still equal separate replays.
+    @Test func pcidTaggedStreams() throws {
+        try Self.check(try Self.generated(.forkserver, events: 20_000), "forkserver --pcid --pcid-tags 5", pcidTags: 5)
+        try Self.check(try Self.bundled("processes.trace"), "processes.trace --pcid", pcidTags: 4096)
     }
 
     /// A global (kernel) entry referenced from deeper than the near walk
