@@ -107,6 +107,12 @@ CREATE TABLE IF NOT EXISTS tick_metrics (
     -- hits and misses (its lookups are tlb_misses; its misses are walks).
     tlb_l2_hits               INTEGER NOT NULL DEFAULT 0,
     tlb_l2_misses             INTEGER NOT NULL DEFAULT 0,
+    -- Schema version 6: page walks' memory references (a directory entry
+    -- not in the PDE cache, and the PTE under a present one), and with
+    -- --pde-cache the walks that found their directory entry there or not.
+    walk_refs                 INTEGER NOT NULL DEFAULT 0,
+    pde_cache_hits            INTEGER NOT NULL DEFAULT 0,
+    pde_cache_misses          INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, tick)
 ) WITHOUT ROWID;
 
@@ -344,4 +350,4 @@ SELECT t.trace,
        (SELECT MIN(tlb_miss_rate) FROM s WHERE s.trace = t.trace) AS lowest_tlb_miss_rate
 FROM (SELECT DISTINCT trace FROM s) t;
 
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;

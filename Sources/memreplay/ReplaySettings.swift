@@ -35,6 +35,9 @@ struct ReplaySettings: ParsableArguments {
     @Option(help: ArgumentHelp("A second-level TLB shared by instructions and data, looked up on a first-level miss (same syntax as --tlb).", valueName: "spec"))
     var l2tlb: String?
 
+    @Option(help: ArgumentHelp("A PDE cache (Intel's paging-structure cache of directory entries): a walk whose directory entry it holds reads only the PTE (same syntax as --tlb).", valueName: "spec"))
+    var pdeCache: String?
+
     @Option(help: "Seed of the random TLB policy.")
     var seed: UInt64 = 1
 
@@ -110,6 +113,7 @@ struct ReplaySettings: ParsableArguments {
             m.tlb = try TLBSpec(parsing: first)
             m.itlb = try instruction.map { s throws(SpecError) in try TLBSpec(parsing: s) }
             m.l2tlb = try second.map { s throws(SpecError) in try TLBSpec(parsing: s) }
+            m.pdeCache = try pdeCache.map { s throws(SpecError) in try TLBSpec(parsing: s) }
         } catch let error as SpecError {
             throw ValidationError(error.description)
         }
@@ -193,6 +197,7 @@ extension ReplaySettings {
                  "--tick-every=\(m.tickEvery)", "--slabinfo-every=\(m.slabinfoEvery)"]
         if let itlb = m.itlb { a.append("--itlb=\(itlb)") }
         if let l2 = m.l2tlb { a.append("--l2tlb=\(l2)") }
+        if let p = m.pdeCache { a.append("--pde-cache=\(p)") }
         if !m.directReclaim { a.append("--no-direct-reclaim") }
         if m.mrc { a.append("--mrc") }
         if m.pcid { a += ["--pcid", "--pcid-tags=\(m.pcidTags)"] }

@@ -35,7 +35,7 @@ func fileBytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURL
     }
 
     @Test func everyVersionBeforeTheSchemasHasOneStep() {
-        #expect(Schema.version == 5)
+        #expect(Schema.version == 6)
         #expect(Schema.migrations.map(\.from) == Array(1..<Schema.version))
         #expect(Schema.declaredVersion(in: "-- v\nCREATE TABLE t (x);\nPRAGMA user_version = 12;\n") == 12)
         #expect(Schema.declaredVersion(in: "CREATE TABLE t (x);\n") == nil)

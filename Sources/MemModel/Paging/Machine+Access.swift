@@ -34,9 +34,26 @@ extension Machine {
     }
 
     /// A TLB miss: the walk, a fill if the PTE is present, the check.
+    ///
+    /// The walk reads the directory entry, unless the PDE cache holds it
+    /// (`--pde-cache`), then the PTE if the directory entry is present;
+    /// each read is one memory reference (`walk_refs`). The faulting
+    /// access's retry after a page fault is not walked again here (the
+    /// fault handler fills the TLB), as it is not looked up again.
     @inline(never)
     mutating func accessMiss(_ kind: AccessKind, _ va: UInt32) {
-        let pte = tables.walkActive(va)
+        let pde: PTE
+        if let cached = translation.cachedDirectoryEntry(va) {
+            pde = cached
+        } else {
+            pde = tables.activeDirectoryEntry(va)
+            translation.readDirectoryEntry(va, pde)
+        }
+        var pte = PTE.none
+        if pde.isPresent {
+            pte = tables.tableEntry(pde, va)
+            translation.readTableEntry()
+        }
         if pte.isPresent { translation.fill(VirtualPage(containing: va), pte, kind) }
         check(kind, va, pte)
     }

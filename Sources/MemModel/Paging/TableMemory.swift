@@ -192,6 +192,20 @@ struct TableMemory: Sendable {
         return entry(map: map, Paging.tableIndex(v))
     }
 
+    /// The active directory's entry for `v`: the first read of a walk.
+    @inline(__always)
+    func activeDirectoryEntry(_ v: UInt32) -> PTE {
+        entry(map: activeMap, Paging.directoryIndex(v))
+    }
+
+    /// The PTE of `v` in the table a present directory entry `pde` names:
+    /// the second read of a walk.
+    @inline(__always)
+    func tableEntry(_ pde: PTE, _ v: UInt32) -> PTE {
+        let map = mapOfFrame.withUnsafeBufferPointer { Int($0[pde.frame.index]) }
+        return entry(map: map, Paging.tableIndex(v))
+    }
+
     /// Where a read of virtual address `v` lands in physical memory: the frame
     /// and byte offset, resolved by the same two-level walk. Used to read a PTE
     /// through the recursive window.

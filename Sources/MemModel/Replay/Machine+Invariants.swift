@@ -100,19 +100,26 @@ extension Machine {
         if translation.tagged {
             for p in processes.all where p.alive { if let d = p.directory { contexts[p.context] = d } }
         }
-        func directory(caching key: VirtualPage) -> (VirtualPage, FrameNumber?) {
-            let (page, tag) = Translation<Replacement>.page(ofKey: key)
-            guard translation.tagged, page.address < Paging.userEnd else { return (page, currentDirectory) }
+        func directory(_ tag: Int, global: Bool) -> FrameNumber? {
+            guard translation.tagged, !global else { return currentDirectory }
             let ctx = translation.pcids.context[tag]
-            guard let dir = contexts[ctx] else { return (page, nil) }
+            guard let dir = contexts[ctx] else { return nil }
             let p = processes.all.first { $0.alive && $0.context == ctx }!
-            return (page, p.tlbGen > translation.pcids.generation[tag] ? nil : dir)
+            return p.tlbGen > translation.pcids.generation[tag] ? nil : dir
         }
+        for (key, cached) in translation.pdeCache.validEntries where translation.hasPDECache {
+            let (di, tag) = (Int(key.number & 0x3FF), Int(key.number >> 20))
+            guard let dir = directory(tag, global: false) else { continue }
+            if tables[dir, di] != cached {
+                return "PDE cache entry for directory entry \(di)\(translation.tagged ? " (PCID \(tag))" : "") caches 0x\(hex(cached.raw)) but the directory holds 0x\(hex(tables[dir, di].raw)) (a missing invlpg or flush)"
+            }
+        }
+        if let v = translation.pdeCache.invariantViolation() { return "PDE cache: \(v)" }
         for (name, t) in translation.named {
             if let v = t.invariantViolation() { return "\(name): \(v)" }
             for (key, cached) in t.validEntries {
-                let (page, dir) = directory(caching: key)
-                guard let dir else { continue }
+                let (page, tag) = Translation<Replacement>.page(ofKey: key)
+                guard let dir = directory(tag, global: page.address >= Paging.userEnd) else { continue }
                 let now = tables.walk(dir, page.address)
                 if now != cached {
                     return "\(name) entry for page 0x\(hex(page.address))\(key == page ? "" : " (PCID \(key.number >> 20))") caches PTE 0x\(hex(cached.raw)) but the tables hold 0x\(hex(now.raw)) (a missing invlpg or flush)"

@@ -42,6 +42,8 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     public var pcid = false
     /// `--pcid-tags`: how many PCIDs (x86 has 4096).
     public var pcidTags = 4096
+    /// `--pde-cache`: a PDE cache of this shape, if any (see ``Translation/pdeCache``).
+    public var pdeCache: TLBSpec? = nil
 
     public init() {}
 
@@ -68,6 +70,7 @@ public struct MachineConfig: Sendable, Codable, Equatable {
         try tlb.validate()
         try itlb?.validate()
         try l2tlb?.validate()
+        try pdeCache?.validate()
         guard (1...4096).contains(pcidTags) else { throw SpecError("PCID tags \(pcidTags) out of range (1 to 4096: a PCID is 12 bits)") }
         if compaction != .off && !pmm.supportsCompaction {
             throw SpecError("--compaction \(compaction.rawValue) needs a buddy allocator (--pmm buddy or buddy-mobility), not \(pmm.rawValue)")
@@ -107,7 +110,7 @@ private struct WithAllocator<B: MachineBody>: FrameAllocatorVisitor {
 
     @inline(__always)
     func visit<F: FrameAllocator>(_ type: F.Type) throws(B.Failure) -> B.Result {
-        let policies = [config.itlb, config.l2tlb].compactMap { $0?.policy }
+        let policies = [config.itlb, config.l2tlb, config.pdeCache].compactMap { $0?.policy }
         if policies.contains(where: { $0 != config.tlb.policy }) {
             return try body.run(Machine<F, AnyTLBReplacement>.self)
         }
@@ -128,7 +131,7 @@ extension MachineConfig {
     enum CodingKeys: String, CodingKey {
         case pmm, memBytes, reserveBytes, nodes, numaPolicy, tlb, itlb, l2tlb, seed, highWatermark, lowWatermark
         case pageCachePolicy, slab, directReclaim, tickEvery, checkEvery, slabinfoEvery
-        case compaction, extfragThreshold, compactionProactiveness, mrc, pcid, pcidTags
+        case compaction, extfragThreshold, compactionProactiveness, mrc, pcid, pcidTags, pdeCache
     }
 
     /// Every setting, except the compaction ones while compaction is off,
@@ -144,6 +147,7 @@ extension MachineConfig {
         try c.encode(tlb, forKey: .tlb)
         try c.encodeIfPresent(itlb, forKey: .itlb)
         try c.encodeIfPresent(l2tlb, forKey: .l2tlb)
+        try c.encodeIfPresent(pdeCache, forKey: .pdeCache)
         try c.encode(seed, forKey: .seed)
         try c.encode(highWatermark, forKey: .highWatermark)
         try c.encode(lowWatermark, forKey: .lowWatermark)
@@ -179,6 +183,7 @@ extension MachineConfig {
         tlb = try c.decodeIfPresent(TLBSpec.self, forKey: .tlb) ?? tlb
         itlb = try c.decodeIfPresent(TLBSpec.self, forKey: .itlb)
         l2tlb = try c.decodeIfPresent(TLBSpec.self, forKey: .l2tlb)
+        pdeCache = try c.decodeIfPresent(TLBSpec.self, forKey: .pdeCache)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         highWatermark = try c.decodeIfPresent(Int.self, forKey: .highWatermark) ?? highWatermark
         lowWatermark = try c.decodeIfPresent(Int.self, forKey: .lowWatermark) ?? lowWatermark

@@ -34,6 +34,14 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     /// One TLB, no curves, no second level, no PCIDs: a lookup is the TLB's alone.
     let plain: Bool
 
+    /// `--pde-cache`: Intel's PDE cache, one of the paging-structure caches
+    /// (SDM Vol. 3A §4.10.3.1): directory entries by bits 31:22 of the
+    /// address (and PCID), so that a walk whose directory entry is cached
+    /// reads only the PTE. Held in a ``TLB`` keyed by directory index;
+    /// unused without the option.
+    public internal(set) var pdeCache: TLB<Replacement>
+    let hasPDECache: Bool
+
     /// `--pcid`: the TLBs are tagged (see ``TLB`` and ``PCIDTags``); a
     /// user page's key carries the current tag in bits 20…31.
     let tagged: Bool
@@ -49,6 +57,8 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         split = config.itlb != nil
         l2 = TLB(config.l2tlb ?? TLBSpec(entries: 1, ways: 1, policy: config.tlb.policy), seed: config.seed &+ 2, tags: tags)
         hasL2 = config.l2tlb != nil
+        pdeCache = TLB(config.pdeCache ?? TLBSpec(entries: 1, ways: 1, policy: config.tlb.policy), seed: config.seed &+ 3, tags: tags)
+        hasPDECache = config.pdeCache != nil
         recordsCurves = config.mrc
         tagged = config.pcid
         pcids = PCIDTags(count: max(tags, 1), kernelContext: kernelContext)
@@ -120,6 +130,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         tlb.flushNonGlobal()
         if split { itlb.flushNonGlobal() }
         if hasL2 { l2.flushNonGlobal() }
+        if hasPDECache { pdeCache.flushNonGlobal() }
         tally.flushes += 1
         if recordsCurves {
             dataCurve!.flushNonGlobal()
@@ -136,6 +147,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         tlb.activate(tag: tag)
         if split { itlb.activate(tag: tag) }
         if hasL2 { l2.activate(tag: tag) }
+        if hasPDECache { pdeCache.activate(tag: tag) }
         if flush { flushTag(tag) }
     }
 
@@ -151,6 +163,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         tlb.flush(tag: tag)
         if split { itlb.flush(tag: tag) }
         if hasL2 { l2.flush(tag: tag) }
+        if hasPDECache { pdeCache.flush(tag: tag) }
         tally.flushes += 1
         if recordsCurves {
             dataCurve!.flush(tag: tag)
@@ -165,8 +178,50 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         tlb.invalidate(page)
         if split { itlb.invalidate(page) }
         if hasL2 { l2.invalidate(page) }
+        if hasPDECache { invalidateDirectoryEntries() }
         tally.invlpg += 1
         if recordsCurves { curveInvalidate(page) }
+    }
+
+    // MARK: Walks and the PDE cache
+
+    /// The PDE cache's key of `va`: its directory index, and the PCID above.
+    @inline(__always)
+    private func directoryKey(_ va: UInt32) -> VirtualPage {
+        VirtualPage(number: va >> 22 | tagBits)
+    }
+
+    /// A walk's directory entry from the PDE cache (a hit costs no memory
+    /// reference), or nil.
+    @inline(__always)
+    mutating func cachedDirectoryEntry(_ va: UInt32) -> PTE? {
+        guard hasPDECache else { return nil }
+        guard let pde = pdeCache.lookup(directoryKey(va)) else {
+            tally.pdeCacheMisses &+= 1
+            return nil
+        }
+        tally.pdeCacheHits &+= 1
+        return pde
+    }
+
+    /// A walk read directory entry `pde` from memory; a present one enters
+    /// the PDE cache (SDM §4.10.3.1: only entries that reference a page table).
+    @inline(__always)
+    mutating func readDirectoryEntry(_ va: UInt32, _ pde: PTE) {
+        tally.walkRefs &+= 1
+        if hasPDECache && pde.isPresent { pdeCache.fill(directoryKey(va), pde) }
+    }
+
+    /// A walk read a PTE from memory.
+    @inline(__always)
+    mutating func readTableEntry() { tally.walkRefs &+= 1 }
+
+    /// `invlpg` also "invalidates all entries in all paging-structure
+    /// caches associated with the current PCID, regardless of the linear
+    /// addresses to which they correspond" (SDM Vol. 3A §4.10.4.1).
+    @inline(never)
+    private mutating func invalidateDirectoryEntries() {
+        if tagged { pdeCache.flush(tag: pcids.current) } else { pdeCache.flushNonGlobal() }
     }
 
     // MARK: Miss-ratio curves, off the per-access path
@@ -210,8 +265,9 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
 }
 
 /// First-level TLB lookups (hits + misses), CR3 flushes and `invlpg`s,
-/// and the second level's hits and misses (its lookups are the first
-/// level's misses; its misses are the walks).
+/// the second level's hits and misses (its lookups are the first level's
+/// misses; its misses are the walks), the walks' memory references and the
+/// PDE cache's hits and misses.
 public struct TLBCounters: CounterSet {
     public var lookups = 0
     public var hits = 0
@@ -221,6 +277,12 @@ public struct TLBCounters: CounterSet {
     public var invlpg = 0
     public var l2Hits = 0
     public var l2Misses = 0
+    /// Memory references of page walks: a directory entry not in the PDE
+    /// cache, and the PTE when the directory entry is present.
+    public var walkRefs = 0
+    /// Walks that found their directory entry in the PDE cache, and that did not.
+    public var pdeCacheHits = 0
+    public var pdeCacheMisses = 0
     public init() {}
 
     public mutating func visit<V: MetricVisitor>(_ v: inout V) {
@@ -231,5 +293,8 @@ public struct TLBCounters: CounterSet {
         v.counter("tlb_invlpg", &invlpg)
         v.counter("tlb_l2_hits", &l2Hits)
         v.counter("tlb_l2_misses", &l2Misses)
+        v.counter("walk_refs", &walkRefs)
+        v.counter("pde_cache_hits", &pdeCacheHits)
+        v.counter("pde_cache_misses", &pdeCacheMisses)
     }
 }

@@ -41,10 +41,10 @@ import Testing
     }
 
     @Test func everyCounterTakesPartInTheTickDifference() {
-        check(Counters.self, count: 37)
+        check(Counters.self, count: 40)
         check(NodeCounters.self, count: 5)
         check(FrameCounters.self, count: 2)
-        check(TLBCounters.self, count: 7)
+        check(TLBCounters.self, count: 10)
     }
 
     @Test func theMachinesCountersAreTheSubsystems() throws {
