@@ -113,6 +113,13 @@ CREATE TABLE IF NOT EXISTS tick_metrics (
     walk_refs                 INTEGER NOT NULL DEFAULT 0,
     pde_cache_hits            INTEGER NOT NULL DEFAULT 0,
     pde_cache_misses          INTEGER NOT NULL DEFAULT 0,
+    -- Also version 6: 4 MiB pages (mmap … huge): lookups that hit the
+    -- large-page TLB (in tlb_hits too), demand faults that mapped a 4 MiB
+    -- page, and faults that found no 1024 free aligned frames (a demand
+    -- fault mapped 4 KiB instead; a COW copy failed).
+    tlb_large_hits            INTEGER NOT NULL DEFAULT 0,
+    huge_faults               INTEGER NOT NULL DEFAULT 0,
+    huge_fallbacks            INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (run_id, tick)
 ) WITHOUT ROWID;
 

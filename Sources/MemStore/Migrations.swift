@@ -83,11 +83,14 @@ extension Schema {
             ALTER TABLE tick_metrics ADD COLUMN tlb_l2_hits INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE tick_metrics ADD COLUMN tlb_l2_misses INTEGER NOT NULL DEFAULT 0;
             """),
-        // 5 → 6: page walks' memory references and the PDE cache per tick.
+        // 5 → 6: page walks' memory references, the PDE cache and 4 MiB pages per tick.
         Migration(from: 5, sql: """
             ALTER TABLE tick_metrics ADD COLUMN walk_refs INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE tick_metrics ADD COLUMN pde_cache_hits INTEGER NOT NULL DEFAULT 0;
             ALTER TABLE tick_metrics ADD COLUMN pde_cache_misses INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN tlb_large_hits INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN huge_faults INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE tick_metrics ADD COLUMN huge_fallbacks INTEGER NOT NULL DEFAULT 0;
             """),
     ]
 

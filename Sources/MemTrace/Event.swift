@@ -22,7 +22,7 @@ public enum Event: Equatable, Sendable {
     case exit(PID)
     case switchTo(PID)
 
-    case mmap(PID, start: UInt32, end: UInt32, perms: Perms, shared: Symbol?)
+    case mmap(PID, start: UInt32, end: UInt32, perms: Perms, shared: Symbol?, huge: Bool = false)
     case munmap(PID, start: UInt32)
 
     case access(AccessKind, PID, UInt32)

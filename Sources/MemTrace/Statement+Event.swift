@@ -21,6 +21,8 @@ protocol FieldSink {
 let kernelSpaceStart: UInt64 = 0xC000_0000
 /// The recursive page-table window, which nothing can be mapped into.
 let recursiveWindowStart: UInt64 = 0xFFC0_0000
+/// A 4 MiB page (PSE): what one directory entry maps.
+let hugePageSize: UInt64 = 0x40_0000
 
 extension TraceReader {
     /// The event of the statement `f` reads. Values come out range-checked
@@ -51,7 +53,12 @@ extension TraceReader {
             guard end <= kernelSpaceStart else {
                 throw failure(f, "region [\(spelling(f, 1, start)), \(spelling(f, 2, end))) reaches into kernel space (0xC0000000 and above)")
             }
-            return .mmap(pid, start: u32(start), end: u32(end), perms: try perms(&f), shared: try optionalSymbol(&f))
+            let perms = try perms(&f), shared = try optionalSymbol(&f)
+            let huge = try optionalNumber(&f) != nil
+            if huge && (start | end) & (hugePageSize - 1) != 0 {
+                throw failure(f, "huge region [\(spelling(f, 1, start)), \(spelling(f, 2, end))) is not 4 MiB aligned (start and end must be multiples of 0x400000)")
+            }
+            return .mmap(pid, start: u32(start), end: u32(end), perms: perms, shared: shared, huge: huge)
         case .munmap: return .munmap(u32(try number(&f)), start: u32(try number(&f)))
         case .read: return .access(.read, u32(try number(&f)), u32(try number(&f)))
         case .write: return .access(.write, u32(try number(&f)), u32(try number(&f)))
@@ -105,9 +112,10 @@ extension Event {
         case let .fork(parent, child): s.begin(.fork); s.number(UInt64(parent)); s.number(UInt64(child))
         case let .exit(pid): s.begin(.exit); s.number(UInt64(pid))
         case let .switchTo(pid): s.begin(.switchTo); s.number(UInt64(pid))
-        case let .mmap(pid, start, end, perms, shared):
+        case let .mmap(pid, start, end, perms, shared, huge):
             s.begin(.mmap)
             s.number(UInt64(pid)); s.number(UInt64(start)); s.number(UInt64(end)); s.perms(perms); s.optionalSymbol(shared)
+            s.optionalNumber(huge ? 1 : nil)
         case let .munmap(pid, start): s.begin(.munmap); s.number(UInt64(pid)); s.number(UInt64(start))
         case let .access(kind, pid, va): s.begin(Statement(kind)); s.number(UInt64(pid)); s.number(UInt64(va))
         case let .map(pid, va, h, perms): s.begin(.map); s.number(UInt64(pid)); s.number(UInt64(va)); s.symbol(h); s.perms(perms)

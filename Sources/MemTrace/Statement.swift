@@ -69,6 +69,8 @@ public struct Field: Sendable {
     /// The statement ends the binding of this symbol (a freed handle or
     /// object, a dropped file): the reader recycles its id after the statement.
     public var releases = false
+    /// An option written as the bare word `key` (`huge`): 1 when given.
+    public var isFlag = false
 
     // MARK: The fields statements share
 
@@ -108,6 +110,11 @@ public struct Field: Sendable {
     public var optional: Field { with { $0.presence = .optional } }
     /// The field, optional: absent means `value`.
     public func defaulting(_ value: UInt64) -> Field { with { $0.presence = .defaulted(value) } }
+    /// A flag: the bare word `key` (`huge`), read as 1 when given.
+    public static func flag(_ key: String, _ what: String) -> Field {
+        Field(placeholder: key, what: what, kind: .number, min: 1, max: 1).option(key).with { $0.isFlag = true }
+    }
+
     /// The field, optional and written `key=VALUE`.
     public func option(_ key: String) -> Field { with { $0.presence = .optional; $0.key = key } }
     /// The field, shown in usage as `placeholder`.
@@ -123,7 +130,7 @@ public struct Field: Sendable {
 
     /// How usage shows the field: `N`, `[N]`, `[node=K]`.
     public var usage: String {
-        let text = key.map { "\($0)=\(placeholder)" } ?? placeholder
+        let text = isFlag ? placeholder : key.map { "\($0)=\(placeholder)" } ?? placeholder
         return presence == .required ? text : "[\(text)]"
     }
 }
@@ -181,9 +188,10 @@ extension Statement {
         StatementSpec(.fork, "fork", op: 9, [Field.pid.named("PARENT"), Field.pid.named("CHILD")]),
         StatementSpec(.exit, "exit", op: 10, [.pid]),
         StatementSpec(.switchTo, "switch", op: 11, [.pid]),
-        StatementSpec(.mmap, "mmap", op: 12, [
+        // The first release wrote mmap without huge under op 12.
+        StatementSpec(.mmap, "mmap", op: 33, bareOp: 12, [
             .pid, .address("START", "start", .pageAligned), .address("END", "end", .pageAligned, max: 1 << 32),
-            .perms, Field.symbol("ID", .segment).option("shared"),
+            .perms, Field.symbol("ID", .segment).option("shared"), .flag("huge", "4 MiB pages"),
         ]),
         StatementSpec(.munmap, "munmap", op: 13, [.pid, .address("START", "start", .pageAligned)]),
         StatementSpec(.read, "r", op: 1, [.pid, .address("ADDR", "address")]),
@@ -237,6 +245,7 @@ extension Statement {
         var lines = ["| statement | fields | memtrace-bin op |", "|---|---|---|"]
         for spec in table {
             let fields = spec.fields.map { f -> String in
+                if f.isFlag { return "`\(f.placeholder)` flag: \(f.what)" }
                 var s = "`\(f.key.map { "\($0)=" } ?? "")\(f.placeholder)` "
                 switch f.kind {
                 case .version: s += "version"
@@ -258,7 +267,10 @@ extension Statement {
             }
             var op = spec.op.map(String.init) ?? "the magic"
             if let bare = spec.bareOp {
-                op += "; \(bare) without " + (spec.fields.count { $0.presence == .optional } > 1 ? "options" : spec.fields.last!.placeholder)
+                // The bare op leaves out the optional numbers; optional symbols stay.
+                let left = spec.fields.filter { $0.presence == .optional && $0.kind != .symbol }
+                let keeps = left.count < spec.fields.count { $0.presence == .optional }
+                op += "; \(bare) without " + (keeps ? left.map(\.placeholder).joined(separator: ", ") : left.count > 1 ? "options" : spec.fields.last!.placeholder)
             }
             lines.append("| `\(spec.usage)` | \(fields.joined(separator: "; ")) | \(op) |")
         }

@@ -22,6 +22,8 @@ struct StatementRules: @unchecked Sendable {
         var defaulted: Bool
         /// Written `KEY=VALUE` in text.
         var isOption: Bool
+        /// Written as the bare word `KEY` in text (``Field/isFlag``).
+        var isFlag: Bool
         var releases: Bool
         var min: UInt64
         var max: UInt64
@@ -91,8 +93,8 @@ struct StatementRules: @unchecked Sendable {
             isDirective[s] = spec.isDirective
             precondition(spec.fields.drop { $0.presence == .required }.allSatisfy { $0.presence != .required },
                          "\(spec.keyword): optional fields must come last")
-            precondition(spec.bareOp == nil || spec.fields.filter { $0.presence == .optional }.allSatisfy { $0.kind != .symbol },
-                         "\(spec.keyword): a bare op stands for optional numbers left out")
+            precondition(spec.bareOp == nil || spec.fields.drop { $0.presence != .optional || $0.kind == .symbol }.allSatisfy { $0.kind != .symbol },
+                         "\(spec.keyword): a bare op stands for the optional numbers, after any optional symbol, left out")
             precondition(spec.fields.allSatisfy { $0.key == nil || $0.presence == .optional },
                          "\(spec.keyword): an option (KEY=VALUE) is optional without a default")
             plusOne[s] = spec.bareOp == nil || spec.fields.count { $0.presence == .optional } > 1
@@ -102,7 +104,7 @@ struct StatementRules: @unchecked Sendable {
                 if case .defaulted(let v) = f.presence { d = v; defaulted = true }
                 (rules + r).initialize(to: FieldRule(
                     kind: f.kind, rule: f.rule, table: f.namespace.rawValue, optional: f.presence != .required, defaulted: defaulted,
-                    isOption: f.key != nil, releases: f.releases, min: f.min, max: f.max, defaultValue: d))
+                    isOption: f.key != nil, isFlag: f.isFlag, releases: f.releases, min: f.min, max: f.max, defaultValue: d))
                 r += 1
             }
             op[s] = Int32(spec.op ?? -1)

@@ -334,19 +334,30 @@ public final class TraceReader {
         while t < ntok {
             // The option token t spells: `KEY=` compared byte by byte.
             var j = first
-            while j < fields.count && !tokenHasKey(t, fields[j].key!) { j += 1 }
+            while j < fields.count && !(fields[j].isFlag ? tokenIs(t, fields[j].key!) : tokenHasKey(t, fields[j].key!)) { j += 1 }
             if j == fields.count {
                 if k == first {
-                    let expected = fields[first...].map { "\($0.key!)=\($0.placeholder)" }.joined(separator: " or ")
+                    let expected = fields[first...].map { $0.isFlag ? $0.placeholder : "\($0.key!)=\($0.placeholder)" }.joined(separator: " or ")
                     throw fail("\(s.keyword): unexpected argument '\(text(t))' (expected \(expected))")
                 }
             } else if j == k {
-                if found != nil { throw fail("\(s.keyword): \(fields[k].key!)= given twice") }
+                if found != nil { throw fail("\(s.keyword): \(fields[k].key!)\(fields[k].isFlag ? "" : "=") given twice") }
                 found = t
             }
             t += 1
         }
         return found
+    }
+
+    /// Whether token `t` is `key`.
+    private func tokenIs(_ t: Int, _ key: String) -> Bool {
+        let p = buffer + tokStart[t], n = tokLen[t]
+        var i = 0
+        for c in key.utf8 {
+            if i >= n || p[i] != c { return false }
+            i += 1
+        }
+        return i == n
     }
 
     /// Whether token `t` starts with `key=`.
@@ -402,6 +413,7 @@ public final class TraceReader {
     /// `KEY=NUMBER` options such as `node=1`; messages show the value, not the token.
     private func optionNumber(_ s: Statement, _ k: Int, _ r: UnsafePointer<StatementRules.FieldRule>, token t: Int) throws(TraceError) -> UInt64 {
         let field = s.spec.fields[k]
+        if field.isFlag { return 1 }
         let offset = field.key!.utf8.count + 1
         let v: UInt64
         do {

@@ -38,6 +38,9 @@ struct ReplaySettings: ParsableArguments {
     @Option(help: ArgumentHelp("A PDE cache (Intel's paging-structure cache of directory entries): a walk whose directory entry it holds reads only the PTE (same syntax as --tlb).", valueName: "spec"))
     var pdeCache: String?
 
+    @Option(help: ArgumentHelp("The TLB of 4 MiB pages (mmap … huge), looked up before the 4 KiB TLB (same syntax as --tlb; default 32:4, Skylake's, with --tlb's policy).", valueName: "spec"))
+    var largeTlb: String?
+
     @Option(help: "Seed of the random TLB policy.")
     var seed: UInt64 = 1
 
@@ -114,6 +117,7 @@ struct ReplaySettings: ParsableArguments {
             m.itlb = try instruction.map { s throws(SpecError) in try TLBSpec(parsing: s) }
             m.l2tlb = try second.map { s throws(SpecError) in try TLBSpec(parsing: s) }
             m.pdeCache = try pdeCache.map { s throws(SpecError) in try TLBSpec(parsing: s) }
+            m.largeTLB = try largeTlb.map { s throws(SpecError) in try TLBSpec(parsing: s) }
         } catch let error as SpecError {
             throw ValidationError(error.description)
         }
@@ -198,6 +202,7 @@ extension ReplaySettings {
         if let itlb = m.itlb { a.append("--itlb=\(itlb)") }
         if let l2 = m.l2tlb { a.append("--l2tlb=\(l2)") }
         if let p = m.pdeCache { a.append("--pde-cache=\(p)") }
+        if let l = m.largeTLB { a.append("--large-tlb=\(l)") }
         if !m.directReclaim { a.append("--no-direct-reclaim") }
         if m.mrc { a.append("--mrc") }
         if m.pcid { a += ["--pcid", "--pcid-tags=\(m.pcidTags)"] }

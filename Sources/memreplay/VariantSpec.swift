@@ -19,7 +19,7 @@ struct VariantSpec: Equatable {
     /// (`direct-reclaim=false` is `--no-direct-reclaim`).
     static let keys = ["pmm", "mem", "reserve", "nodes", "tlb", "itlb", "l2tlb", "seed", "high", "low", "slab",
                        "page-cache-policy", "numa-policy", "direct-reclaim", "tick-every", "check-every", "slabinfo-every",
-                       "compaction", "extfrag-threshold", "compaction-proactiveness", "mrc", "pcid", "pcid-tags", "pde-cache"]
+                       "compaction", "extfrag-threshold", "compaction-proactiveness", "mrc", "pcid", "pcid-tags", "pde-cache", "large-tlb"]
 
     /// A variant from already separated settings (sweep grids, whose values
     /// may contain `:`), checked against the same keys.
@@ -79,6 +79,7 @@ struct VariantSpec: Equatable {
             case "itlb": s.itlb = value == "none" ? nil : value
             case "l2tlb": s.l2tlb = value == "none" ? nil : value
             case "pde-cache": s.pdeCache = value == "none" ? nil : value
+            case "large-tlb": s.largeTlb = value
             case "seed": s.seed = try parse(UInt64.self, count)
             case "high": s.high = try parse(Int.self, count)
             case "low": s.low = try parse(Int.self, count)

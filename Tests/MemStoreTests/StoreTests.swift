@@ -47,6 +47,7 @@ import MemTrace
             d.compaction.migrated = t + 51; d.compaction.tlbInvalidations = t + 52; d.compaction.proactiveRuns = t + 53
             d.tlb.l2Hits = t + 54; d.tlb.l2Misses = t + 55
             d.tlb.walkRefs = t + 56; d.tlb.pdeCacheHits = t + 57; d.tlb.pdeCacheMisses = t + 58
+            d.tlb.largeHits = t + 59; d.paging.hugeFaults = t + 60; d.paging.hugeFallbacks = t + 61
             return TickSample(tick: UInt64(t), delta: d, gauges: g)
         }
         for t in 0..<130 { try writer.tickClosed(sample(t)) }
@@ -82,6 +83,7 @@ import MemTrace
             ("compact_tlb_invlpg", { "\($0 + 52)" }), ("compact_proactive_runs", { "\($0 + 53)" }),
             ("tlb_l2_hits", { "\($0 + 54)" }), ("tlb_l2_misses", { "\($0 + 55)" }),
             ("walk_refs", { "\($0 + 56)" }), ("pde_cache_hits", { "\($0 + 57)" }), ("pde_cache_misses", { "\($0 + 58)" }),
+            ("tlb_large_hits", { "\($0 + 59)" }), ("huge_faults", { "\($0 + 60)" }), ("huge_fallbacks", { "\($0 + 61)" }),
         ]
         #expect(Set(expected.map(\.0)) == Set(TickColumns.all.map(\.name)))
         let rows = try store.db.rows("SELECT \(expected.map(\.0).joined(separator: ", ")) FROM tick_metrics WHERE run_id = \(run) ORDER BY tick")

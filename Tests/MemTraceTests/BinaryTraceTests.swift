@@ -46,6 +46,7 @@ import TestSupport
         palloc h0 4
         mmap 1 0x1000 0x9000 rw
         mmap 2 0x1000 0x3000 r shared=seg
+        mmap 1 0x40000000 0x40800000 rw huge
 
         r 1 0x1000
         w 1 0x1ffc
@@ -99,7 +100,7 @@ import TestSupport
         #expect(text.first == Statement(event: .mem(bytes: 8 << 20), line: 3))
         // pfree h0 released id 0, which h1 took; h0 comes back as id 1.
         #expect(text.suffix(2).map(\.event) == [.palloc(Symbol(0), count: 2), .palloc(Symbol(1), count: 1)])
-        #expect(text.last?.line == 37)
+        #expect(text.last?.line == 38)
     }
 
     @Test func replaysIdentically() throws {
@@ -157,8 +158,8 @@ import TestSupport
             do { while try reader.next() != nil {} } catch { return "\(error)" }
             return nil
         }
-        // Every kind the op byte holds (1–30) is taken: the first free one is escaped.
-        #expect(error([0x3F, 0x21]) == "t.mtb:1: damaged binary trace: unknown record type 33")
+        // Every kind the op byte holds (1–30) is taken, and 32 and 33: the first free one is escaped.
+        #expect(error([0x3F, 0x22]) == "t.mtb:1: damaged binary trace: unknown record type 34")
         #expect(error([0x3F]) == "t.mtb:1: damaged binary trace: the file ends inside a record")
         #expect(error([0x3F, 0x80, 0x01]) == "t.mtb:1: damaged binary trace: unknown record type 128")
         #expect(error([0x1F, 0x03, 0x80, 0x80, 0x80, 0x80, 0x10]) == "t.mtb:3: damaged binary trace: escaped record type 4294967296 is out of range (0 to 2147483647)")

@@ -21,7 +21,7 @@ import MemModel
         #expect(Statement.palloc.spec.usage == "palloc H [N] [TYPE]")
         #expect(Statement.spawn.spec.usage == "spawn PID [node=K]")
         #expect(Statement.fork.spec.usage == "fork PARENT CHILD")
-        #expect(Statement.mmap.spec.usage == "mmap PID START END PERMS [shared=ID]")
+        #expect(Statement.mmap.spec.usage == "mmap PID START END PERMS [shared=ID] [huge]")
         #expect(Statement.read.spec.usage == "r PID ADDR")
         #expect(Statement.cache.spec.usage == "cache NAME SIZE [ALIGN] [TYPE]")
     }
@@ -37,15 +37,15 @@ import MemModel
             .switchTo: 11, .mmap: 12, .munmap: 13, .map: 14, .unmap: 15, .cache: 16, .salloc: 17, .sfree: 18,
             .kmalloc: 19, .kfree: 20, .fread: 21, .fwrite: 22, .fsync: 23, .fdrop: 24, .mem: 25, .reserve: 26, .nodes: 27,
         ]
-        // salloc, kmalloc, palloc and cache without their new optional
+        // salloc, kmalloc, palloc, cache and mmap without their new optional
         // fields keep their first ops as bare ops.
-        let grown: Set<Statement> = [.salloc, .kmalloc, .palloc, .cache]
+        let grown: Set<Statement> = [.salloc, .kmalloc, .palloc, .cache, .mmap]
         for s in Statement.allCases where s != .header {
             #expect((grown.contains(s) ? s.spec.bareOp : s.spec.op) == firstRelease[s], "\(s)")
         }
         #expect(Statement.tick.spec.bareOp == 4)
         #expect(Statement.kmalloc.spec.op == 28 && Statement.salloc.spec.op == 29)
-        #expect(Statement.palloc.spec.op == 30 && Statement.cache.spec.op == 32)
+        #expect(Statement.palloc.spec.op == 30 && Statement.cache.spec.op == 32 && Statement.mmap.spec.op == 33)
     }
 
     /// Events are copied by the million: a new field must not widen them
@@ -119,6 +119,11 @@ import MemModel
                 continue
             }
             let prefix = f.key.map { "\($0)=" } ?? ""
+            if f.isFlag {
+                words.append(f.key!)
+                values.append(.number(1))
+                continue
+            }
             switch f.kind {
             case .version: continue
             case .symbol:
@@ -134,7 +139,7 @@ import MemModel
                 var v = UInt64(k + 1)
                 switch f.rule {
                 case .none: break
-                case .pageAligned, .pageMultiple: v *= 4096
+                case .pageAligned, .pageMultiple: v *= s == .mmap ? 4 << 20 : 4096  // huge: 4 MiB aligned
                 case .powerOfTwo: v = 1 << (k + 2)
                 }
                 v = max(v, f.min)

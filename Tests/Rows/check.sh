@@ -58,7 +58,7 @@ done
 "$bin" gen llfree-frag --mem 64M --iterations 20 --seed 3 -o "$work/gen-llfree-frag.trace" >/dev/null
 traces+=("$work/gen-llfree-frag.trace")
 
-added="'kmem_bytes_req', 'kmem_bytes_alloc', 'free_huge', 'extfrag_fallbacks', 'extfrag_fragmenting', 'extfrag_steals', 'pageblock_claims', 'compact_stall', 'compact_success', 'compact_fail', 'compact_migrate_scanned', 'compact_free_scanned', 'compact_isolated', 'pgmigrate_success', 'compact_tlb_invlpg', 'compact_proactive_runs', 'tlb_l2_hits', 'tlb_l2_misses', 'walk_refs', 'pde_cache_hits', 'pde_cache_misses'"
+added="'kmem_bytes_req', 'kmem_bytes_alloc', 'free_huge', 'extfrag_fallbacks', 'extfrag_fragmenting', 'extfrag_steals', 'pageblock_claims', 'compact_stall', 'compact_success', 'compact_fail', 'compact_migrate_scanned', 'compact_free_scanned', 'compact_isolated', 'pgmigrate_success', 'compact_tlb_invlpg', 'compact_proactive_runs', 'tlb_l2_hits', 'tlb_l2_misses', 'walk_refs', 'pde_cache_hits', 'pde_cache_misses', 'tlb_large_hits', 'huge_faults', 'huge_fallbacks'"
 addedslab="'active_slabs', 'tunable_limit', 'tunable_batchcount'"
 # The columns of TABLE in database DB but those listed (ADDED): the schema's,
 # the same in every database, so read once.
@@ -87,6 +87,7 @@ for t in "${traces[@]}"; do
             printf '%s %s pagetypeinfo %s\n' "$name" "$label" "$(sum 'SELECT * FROM pagetypeinfo ORDER BY run_id, tick, node, migratetype')" >> "$out"
             printf '%s %s tlb_l2 %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, tlb_l2_hits, tlb_l2_misses FROM tick_metrics ORDER BY run_id, tick')" >> "$out"
             printf '%s %s walks %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, walk_refs, pde_cache_hits, pde_cache_misses FROM tick_metrics ORDER BY run_id, tick')" >> "$out"
+            printf '%s %s huge %s\n' "$name" "$label" "$(sum 'SELECT run_id, tick, tlb_large_hits, huge_faults, huge_fallbacks FROM tick_metrics ORDER BY run_id, tick')" >> "$out"
             printf '%s %s mrc %s\n' "$name" "$label" "$(sum 'SELECT * FROM mrc ORDER BY run_id, structure, sets, entries')" >> "$out"
             printf '%s %s kmem_callsites %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_callsites ORDER BY run_id, call_site')" >> "$out"
             printf '%s %s kmem_pages %s\n' "$name" "$label" "$(sum 'SELECT * FROM kmem_pages ORDER BY run_id, page_order, use')" >> "$out"

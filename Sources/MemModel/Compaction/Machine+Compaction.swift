@@ -278,6 +278,11 @@ struct ReverseMap {
         for di in slots {
             let pde = tables[dir, di]
             guard pde.isPresent else { continue }
+            if pde.has(.pageSize) {
+                // 4 MiB pages stay where they are (the model does not migrate them).
+                for f in pde.frame.index ..< pde.frame.index + Paging.hugeFrames { head[f] = Self.notMovable }
+                continue
+            }
             var ti = tables.nextPresent(in: pde.frame, after: -1)
             while ti < 1024 {
                 let f = tables[pde.frame, ti].frame.index

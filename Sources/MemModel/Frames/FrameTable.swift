@@ -40,6 +40,23 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
     @inline(__always)
     mutating func take(_ count: Int, for purpose: FrameUse, type: MigrateType, preferred: Int) -> (frame: FrameNumber, node: Int)? {
         guard let (f, k) = physical.allocate(count: count, type: type, preferred: preferred) else { return nil }
+        return taken(f, k, count, for: purpose)
+    }
+
+    /// ``take(_:for:type:preferred:)`` of `count` frames starting at a
+    /// multiple of `count` (a 4 MiB page: 1024); a block the allocator
+    /// places elsewhere goes straight back, uncounted.
+    mutating func takeAligned(_ count: Int, for purpose: FrameUse, type: MigrateType, preferred: Int) -> (frame: FrameNumber, node: Int)? {
+        guard let (f, k) = physical.allocate(count: count, type: type, preferred: preferred) else { return nil }
+        guard f.index % count == 0 else {
+            physical.free(f, count: count)
+            return nil
+        }
+        return taken(f, k, count, for: purpose)
+    }
+
+    @inline(__always)
+    private mutating func taken(_ f: FrameNumber, _ k: Int, _ count: Int, for purpose: FrameUse) -> (frame: FrameNumber, node: Int) {
         let footprint = Allocator.footprint(count)
         for i in f.index..<f.index + footprint {
             use[i] = purpose

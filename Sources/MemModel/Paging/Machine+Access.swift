@@ -51,6 +51,11 @@ extension Machine {
         }
         var pte = PTE.none
         if pde.isPresent {
+            if pde.has(.pageSize) {
+                // A 4 MiB page: the directory entry is the translation.
+                translation.fillLarge(va, pde)
+                return check(kind, va, pde.page(in: va))
+            }
             pte = tables.tableEntry(pde, va)
             translation.readTableEntry()
         }
@@ -96,7 +101,7 @@ extension Machine {
         }
         let r = processes[Int(processes.current)].regions[ri]
         if pte.isPresent {
-            if kind == .write && pte.has(.cow) { return cowFault(va, pte) }
+            if kind == .write && pte.has(.cow) { return pte.has(.pageSize) ? hugeCowFault(va) : cowFault(va, pte) }
             return segv()
         }
         guard r.allows(kind) else { return segv() }
@@ -113,6 +118,9 @@ extension Machine {
     mutating func demandFault(_ va: UInt32, _ r: Region, _ kind: AccessKind) {
         processes.counters.demandFaults += 1
         let dir = currentDirectory
+        if r.huge && !tables[dir, Paging.directoryIndex(va)].isPresent {
+            if hugeFault(va, r, kind) { return }
+        }
         guard let table = ensureTable(dir, va) else { return }
         let frame: FrameNumber
         if r.segment >= 0 {
@@ -166,6 +174,93 @@ extension Machine {
         countNodeAccess(updated.frame)
     }
 
+    // MARK: 4 MiB pages
+
+    /// A demand fault in a `huge` region whose directory entry is empty:
+    /// 1024 free frames aligned to 4 MiB mapped by one directory entry with
+    /// PS set. Taken only if free now (no reclaim, no compaction: THP's
+    /// fault with `defrag` off, `do_huge_pmd_anonymous_page()` in Linux's
+    /// mm/huge_memory.c, falls back the same way); false, and the fault
+    /// maps a 4 KiB page instead, counted, when none can be had.
+    mutating func hugeFault(_ va: UInt32, _ r: Region, _ kind: AccessKind) -> Bool {
+        guard let base = takeHugePage() else {
+            processes.counters.hugeFallbacks += 1
+            return false
+        }
+        processes.counters.hugeFaults += 1
+        for i in 0 ..< Paging.hugeFrames { frames.refcount[base.index + i] = 1 }
+        var flags: PTEFlags = [.present, .user, .pageSize]
+        if r.perms.contains(.write) { flags.insert(.writable) }
+        let pde = PTE.make(base, flags)
+        tables.write(currentDirectory, Paging.directoryIndex(va), pde)
+        processes[Int(processes.current)].resident += Paging.hugeFrames
+        processes[Int(processes.current)].peakResident = max(processes[Int(processes.current)].peakResident, processes[Int(processes.current)].resident)
+        translation.fillLarge(va, pde)
+        countNodeAccess(pde.page(in: va).frame)
+        return true
+    }
+
+    /// 1024 free frames at a 4 MiB boundary, or nil. The allocator is asked
+    /// for 1024 contiguous frames; a block that is not aligned (allocators
+    /// without buddy alignment, nodes or a reserve not a multiple of 4 MiB)
+    /// goes back.
+    mutating func takeHugePage() -> FrameNumber? {
+        let first = firstChoiceNode()
+        guard let (f, k) = frames.takeAligned(Paging.hugeFrames, for: .anonymous, type: .movable, preferred: first) else { return nil }
+        if k != first { nodeCounters[k].fallbackAllocations += 1 }
+        return f
+    }
+
+    /// A write to a copy-on-write 4 MiB page: made writable if this mapping
+    /// is its only one, else copied whole into a new 4 MiB page
+    /// (`do_huge_pmd_wp_page()`). Without 1024 free aligned frames the
+    /// write fails, counted as a fallback (Linux splits the mapping and
+    /// copies one 4 KiB page; the model does not split).
+    mutating func hugeCowFault(_ va: UInt32) {
+        processes.counters.cowFaults += 1
+        processes[Int(processes.current)].cowFaults += 1
+        let di = Paging.directoryIndex(va)
+        let pde = tables[currentDirectory, di]
+        let old = pde.frame
+        let updated: PTE
+        if frames.refcount[old.index] == 1 {
+            updated = pde.with(.writable, without: .cow)
+        } else {
+            guard let base = takeHugePage() else {
+                processes.counters.hugeFallbacks += 1
+                return
+            }
+            for i in 0 ..< Paging.hugeFrames { frames.refcount[base.index + i] = 1 }
+            dropHugeReference(old)
+            processes.counters.cowCopies += 1
+            updated = PTE.make(base, [.present, .user, .writable, .pageSize])
+        }
+        tables.write(currentDirectory, di, updated)
+        invlpg(va)
+        translation.fillLarge(va, updated)
+        countNodeAccess(updated.page(in: va).frame)
+    }
+
+    /// One more mapping of the 4 MiB page at `base` (fork).
+    mutating func addHugeReference(_ base: FrameNumber) {
+        for i in 0 ..< Paging.hugeFrames { frames.refcount[base.index + i] += 1 }
+    }
+
+    /// One mapping fewer of the 4 MiB page at `base`; with the last, its
+    /// 1024 frames go back as one block. (Its frames' counts move together.)
+    mutating func dropHugeReference(_ base: FrameNumber) {
+        for i in 0 ..< Paging.hugeFrames { frames.refcount[base.index + i] -= 1 }
+        if frames.refcount[base.index] == 0 { frames.release(base, Paging.hugeFrames) }
+    }
+
+    /// `map` and `unmap` work on 4 KiB pages: an address in a 4 MiB page is an error.
+    func refuseHugePage(_ dir: FrameNumber, _ va: UInt32, _ statement: String, _ pid: PID) throws(ModelError) {
+        let pde = tables[dir, Paging.directoryIndex(va)]
+        if pde.isPresent && pde.has(.pageSize) {
+            throw ModelError("\(statement): 0x\(hex(va)) lies in a 4 MiB page of PID \(pid) (a huge region: munmap it whole)")
+        }
+    }
+
     // MARK: Explicit mappings
 
     /// `map PID VADDR H PERMS`: `map_page_dir` of the handle's first frame.
@@ -181,6 +276,7 @@ extension Machine {
         guard let userDirectory = processes[Int(s)].directory else { return }
         let kernel = va >= Paging.userEnd
         let dir = kernel ? kernelDirectory : userDirectory
+        try refuseHugePage(dir, va, "map", pid)
         if tables.walk(dir, va).isPresent { unmapPage(s, va) }
         var flags: PTEFlags = [.present]
         if perms.contains(.write) { flags.insert(.writable) }
@@ -197,6 +293,7 @@ extension Machine {
     mutating func unmap(_ pid: PID, _ va: UInt32) throws(ModelError) {
         let s = try requireProcess(pid, "unmap")
         guard !processes[Int(s)].failed else { return }
+        if va < Paging.userEnd { try refuseHugePage(processes[Int(s)].directory!, va, "unmap", pid) }
         unmapPage(s, va)
     }
 

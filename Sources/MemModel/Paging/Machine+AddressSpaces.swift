@@ -108,7 +108,7 @@ extension Machine {
         if let pdir = parent.directory {
             var di = tables.nextPresent(in: pdir, after: -1)
             while di < Paging.userSlots {
-                userTables += 1
+                if !tables[pdir, di].has(.pageSize) { userTables += 1 }
                 di = tables.nextPresent(in: pdir, after: di)
             }
         }
@@ -128,6 +128,19 @@ extension Machine {
         for r in child.regions where r.segment >= 0 { segments[Int(r.segment)]!.regions += 1 }
         var di = tables.nextPresent(in: pdir, after: -1)
         while di < Paging.userSlots {
+            if tables[pdir, di].has(.pageSize) {
+                // A 4 MiB page: the child shares it, copy-on-write if private and writable.
+                var e = tables[pdir, di]
+                if e.has(.writable), isPrivateWritable(parent.regions, UInt32(di) << 22) {
+                    e = e.with(.cow, without: .writable)
+                    tables.write(pdir, di, e)
+                }
+                tables.write(cdir, di, e)
+                addHugeReference(e.frame)
+                child.resident += Paging.hugeFrames
+                di = tables.nextPresent(in: pdir, after: di)
+                continue
+            }
             let ptable = tables[pdir, di].frame
             let ctable = pmm_alloc_page(for: .pageTable)!
             tables.attach(ctable)
@@ -173,6 +186,11 @@ extension Machine {
         guard let dir = p.directory else { return }
         var di = tables.nextPresent(in: dir, after: -1)
         while di < Paging.userSlots {
+            if tables[dir, di].has(.pageSize) {
+                dropHugeReference(tables[dir, di].frame)
+                di = tables.nextPresent(in: dir, after: di)
+                continue
+            }
             let table = tables[dir, di].frame
             var ti = tables.nextPresent(in: table, after: -1)
             while ti < 1024 {

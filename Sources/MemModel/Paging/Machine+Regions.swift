@@ -2,8 +2,11 @@ import MemTrace
 
 /// `mmap` / `munmap`: the `vm_region_t` list of a process, and shared segments.
 extension Machine {
-    mutating func mmap(_ pid: PID, start: UInt32, end: UInt32, perms: Perms, shared: Symbol?) throws(ModelError) {
+    mutating func mmap(_ pid: PID, start: UInt32, end: UInt32, perms: Perms, shared: Symbol?, huge: Bool = false) throws(ModelError) {
         let s = try requireProcess(pid, "mmap")
+        if huge && shared != nil {
+            throw ModelError("mmap: a shared region cannot be huge (the model maps shared segments in 4 KiB pages)")
+        }
         guard !processes[Int(s)].failed else { return }
         for r in processes[Int(s)].regions where start < r.end && r.start < end {
             throw ModelError("mmap: [0x\(hex(start)), 0x\(hex(end))) overlaps region [0x\(hex(r.start)), 0x\(hex(r.end))) of PID \(pid)")
@@ -29,7 +32,7 @@ extension Machine {
             segments[id.index]!.regions += 1
             segment = id.raw
         }
-        processes[Int(s)].regions.append(Region(start: start, end: end, perms: perms, cow: false, segment: segment))
+        processes[Int(s)].regions.append(Region(start: start, end: end, perms: perms, cow: false, segment: segment, huge: huge))
     }
 
     mutating func munmap(_ pid: PID, start: UInt32) throws(ModelError) {
@@ -55,7 +58,13 @@ extension Machine {
             let di = Paging.directoryIndex(va)
             let tableEnd = min(UInt64(di + 1) << 22, UInt64(end))
             let pde = tables[dir, di]
-            if pde.isPresent {
+            if pde.isPresent && pde.has(.pageSize) {
+                // A 4 MiB page: one directory entry, one invlpg, its frames' reference.
+                tables.write(dir, di, .none)
+                if isCurrent { invlpg(UInt32(di) << 22) } else { changed = true }
+                processes[Int(s)].resident -= Paging.hugeFrames
+                dropHugeReference(pde.frame)
+            } else if pde.isPresent {
                 let table = pde.frame
                 let last = Paging.tableIndex(UInt32(tableEnd - 1))
                 var ti = tables.nextPresent(in: table, after: Paging.tableIndex(va) - 1)

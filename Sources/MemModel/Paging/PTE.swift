@@ -15,6 +15,15 @@ public enum Paging {
     /// Directory entries 768...1022 map kernel space, shared by every address space.
     public static let kernelSlots = userSlots..<1023
 
+    /// Frames in a 4 MiB page, and the directory entries' span.
+    public static let hugeFrames = 1024
+    public static let hugeSize: UInt32 = 0x40_0000
+
+    /// Where the recursive window shows the directory entry for `v`
+    /// (entry 1023 used twice: the directory seen as a page).
+    @inline(__always)
+    public static func recursivePDEAddress(_ v: UInt32) -> UInt32 { 0xFFFF_F000 &+ (v >> 22) &* 4 }
+
     /// Where the recursive window shows the PTE of `v`.
     @inline(__always)
     public static func recursivePTEAddress(_ v: UInt32) -> UInt32 { recursiveBase &+ (v >> 12) &* 4 }
@@ -36,6 +45,10 @@ public struct PTEFlags: OptionSet, Sendable {
     public static let writable = PTEFlags(rawValue: 1 << 1)
     /// Bit 2: user-mode accesses allowed.
     public static let user = PTEFlags(rawValue: 1 << 2)
+    /// Bit 7 of a directory entry (PS, with CR4.PSE): the entry maps a
+    /// 4 MiB page, 1024 frames from its frame (which is 1024-aligned),
+    /// instead of naming a page table (SDM Vol. 3A §4.3, Table 4-4).
+    public static let pageSize = PTEFlags(rawValue: 1 << 7)
     /// Bit 8: global; survives a CR3 reload in the TLB (kernel pages).
     public static let global = PTEFlags(rawValue: 1 << 8)
     /// Bit 9 (one of the three bits x86 leaves to the OS): copy-on-write.
@@ -73,6 +86,11 @@ public struct PTE: Sendable, Hashable, CustomStringConvertible {
     public func with(_ set: PTEFlags, without cleared: PTEFlags = []) -> PTE {
         PTE(raw: (raw | set.rawValue) & ~cleared.rawValue)
     }
+
+    /// For a directory entry with PS set: the 4 KiB PTE its 4 MiB page
+    /// gives address `v` (the frame `v`'s page falls on; the same flags).
+    @inline(__always)
+    public func page(in v: UInt32) -> PTE { PTE(raw: raw &+ (v & 0x3F_F000)) }
 
     public var description: String { "0x" + String(raw, radix: 16) }
 }

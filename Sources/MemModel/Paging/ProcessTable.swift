@@ -80,6 +80,11 @@ public struct PagingCounters: CounterSet {
     public var switches = 0
     /// `mmap`s refused because the process already had 16 regions.
     public var regionFailures = 0
+    /// Demand faults in `huge` regions that mapped a 4 MiB page.
+    public var hugeFaults = 0
+    /// Faults in `huge` regions that found no 1024 free frames at a 4 MiB
+    /// boundary: demand faults that mapped 4 KiB instead, COW copies that failed.
+    public var hugeFallbacks = 0
     public init() {}
 
     public mutating func visit<V: MetricVisitor>(_ v: inout V) {
@@ -90,5 +95,7 @@ public struct PagingCounters: CounterSet {
         v.counter("segv", &segv)
         v.counter("switches", &switches)
         v.counter("region_failures", &regionFailures)
+        v.counter("huge_faults", &hugeFaults)
+        v.counter("huge_fallbacks", &hugeFallbacks)
     }
 }

@@ -10,6 +10,9 @@ public struct Region: Sendable, Equatable {
     public var cow: Bool
     /// The shared-memory segment this region views, or -1.
     public var segment: Int32
+    /// `mmap … huge`: faulted in 4 MiB pages (PS directory entries) where
+    /// 1024 aligned free frames can be had.
+    public var huge = false
 
     /// The kernel's fixed `regions[16]` array.
     public static let maxPerProcess = 16

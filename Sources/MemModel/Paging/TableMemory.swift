@@ -177,6 +177,7 @@ struct TableMemory: Sendable {
     func walk(_ dir: FrameNumber, _ v: UInt32) -> PTE {
         let pde = self[dir, Paging.directoryIndex(v)]
         guard pde.isPresent else { return .none }
+        if pde.has(.pageSize) { return pde.page(in: v) }
         return self[pde.frame, Paging.tableIndex(v)]
     }
 
@@ -188,6 +189,7 @@ struct TableMemory: Sendable {
     func walkActive(_ v: UInt32) -> PTE {
         let pde = entry(map: activeMap, Paging.directoryIndex(v))
         guard pde.isPresent else { return .none }
+        if pde.has(.pageSize) { return pde.page(in: v) }
         let map = mapOfFrame.withUnsafeBufferPointer { Int($0[pde.frame.index]) }
         return entry(map: map, Paging.tableIndex(v))
     }

@@ -30,7 +30,34 @@ extension Machine {
             var di = tables.nextPresent(in: dir, after: -1)
             while di < Paging.userSlots {
                 defer { di = tables.nextPresent(in: dir, after: di) }
-                let table = tables[dir, di].frame
+                let pde = tables[dir, di]
+                if pde.has(.pageSize) {
+                    // A 4 MiB page: 1024 aligned anonymous frames, each owned
+                    // once more; the recursive window shows the directory entry.
+                    let base = pde.frame.index
+                    guard base % Paging.hugeFrames == 0, base + Paging.hugeFrames <= use.count else {
+                        return "PID \(p.pid): directory entry \(di) maps a 4 MiB page at frame \(base), not 1024-aligned in memory"
+                    }
+                    for f in base ..< base + Paging.hugeFrames {
+                        guard use[f] == .anonymous else { return "PID \(p.pid): 4 MiB page at 0x\(hex(UInt32(di) << 22)) maps frame \(f), which is \(use[f])" }
+                        owners[f] += 1
+                    }
+                    guard refcount[base ..< base + Paging.hugeFrames].allSatisfy({ $0 == refcount[base] }) else {
+                        return "PID \(p.pid): the frames of the 4 MiB page at frame \(base) have different reference counts"
+                    }
+                    guard p.regions.contains(where: { $0.huge && $0.contains(UInt32(di) << 22) }) else {
+                        return "PID \(p.pid): 4 MiB page at 0x\(hex(UInt32(di) << 22)) outside any huge region"
+                    }
+                    resident += Paging.hugeFrames
+                    if s == Int(processes.current) {
+                        guard let hit = tables.resolve(dir, Paging.recursivePDEAddress(UInt32(di) << 22)),
+                              hit.frame == dir, hit.offset == di * 4 else {
+                            return "PID \(p.pid): the recursive window for directory entry \(di) does not resolve to it"
+                        }
+                    }
+                    continue
+                }
+                let table = pde.frame
                 guard use[table.index] == .pageTable, tables.isTable(table) else {
                     return "PID \(p.pid): directory entry \(di) points at frame \(table), which is not an allocated page table"
                 }
@@ -115,6 +142,14 @@ extension Machine {
             }
         }
         if let v = translation.pdeCache.invariantViolation() { return "PDE cache: \(v)" }
+        for (key, cached) in translation.large.validEntries {
+            let (di, tag) = (Int(key.number & 0x3FF), Int(key.number >> 20))
+            guard let dir = directory(tag, global: false) else { continue }
+            if tables[dir, di] != cached || !cached.has(.pageSize) {
+                return "large-page TLB entry for 0x\(hex(UInt32(di) << 22))\(translation.tagged ? " (PCID \(tag))" : "") caches 0x\(hex(cached.raw)) but the directory holds 0x\(hex(tables[dir, di].raw)) (a missing invlpg or flush)"
+            }
+        }
+        if let v = translation.large.invariantViolation() { return "large-page TLB: \(v)" }
         for (name, t) in translation.named {
             if let v = t.invariantViolation() { return "\(name): \(v)" }
             for (key, cached) in t.validEntries {

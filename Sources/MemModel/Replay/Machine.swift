@@ -281,7 +281,7 @@ public struct Machine<Frames: FrameAllocator, Replacement: TLBReplacement>: Send
         case let .fork(parent, child): try fork(parent, child)
         case let .exit(pid): try exit(pid)
         case let .switchTo(pid): try switchTo(pid)
-        case let .mmap(pid, start, end, perms, shared): try mmap(pid, start: start, end: end, perms: perms, shared: shared)
+        case let .mmap(pid, start, end, perms, shared, huge): try mmap(pid, start: start, end: end, perms: perms, shared: shared, huge: huge)
         case let .munmap(pid, start): try munmap(pid, start: start)
         case let .map(pid, va, h, perms): try map(pid, va, h, perms)
         case let .unmap(pid, va): try unmap(pid, va)

@@ -44,6 +44,11 @@ public struct MachineConfig: Sendable, Codable, Equatable {
     public var pcidTags = 4096
     /// `--pde-cache`: a PDE cache of this shape, if any (see ``Translation/pdeCache``).
     public var pdeCache: TLBSpec? = nil
+    /// `--large-tlb`: the TLB of 4 MiB pages; nil: ``defaultLargeTLB``.
+    public var largeTLB: TLBSpec? = nil
+    /// The TLB of 4 MiB pages without `--large-tlb`: Skylake's first level
+    /// for 2M/4M pages, 32 entries, 4 ways, with the TLB's policy.
+    public var defaultLargeTLB: TLBSpec { TLBSpec(entries: 32, ways: 4, policy: tlb.policy) }
 
     public init() {}
 
@@ -71,6 +76,7 @@ public struct MachineConfig: Sendable, Codable, Equatable {
         try itlb?.validate()
         try l2tlb?.validate()
         try pdeCache?.validate()
+        try largeTLB?.validate()
         guard (1...4096).contains(pcidTags) else { throw SpecError("PCID tags \(pcidTags) out of range (1 to 4096: a PCID is 12 bits)") }
         if compaction != .off && !pmm.supportsCompaction {
             throw SpecError("--compaction \(compaction.rawValue) needs a buddy allocator (--pmm buddy or buddy-mobility), not \(pmm.rawValue)")
@@ -110,7 +116,7 @@ private struct WithAllocator<B: MachineBody>: FrameAllocatorVisitor {
 
     @inline(__always)
     func visit<F: FrameAllocator>(_ type: F.Type) throws(B.Failure) -> B.Result {
-        let policies = [config.itlb, config.l2tlb, config.pdeCache].compactMap { $0?.policy }
+        let policies = [config.itlb, config.l2tlb, config.pdeCache, config.largeTLB].compactMap { $0?.policy }
         if policies.contains(where: { $0 != config.tlb.policy }) {
             return try body.run(Machine<F, AnyTLBReplacement>.self)
         }
@@ -131,7 +137,7 @@ extension MachineConfig {
     enum CodingKeys: String, CodingKey {
         case pmm, memBytes, reserveBytes, nodes, numaPolicy, tlb, itlb, l2tlb, seed, highWatermark, lowWatermark
         case pageCachePolicy, slab, directReclaim, tickEvery, checkEvery, slabinfoEvery
-        case compaction, extfragThreshold, compactionProactiveness, mrc, pcid, pcidTags, pdeCache
+        case compaction, extfragThreshold, compactionProactiveness, mrc, pcid, pcidTags, pdeCache, largeTLB
     }
 
     /// Every setting, except the compaction ones while compaction is off,
@@ -148,6 +154,7 @@ extension MachineConfig {
         try c.encodeIfPresent(itlb, forKey: .itlb)
         try c.encodeIfPresent(l2tlb, forKey: .l2tlb)
         try c.encodeIfPresent(pdeCache, forKey: .pdeCache)
+        try c.encodeIfPresent(largeTLB, forKey: .largeTLB)
         try c.encode(seed, forKey: .seed)
         try c.encode(highWatermark, forKey: .highWatermark)
         try c.encode(lowWatermark, forKey: .lowWatermark)
@@ -184,6 +191,7 @@ extension MachineConfig {
         itlb = try c.decodeIfPresent(TLBSpec.self, forKey: .itlb)
         l2tlb = try c.decodeIfPresent(TLBSpec.self, forKey: .l2tlb)
         pdeCache = try c.decodeIfPresent(TLBSpec.self, forKey: .pdeCache)
+        largeTLB = try c.decodeIfPresent(TLBSpec.self, forKey: .largeTLB)
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? seed
         highWatermark = try c.decodeIfPresent(Int.self, forKey: .highWatermark) ?? highWatermark
         lowWatermark = try c.decodeIfPresent(Int.self, forKey: .lowWatermark) ?? lowWatermark

@@ -31,8 +31,20 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     private(set) var dataCurve: TLBCurve?
     private(set) var instructionCurve: TLBCurve?
     let recordsCurves: Bool
-    /// One TLB, no curves, no second level, no PCIDs: a lookup is the TLB's alone.
-    let plain: Bool
+    /// One TLB, no curves, no second level, no PCIDs, no 4 MiB page
+    /// mapped yet: a lookup is the TLB's alone.
+    private(set) var plain: Bool
+
+    /// The TLB of 4 MiB pages (x86 cores keep one beside the 4 KiB TLB;
+    /// Skylake's first level has 32 entries, 4 ways, for 2M/4M pages in
+    /// Intel's Optimization Reference Manual, `--large-tlb`), keyed by
+    /// directory index (and PCID). Looked up once a 4 MiB page exists
+    /// (`hasLarge`), before the 4 KiB TLB, whose curves (`--mrc`) then see
+    /// only the other lookups; a hit counts in `tlb_hits` and
+    /// `tlb_large_hits`. Its misses go on to the second level (a 4 KiB
+    /// STLB here) and the walk. One for instructions and data.
+    public internal(set) var large: TLB<Replacement>
+    private(set) var hasLarge = false
 
     /// `--pde-cache`: Intel's PDE cache, one of the paging-structure caches
     /// (SDM Vol. 3A §4.10.3.1): directory entries by bits 31:22 of the
@@ -59,6 +71,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         hasL2 = config.l2tlb != nil
         pdeCache = TLB(config.pdeCache ?? TLBSpec(entries: 1, ways: 1, policy: config.tlb.policy), seed: config.seed &+ 3, tags: tags)
         hasPDECache = config.pdeCache != nil
+        large = TLB(config.largeTLB ?? config.defaultLargeTLB, seed: config.seed &+ 4, tags: tags)
         recordsCurves = config.mrc
         tagged = config.pcid
         pcids = PCIDTags(count: max(tags, 1), kernelContext: kernelContext)
@@ -103,6 +116,10 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
 
     @inline(__always)
     private mutating func routedLookup(_ page: VirtualPage, _ kind: AccessKind) -> PTE? {
+        if hasLarge, let pde = large.lookup(largeKey(page)) {
+            tally.largeHits &+= 1
+            return pde.page(in: page.address)
+        }
         let page = key(page)
         let instruction = split && kind == .execute
         if recordsCurves { curveLookup(page, instruction: instruction) }
@@ -125,8 +142,26 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         if recordsCurves { curveFill(page, pte, instruction: instruction) }
     }
 
+    /// The large-page TLB's key of `page` (untagged): its directory index,
+    /// and the PCID above.
+    @inline(__always)
+    private func largeKey(_ page: VirtualPage) -> VirtualPage {
+        VirtualPage(number: page.number >> 10 | tagBits)
+    }
+
+    /// A walk found directory entry `pde` (PS) for `va`: into the
+    /// large-page TLB. The first one turns its lookups on.
+    mutating func fillLarge(_ va: UInt32, _ pde: PTE) {
+        if !hasLarge {
+            hasLarge = true
+            plain = false
+        }
+        large.fill(largeKey(VirtualPage(containing: va)), pde)
+    }
+
     /// A CR3 load: every TLB keeps only its global entries.
     mutating func flushNonGlobal() {
+        large.flushNonGlobal()
         tlb.flushNonGlobal()
         if split { itlb.flushNonGlobal() }
         if hasL2 { l2.flushNonGlobal() }
@@ -148,6 +183,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         if split { itlb.activate(tag: tag) }
         if hasL2 { l2.activate(tag: tag) }
         if hasPDECache { pdeCache.activate(tag: tag) }
+        large.activate(tag: tag)
         if flush { flushTag(tag) }
     }
 
@@ -164,6 +200,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         if split { itlb.flush(tag: tag) }
         if hasL2 { l2.flush(tag: tag) }
         if hasPDECache { pdeCache.flush(tag: tag) }
+        large.flush(tag: tag)
         tally.flushes += 1
         if recordsCurves {
             dataCurve!.flush(tag: tag)
@@ -174,6 +211,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     /// `invlpg`: one page's entries, in every TLB.
     @inline(__always)
     mutating func invalidate(_ page: VirtualPage) {
+        if hasLarge { large.invalidate(largeKey(page)) }
         let page = key(page)
         tlb.invalidate(page)
         if split { itlb.invalidate(page) }
@@ -209,7 +247,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     @inline(__always)
     mutating func readDirectoryEntry(_ va: UInt32, _ pde: PTE) {
         tally.walkRefs &+= 1
-        if hasPDECache && pde.isPresent { pdeCache.fill(directoryKey(va), pde) }
+        if hasPDECache && pde.isPresent && !pde.has(.pageSize) { pdeCache.fill(directoryKey(va), pde) }
     }
 
     /// A walk read a PTE from memory.
@@ -283,6 +321,8 @@ public struct TLBCounters: CounterSet {
     /// Walks that found their directory entry in the PDE cache, and that did not.
     public var pdeCacheHits = 0
     public var pdeCacheMisses = 0
+    /// Lookups that hit the large-page TLB (counted in `hits` too).
+    public var largeHits = 0
     public init() {}
 
     public mutating func visit<V: MetricVisitor>(_ v: inout V) {
@@ -296,5 +336,6 @@ public struct TLBCounters: CounterSet {
         v.counter("walk_refs", &walkRefs)
         v.counter("pde_cache_hits", &pdeCacheHits)
         v.counter("pde_cache_misses", &pdeCacheMisses)
+        v.counter("tlb_large_hits", &largeHits)
     }
 }

@@ -41,10 +41,10 @@ import Testing
     }
 
     @Test func everyCounterTakesPartInTheTickDifference() {
-        check(Counters.self, count: 40)
+        check(Counters.self, count: 43)
         check(NodeCounters.self, count: 5)
         check(FrameCounters.self, count: 2)
-        check(TLBCounters.self, count: 10)
+        check(TLBCounters.self, count: 11)
     }
 
     @Test func theMachinesCountersAreTheSubsystems() throws {
