@@ -14,10 +14,9 @@ extension Machine {
     /// `--pcid` a load with the address space's PCID, which flushes only
     /// when the tag is new to it or behind its changes (``PCIDTags``).
     mutating func loadAddressSpace(_ s: Int32) {
-        let p = processes[Int(s)]
-        guard translation.tagged else { return load_cr3(p.directory!) }
-        tables.activate(p.directory!)
-        translation.switchContext(p.context, gen: p.tlbGen)
+        guard translation.tagged else { return load_cr3(processes[Int(s)].directory!) }
+        tables.activate(processes[Int(s)].directory!)
+        translation.switchContext(processes[Int(s)].context, gen: processes[Int(s)].tlbGen)
     }
 
     /// Mappings of process slot `s` changed while it does not run. Without

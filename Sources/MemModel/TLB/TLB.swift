@@ -147,9 +147,17 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         let set = Int(vpn & setMask)
         let base = set &* ways
         var slot = -1
-        for i in base..<base &+ ways where slots[i].page == Self.invalid || !live(i) {
-            slot = i
-            break
+        if tagged {
+            for i in base..<base &+ ways where slots[i].page == Self.invalid || !live(i) {
+                slot = i
+                break
+            }
+        } else {
+            let generation = generation
+            for i in base..<base &+ ways where slots[i].page == Self.invalid || !slots[i].isLive(generation) {
+                slot = i
+                break
+            }
         }
         if slot < 0 { slot = replacement.victim(set: set, base: base) }
         slots[slot] = Slot(page: vpn, pte: pte, generation: generation)

@@ -161,7 +161,9 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
 
     /// A CR3 load: every TLB keeps only its global entries.
     mutating func flushNonGlobal() {
-        large.flushNonGlobal()
+        // Without PCIDs the large-page TLB is reached once it can hold
+        // something (it is empty before the first 4 MiB page).
+        if hasLarge { large.flushNonGlobal() }
         tlb.flushNonGlobal()
         if split { itlb.flushNonGlobal() }
         if hasL2 { l2.flushNonGlobal() }
