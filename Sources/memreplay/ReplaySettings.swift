@@ -86,8 +86,8 @@ struct ReplaySettings: ParsableArguments {
     @Flag(help: "PCIDs: TLB entries tagged with the address space; a switch keeps the other address spaces' entries (tags assigned round robin and flushed on reuse, as Linux's choose_new_asid).")
     var pcid = false
 
-    @Option(help: ArgumentHelp("PCID tags with --pcid, 1 to 4096 (Linux uses 6 per CPU).", valueName: "n"))
-    var pcidTags: Int = 4096
+    @Option(help: ArgumentHelp("PCID tags with --pcid, 1 to 4096 (default 4096; Linux uses 6 per CPU).", valueName: "n"))
+    var pcidTags: Int?
 
     func validate() throws {
         _ = try options()
@@ -146,8 +146,11 @@ struct ReplaySettings: ParsableArguments {
         m.compactionProactiveness = compactionProactiveness
         m.mrc = mrc
         m.pcid = pcid
-        guard (1...4096).contains(pcidTags) else { throw ValidationError("--pcid-tags must be 1 to 4096 (a PCID is 12 bits)") }
-        m.pcidTags = pcidTags
+        if let pcidTags {
+            guard pcid else { throw ValidationError("--pcid-tags needs --pcid") }
+            guard (1...4096).contains(pcidTags) else { throw ValidationError("--pcid-tags must be 1 to 4096 (a PCID is 12 bits)") }
+            m.pcidTags = pcidTags
+        }
         do {
             try m.validate()
         } catch {

@@ -246,6 +246,8 @@ import MemStore
             let e = try Self.run(["replay", "--quiet", "--db", "bad.db", "--pcid", "--pcid-tags", bad, trace], cwd: dir)
             #expect(e.status != 0 && e.err.contains("pcid-tags"), "\(bad): \(e.err)")
         }
+        let alone = try Self.run(["replay", "--quiet", "--db", "bad.db", "--pcid-tags", "6", trace], cwd: dir)
+        #expect(alone.status != 0 && alone.err.contains("--pcid-tags needs --pcid"), "\(alone.err)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/bad.db"))
     }
 

@@ -44,9 +44,13 @@ public struct FrameTable<Allocator: FrameAllocator>: Sendable {
     }
 
     /// ``take(_:for:type:preferred:)`` of `count` frames starting at a
-    /// multiple of `count` (a 4 MiB page: 1024); a block the allocator
-    /// places elsewhere goes straight back, uncounted.
+    /// multiple of `count` (a 4 MiB page: 1024), from allocators that align
+    /// their blocks (``FrameAllocator/alignsBlocks``); nil from the others,
+    /// which are not asked. A block placed elsewhere all the same (a node
+    /// whose first frame is not a multiple of `count`) goes straight back,
+    /// uncounted.
     mutating func takeAligned(_ count: Int, for purpose: FrameUse, type: MigrateType, preferred: Int) -> (frame: FrameNumber, node: Int)? {
+        guard Allocator.alignsBlocks else { return nil }
         guard let (f, k) = physical.allocate(count: count, type: type, preferred: preferred) else { return nil }
         guard f.index % count == 0 else {
             physical.free(f, count: count)

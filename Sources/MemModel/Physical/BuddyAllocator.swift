@@ -106,6 +106,7 @@ public struct BuddyAllocator: FrameAllocator {
     // MARK: Compaction
 
     public static var supportsCompaction: Bool { true }
+    public static var alignsBlocks: Bool { true }
 
     public func freeBlockOrder(at f: Int) -> Int? { order[f] >= 0 ? Int(order[f]) : nil }
 

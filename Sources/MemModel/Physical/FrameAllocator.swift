@@ -68,6 +68,12 @@ public protocol FrameAllocator: Sendable {
     /// Whether memory compaction can run on this variant: it has free
     /// blocks to isolate (the buddy variants).
     static var supportsCompaction: Bool { get }
+    /// Whether a block of 2^k frames starts at a multiple of 2^k (the
+    /// buddy variants, LLFree), so that a 4 MiB page (`mmap … huge`) can
+    /// be asked of it. The seed's stack and bitmap allocators place runs
+    /// anywhere: a 4 MiB page is not asked of them, which would change
+    /// their state when the run came back unaligned.
+    static var alignsBlocks: Bool { get }
     /// Free blocks per order 0...``maxOrder`` (`free_area[order].nr_free`).
     var freeBlockCounts: [Int] { get }
     /// The order of the free block that starts at frame `f` (`PageBuddy`), or nil.
@@ -93,6 +99,7 @@ extension FrameAllocator {
     public var pageTypes: PageTypeInfo? { nil }
     public var mobilityCounters: MobilityCounters { MobilityCounters() }
     public static var supportsCompaction: Bool { false }
+    public static var alignsBlocks: Bool { false }
     public var freeBlockCounts: [Int] { FreeSpaceShape(bitmap).blocksPerOrder }
     public func freeBlockOrder(at f: Int) -> Int? { nil }
     public func pageblockMigrateType(of f: Int) -> Int? { nil }

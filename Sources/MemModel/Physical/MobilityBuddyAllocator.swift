@@ -295,6 +295,7 @@ public struct MobilityBuddyAllocator: FrameAllocator {
     // MARK: Compaction
 
     public static var supportsCompaction: Bool { true }
+    public static var alignsBlocks: Bool { true }
 
     public var freeBlockCounts: [Int] {
         (0...maxOrder).map { o in (0..<Self.types).reduce(0) { $0 + Int(counts[Self.list(UInt8($1), o)]) } }
