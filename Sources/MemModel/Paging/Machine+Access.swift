@@ -119,7 +119,7 @@ extension Machine {
         processes.counters.demandFaults += 1
         let dir = currentDirectory
         if r.huge && !tables[dir, Paging.directoryIndex(va)].isPresent {
-            if hugeFault(va, r, kind) { return }
+            if hugeFault(va, r) { return }
         }
         guard let table = ensureTable(dir, va) else { return }
         let frame: FrameNumber
@@ -182,7 +182,7 @@ extension Machine {
     /// fault with `defrag` off, `do_huge_pmd_anonymous_page()` in Linux's
     /// mm/huge_memory.c, falls back the same way); false, and the fault
     /// maps a 4 KiB page instead, counted, when none can be had.
-    mutating func hugeFault(_ va: UInt32, _ r: Region, _ kind: AccessKind) -> Bool {
+    mutating func hugeFault(_ va: UInt32, _ r: Region) -> Bool {
         guard let base = takeHugePage() else {
             processes.counters.hugeFallbacks += 1
             return false
@@ -200,10 +200,10 @@ extension Machine {
         return true
     }
 
-    /// 1024 free frames at a 4 MiB boundary, or nil. The allocator is asked
-    /// for 1024 contiguous frames; a block that is not aligned (allocators
-    /// without buddy alignment, nodes or a reserve not a multiple of 4 MiB)
-    /// goes back.
+    /// 1024 free frames at a 4 MiB boundary, or nil: asked only of
+    /// allocators that align their blocks (``FrameAllocator/alignsBlocks``);
+    /// a block that comes back unaligned all the same (a node whose first
+    /// frame is not a multiple of 1024) goes back.
     mutating func takeHugePage() -> FrameNumber? {
         let first = firstChoiceNode()
         guard let (f, k) = frames.takeAligned(Paging.hugeFrames, for: .anonymous, type: .movable, preferred: first) else { return nil }
@@ -237,6 +237,7 @@ extension Machine {
         }
         tables.write(currentDirectory, di, updated)
         invlpg(va)
+        invlpg(Paging.recursiveBase &+ UInt32(di) << 12)  // the entry as the recursive window shows it
         translation.fillLarge(va, updated)
         countNodeAccess(updated.page(in: va).frame)
     }

@@ -61,7 +61,13 @@ extension Machine {
             if pde.isPresent && pde.has(.pageSize) {
                 // A 4 MiB page: one directory entry, one invlpg, its frames' reference.
                 tables.write(dir, di, .none)
-                if isCurrent { invlpg(UInt32(di) << 22) } else { changed = true }
+                // The entry was also visible as a PTE through the recursive window.
+                if isCurrent {
+                    invlpg(UInt32(di) << 22)
+                    invlpg(Paging.recursiveBase &+ UInt32(di) << 12)
+                } else {
+                    changed = true
+                }
                 processes[Int(s)].resident -= Paging.hugeFrames
                 dropHugeReference(pde.frame)
             } else if pde.isPresent {

@@ -62,8 +62,9 @@ public struct Process: Sendable {
     /// The address space's context id, never reused (Linux's
     /// `mm->context.ctx_id`); given by the process table.
     var context: UInt64 = 0
-    /// Changes to its mappings made while it did not run (`--pcid`,
-    /// Linux's `mm->context.tlb_gen`; see ``PCIDTags``).
+    /// Its TLB generation (`--pcid`, Linux's `mm->context.tlb_gen`; see
+    /// ``PCIDTags``): raised by changes to its mappings made while it does
+    /// not run, and by fork of it while it runs (which flushes its tag at once).
     var tlbGen: UInt64 = 0
 }
 

@@ -98,9 +98,9 @@ public struct LLFreeAllocator: FrameAllocator {
         }
     }
 
-    /// 2^⌈log2 count⌉.
     /// Blocks of 2^k frames are aligned (a run in a word, whole children, an aligned pair).
     public static var alignsBlocks: Bool { true }
+    /// 2^⌈log2 count⌉.
     public static func footprint(_ count: Int) -> Int { BuddyAllocator.footprint(count) }
 
     var treeCount: Int { treeFree.count }

@@ -48,12 +48,15 @@ extension Machine {
                     guard p.regions.contains(where: { $0.huge && $0.contains(UInt32(di) << 22) }) else {
                         return "PID \(p.pid): 4 MiB page at 0x\(hex(UInt32(di) << 22)) outside any huge region"
                     }
+                    if pde.has(.writable) && refcount[base] > 1 {
+                        return "PID \(p.pid): 4 MiB page at 0x\(hex(UInt32(di) << 22)) is writable but mapped \(refcount[base]) times (a fork that did not make it copy-on-write)"
+                    }
                     resident += Paging.hugeFrames
-                    if s == Int(processes.current) {
-                        guard let hit = tables.resolve(dir, Paging.recursivePDEAddress(UInt32(di) << 22)),
-                              hit.frame == dir, hit.offset == di * 4 else {
-                            return "PID \(p.pid): the recursive window for directory entry \(di) does not resolve to it"
-                        }
+                    // Through the recursive window, the page where this
+                    // directory entry's table would be shows the entry
+                    // itself: a walk via entry 1023 reads it as a PTE.
+                    guard tables.walk(dir, Paging.recursiveBase &+ UInt32(di) << 12) == pde else {
+                        return "PID \(p.pid): the recursive window's page for directory entry \(di) does not show its 4 MiB entry"
                     }
                     continue
                 }
@@ -154,7 +157,7 @@ extension Machine {
             if let v = t.invariantViolation() { return "\(name): \(v)" }
             for (key, cached) in t.validEntries {
                 let (page, tag) = Translation<Replacement>.page(ofKey: key)
-                guard let dir = directory(tag, global: page.address >= Paging.userEnd) else { continue }
+                guard let dir = directory(tag, global: Translation<Replacement>.isGlobalKernelPage(page)) else { continue }
                 let now = tables.walk(dir, page.address)
                 if now != cached {
                     return "\(name) entry for page 0x\(hex(page.address))\(key == page ? "" : " (PCID \(key.number >> 20))") caches PTE 0x\(hex(cached.raw)) but the tables hold 0x\(hex(now.raw)) (a missing invlpg or flush)"

@@ -9,7 +9,8 @@
 /// - Every address space has a context id that is never reused
 ///   (`mm->context.ctx_id`, from `last_mm_ctx_id`), and a TLB generation
 ///   (`mm->context.tlb_gen`) that every change to its mappings made while
-///   it does not run increments (`flush_tlb_mm_range()`: `inc_mm_tlb_gen()`).
+///   it does not run increments (`flush_tlb_mm_range()`: `inc_mm_tlb_gen()`),
+///   and fork of it while it runs (whose flush catches its tag up at once).
 /// - A switch to an address space that still holds a tag loads CR3 with the
 ///   no-flush bit, unless the tag's generation is behind the address
 ///   space's: then the tag is flushed and catches up.

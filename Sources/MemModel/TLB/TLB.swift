@@ -29,9 +29,9 @@
 /// with E frames: a miss is a page fault of that classic model.
 ///
 /// With PCIDs (`--pcid`, a *tagged* TLB) an entry's key is
-/// `PCID << 20 | page number` (``Translation`` builds it; kernel pages,
-/// all global, keep PCID 0 and match under every PCID, as global entries
-/// do on x86, SDM Vol. 3A §4.10.2.4). Each tag has an epoch of its own:
+/// `PCID << 20 | page number` (``Translation`` builds it; kernel pages
+/// below the recursive window, all global, keep PCID 0 and match under
+/// every PCID, as global entries do on x86, SDM Vol. 3A §4.10.2.4). Each tag has an epoch of its own:
 /// an entry is stale when it is not global and its generation is not its
 /// tag's epoch. ``activate(tag:)`` (a CR3 load with the no-flush bit)
 /// makes a tag's entries the ones lookups match; ``flush(tag:)`` starts a
@@ -227,7 +227,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
             lastEpoch = 1
         }
         epochs[tag] = lastEpoch
-        if tag == currentTag { generation = lastEpoch }
+        generation = epochs[currentTag]
         if indexed {
             for i in slots.indices where slots[i].page != Self.invalid && !slots[i].pte.has(.global)
                 && Int(slots[i].page >> 20) == tag {

@@ -95,11 +95,20 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
         return hasL2 ? secondLevelLookup(key(page), kind) : nil
     }
 
-    /// The key `page` has in the TLBs: with PCIDs, a user page's number
-    /// with the current tag above it; a kernel page's (global) as it is.
+    /// The key `page` has in the TLBs: with PCIDs, the page's number with
+    /// the current tag above it; a kernel page's (global) as it is. The
+    /// recursive window is tagged like user space: it shows each address
+    /// space's own tables, and its entries are not global.
     @inline(__always)
     func key(_ page: VirtualPage) -> VirtualPage {
-        tagged && page.number < Paging.userEnd >> 12 ? VirtualPage(number: page.number | tagBits) : page
+        tagged && !Self.isGlobalKernelPage(page) ? VirtualPage(number: page.number | tagBits) : page
+    }
+
+    /// Kernel space below the recursive window: mapped by the shared kernel
+    /// tables with global PTEs, the same in every address space.
+    @inline(__always)
+    static func isGlobalKernelPage(_ page: VirtualPage) -> Bool {
+        page.number >= Paging.userEnd >> 12 && page.number < Paging.recursiveBase >> 12
     }
 
     /// A first-level miss: the second level, whose hit fills the first.
@@ -293,7 +302,7 @@ public struct Translation<Replacement: TLBReplacement>: Sendable {
     }
 
     /// The page and PCID a TLB key stands for (PCID 0 without `--pcid`;
-    /// a kernel page's, global, is under every PCID and reads as 0).
+    /// a global kernel page's is under every PCID and reads as 0).
     static func page(ofKey key: VirtualPage) -> (page: VirtualPage, tag: Int) {
         (VirtualPage(number: key.number & 0xF_FFFF), Int(key.number >> 20))
     }

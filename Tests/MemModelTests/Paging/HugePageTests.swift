@@ -111,6 +111,41 @@ import MemTrace
         }
     }
 
+    /// A user access through the recursive window caches a directory entry
+    /// as a PTE (the model checks only the last level's user bit). A 4 MiB
+    /// page's entry seen so must go when munmap or a COW copy changes it:
+    /// both `invlpg` the window's page too (`--check` found the stale entry
+    /// before; a review found the path).
+    @Test func recursiveWindowCopiesOfAHugeEntryAreInvalidated() throws {
+        _ = try script(BuddyAllocator.self, Self.machine(), "spawn 1\n" + Self.region
+            + "w 1 0x40000000\nr 1 0xffd00000\nmunmap 1 0x40000000\nr 1 0xffd00000\n")
+        let cow = try script(BuddyAllocator.self, Self.machine(), "spawn 1\n" + Self.region
+            + "w 1 0x40000000\nfork 1 2\nr 1 0xffd00000\nw 1 0x40000000\nr 1 0xffd00000\n")
+        #expect(cow.totals.paging.cowCopies == 1)
+    }
+
+    /// Under PCIDs the recursive window is tagged: it shows each address
+    /// space's own directory, so 2's read of its window misses instead of
+    /// hitting 1's entry (a fully associative TLB of 16 entries: indexed).
+    @Test func theRecursiveWindowIsTaggedUnderPCIDs() throws {
+        var c = Self.machine(pcid: true)
+        c.tlb = try TLBSpec(parsing: "16:16")
+        let t = try script(BuddyAllocator.self, c, """
+            spawn 1
+            spawn 2
+            mmap 1 0x10000 0x11000 rw
+            mmap 2 0x10000 0x11000 rw
+            w 1 0x10000
+            r 1 0xffc00000
+            w 2 0x10000
+            r 2 0xffc00000
+            r 1 0xffc00004
+
+            """).totals.tlb
+        // Four first touches miss; 1's window entry is still there under its tag.
+        #expect((t.lookups, t.misses, t.hits) == (5, 4, 1))
+    }
+
     /// munmap gives each 4 MiB page back as one block and exit the
     /// directory: 2049 frames taken for 1 (2 · 1024 + its directory), 2049 back.
     /// The child's mapping keeps a forked page until it exits.
