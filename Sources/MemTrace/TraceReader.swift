@@ -334,7 +334,7 @@ public final class TraceReader {
         while t < ntok {
             // The option token t spells: `KEY=` compared byte by byte.
             var j = first
-            while j < fields.count && !(fields[j].isFlag ? tokenIs(t, fields[j].key!) : tokenHasKey(t, fields[j].key!)) { j += 1 }
+            while j < fields.count && !(fields[j].isFlag ? tokenEquals(t, fields[j].key!) : tokenHasKey(t, fields[j].key!)) { j += 1 }
             if j == fields.count {
                 if k == first {
                     let expected = fields[first...].map { $0.isFlag ? $0.placeholder : "\($0.key!)=\($0.placeholder)" }.joined(separator: " or ")
@@ -347,17 +347,6 @@ public final class TraceReader {
             t += 1
         }
         return found
-    }
-
-    /// Whether token `t` is `key`.
-    private func tokenIs(_ t: Int, _ key: String) -> Bool {
-        let p = buffer + tokStart[t], n = tokLen[t]
-        var i = 0
-        for c in key.utf8 {
-            if i >= n || p[i] != c { return false }
-            i += 1
-        }
-        return i == n
     }
 
     /// Whether token `t` starts with `key=`.

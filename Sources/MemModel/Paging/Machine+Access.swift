@@ -188,7 +188,6 @@ extension Machine {
             return false
         }
         processes.counters.hugeFaults += 1
-        for i in 0 ..< Paging.hugeFrames { frames.refcount[base.index + i] = 1 }
         var flags: PTEFlags = [.present, .user, .pageSize]
         if r.perms.contains(.write) { flags.insert(.writable) }
         let pde = PTE.make(base, flags)
@@ -200,7 +199,8 @@ extension Machine {
         return true
     }
 
-    /// 1024 free frames at a 4 MiB boundary, or nil: asked only of
+    /// 1024 free frames at a 4 MiB boundary, each with the one reference
+    /// of the mapping the caller makes, or nil: asked only of
     /// allocators that align their blocks (``FrameAllocator/alignsBlocks``);
     /// a block that comes back unaligned all the same (a node whose first
     /// frame is not a multiple of 1024) goes back.
@@ -208,6 +208,7 @@ extension Machine {
         let first = firstChoiceNode()
         guard let (f, k) = frames.takeAligned(Paging.hugeFrames, for: .anonymous, type: .movable, preferred: first) else { return nil }
         if k != first { nodeCounters[k].fallbackAllocations += 1 }
+        addHugeReference(f)  // the mapping the caller makes
         return f
     }
 
@@ -230,7 +231,6 @@ extension Machine {
                 processes.counters.hugeFallbacks += 1
                 return
             }
-            for i in 0 ..< Paging.hugeFrames { frames.refcount[base.index + i] = 1 }
             dropHugeReference(old)
             processes.counters.cowCopies += 1
             updated = PTE.make(base, [.present, .user, .writable, .pageSize])

@@ -126,16 +126,14 @@ extension Machine {
         // running address space, or under --pcid in the address space that
         // holds the entry's tag, unless that one exited or its tag is
         // behind (flushed before it can be used again).
-        var contexts: [UInt64: FrameNumber] = [:]
+        var contexts: [UInt64: (directory: FrameNumber, tlbGen: UInt64)] = [:]
         if translation.tagged {
-            for p in processes.all where p.alive { if let d = p.directory { contexts[p.context] = d } }
+            for p in processes.all where p.alive { if let d = p.directory { contexts[p.context] = (d, p.tlbGen) } }
         }
         func directory(_ tag: Int, global: Bool) -> FrameNumber? {
             guard translation.tagged, !global else { return currentDirectory }
-            let ctx = translation.pcids.context[tag]
-            guard let dir = contexts[ctx] else { return nil }
-            let p = processes.all.first { $0.alive && $0.context == ctx }!
-            return p.tlbGen > translation.pcids.generation[tag] ? nil : dir
+            guard let (dir, gen) = contexts[translation.pcids.context[tag]] else { return nil }
+            return gen > translation.pcids.generation[tag] ? nil : dir
         }
         for (key, cached) in translation.pdeCache.validEntries where translation.hasPDECache {
             let (di, tag) = (Int(key.number & 0x3FF), Int(key.number >> 20))
