@@ -7,7 +7,8 @@
 /// fully associative cache, which hashes tags for the same reason):
 ///
 /// - `table`: open addressing with linear probing (Knuth, TAOCP vol. 3,
-///   §6.4, algorithm L), holding entry number + 1 (0 is an empty bucket).
+///   §6.4, algorithm L), holding `page << 32 | entry + 1` (0 is an empty
+///   bucket), so a probe compares the page without reading the entry.
 ///   Entry `i` is in the table exactly when its page is not `invalid`, and
 ///   no two entries in the table hold the same page. Deletion shifts the
 ///   following run back (Knuth's algorithm R), so there are no tombstones.
@@ -19,7 +20,7 @@
 /// - Complexity: O(1) expected per lookup, fill and `invlpg`; O(ways / 64)
 ///   to find a set's lowest non-live way.
 struct AssociativeIndex: Sendable {
-    private var table: [Int32]
+    private var table: [UInt64]
     private let shift: UInt64
     private var live: [UInt64]
     private var global: [UInt64]
@@ -45,14 +46,14 @@ struct AssociativeIndex: Sendable {
 
     /// The entry holding `page`, live or stale.
     @inline(__always)
-    func slot(of page: UInt32, in slots: UnsafeBufferPointer<TLBSlot>) -> Int? {
+    func slot(of page: UInt32) -> Int? {
         table.withUnsafeBufferPointer { t in
             let mask = t.count &- 1
             var b = home(page)
             while true {
-                let v = Int(t[b])
+                let v = t[b]
                 if v == 0 { return nil }
-                if slots[v &- 1].page == page { return v &- 1 }
+                if UInt32(truncatingIfNeeded: v >> 32) == page { return Int(UInt32(truncatingIfNeeded: v)) &- 1 }
                 b = (b &+ 1) & mask
             }
         }
@@ -60,35 +61,36 @@ struct AssociativeIndex: Sendable {
 
     /// The live entry holding `page`, or -1.
     @inline(__always)
-    func liveSlot(of page: UInt32, in slots: UnsafeBufferPointer<TLBSlot>) -> Int {
-        guard let i = slot(of: page, in: slots), isLive(i) else { return -1 }
+    func liveSlot(of page: UInt32) -> Int {
+        guard let i = slot(of: page), isLive(i) else { return -1 }
         return i
     }
 
-    /// Adds entry `i`, just filled (its page is in `slots`), as live.
-    mutating func insert(_ i: Int, in slots: UnsafeBufferPointer<TLBSlot>, global isGlobal: Bool) {
+    /// Adds entry `i`, just filled with `page`, as live.
+    mutating func insert(_ i: Int, page: UInt32, global isGlobal: Bool) {
         let mask = table.count &- 1
-        var b = home(slots[i].page)
+        var b = home(page)
         while table[b] != 0 { b = (b &+ 1) & mask }
-        table[b] = Int32(i &+ 1)
+        table[b] = UInt64(page) << 32 | UInt64(i &+ 1)
         let bit: UInt64 = 1 << UInt64(i & 63)
         live[i >> 6] |= bit
         if isGlobal { global[i >> 6] |= bit } else { global[i >> 6] &= ~bit }
     }
 
-    /// Removes entry `i` (its page still in `slots`), which must be in the table.
-    mutating func remove(_ i: Int, in slots: UnsafeBufferPointer<TLBSlot>) {
+    /// Removes entry `i`, which holds `page` and must be in the table.
+    mutating func remove(_ i: Int, page: UInt32) {
         let mask = table.count &- 1
-        var hole = home(slots[i].page)
-        while Int(table[hole]) != i &+ 1 { hole = (hole &+ 1) & mask }
+        let member = UInt64(page) << 32 | UInt64(i &+ 1)
+        var hole = home(page)
+        while table[hole] != member { hole = (hole &+ 1) & mask }
         // Algorithm R: move back every later member of the run whose home
         // does not lie cyclically in (hole, j].
         var j = hole
         while true {
             j = (j &+ 1) & mask
-            let v = Int(table[j])
+            let v = table[j]
             if v == 0 { break }
-            let h = home(slots[v &- 1].page)
+            let h = home(UInt32(truncatingIfNeeded: v >> 32))
             let stays = hole <= j ? (hole < h && h <= j) : (hole < h || h <= j)
             if !stays {
                 table[hole] = table[j]
@@ -133,9 +135,10 @@ struct AssociativeIndex: Sendable {
         var inTable = 0
         for b in table.indices where table[b] != 0 {
             inTable += 1
-            let i = Int(table[b]) - 1
+            let i = Int(UInt32(truncatingIfNeeded: table[b])) - 1
             guard i < slots.count, slots[i].page != UInt32.max else { return "TLB index: bucket \(b) names entry \(i), which is empty" }
-            guard slot(of: slots[i].page, in: slots) == i else { return "TLB index: entry \(i) (page \(slots[i].page)) is not where a probe finds it" }
+            guard UInt32(truncatingIfNeeded: table[b] >> 32) == slots[i].page else { return "TLB index: bucket \(b) holds page \(table[b] >> 32) for entry \(i), which holds page \(slots[i].page)" }
+            guard slot(of: slots[i].page) == i else { return "TLB index: entry \(i) (page \(slots[i].page)) is not where a probe finds it" }
         }
         var valid = 0
         for i in slots.indices {

@@ -54,7 +54,8 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     /// Sets wider than ``scanWays``: the index is used instead of scans.
     private let indexed: Bool
     private var index: AssociativeIndex
-    /// Per set, the entry the policy heard of last (hit or filled), or -1.
+    /// Per set `s`, at `2s`: the entry the policy heard of last (hit or
+    /// filled), or -1.
     /// When the policy says more hits of that entry change nothing
     /// (``TLBReplacement/repeatedTouchChangesNothing``), a lookup tries it
     /// first and, if it still holds the page and is live, hits without the
@@ -62,7 +63,15 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     /// (an instruction page, a stack page), each the newest of its set.
     /// An `invlpg` or flush needs no update: the entry's page or liveness
     /// says it.
-    private var newest: [Int32]
+    ///
+    /// Indexed sets, at `2s + 1`: the entry that was newest before it, or
+    /// -1. Tried after the newest and before the hash probe: where instruction
+    /// fetches and data alternate in one wide set, a hit is most often on
+    /// the entry touched one access before. A candidate counts only when it
+    /// still holds the page and is live, so any stale value is harmless;
+    /// the hit is then told to the policy as any other. (One array for
+    /// both: one uniqueness check per update.)
+    private var recent: [Int32]
 
     /// Widest set searched by a scan.
     public static var scanWays: Int { 8 }
@@ -88,7 +97,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         replacement = Replacement(spec, seed: seed)
         self.indexed = indexed
         index = AssociativeIndex(entries: indexed ? spec.entries : 0)
-        newest = Array(repeating: -1, count: spec.sets)
+        recent = Array(repeating: -1, count: 2 * spec.sets)
     }
 
     /// Valid and not stale (of the current tag, another tag's current
@@ -105,18 +114,22 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     public mutating func lookup(_ page: VirtualPage) -> PTE? {
         let vpn = page.number
         let set = Int(vpn & setMask)
+        var hit = -1
         if Replacement.repeatedTouchChangesNothing {
-            let e = Int(newest.withUnsafeBufferPointer { $0[set] })
+            let e = Int(recent.withUnsafeBufferPointer { $0[2 &* set] })
             if e >= 0 {
                 let slot = slots.withUnsafeBufferPointer { $0[e] }
                 if slot.page == vpn && (indexed ? index.isLive(e) : slot.isLive(generation)) {
                     return slot.pte
                 }
             }
+            if indexed {
+                let p = Int(recent.withUnsafeBufferPointer { $0[2 &* set &+ 1] })
+                if p >= 0 && slots.withUnsafeBufferPointer({ $0[p].page }) == vpn && index.isLive(p) { hit = p }
+            }
         }
-        let hit: Int
         if indexed {
-            hit = slots.withUnsafeBufferPointer { index.liveSlot(of: vpn, in: $0) }
+            if hit < 0 { hit = index.liveSlot(of: vpn) }
         } else {
             let base = set &* ways
             let generation = generation
@@ -133,7 +146,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         }
         if hit < 0 { return nil }
         replacement.touched(hit)
-        if Replacement.repeatedTouchChangesNothing { newest[set] = Int32(truncatingIfNeeded: hit) }
+        if Replacement.repeatedTouchChangesNothing { becameNewest(hit, set: set) }
         return slots.withUnsafeBufferPointer { $0[hit].pte }
     }
 
@@ -162,7 +175,17 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
         if slot < 0 { slot = replacement.victim(set: set, base: base) }
         slots[slot] = Slot(page: vpn, pte: pte, generation: generation)
         replacement.inserted(slot)
-        newest[set] = Int32(truncatingIfNeeded: slot)
+        recent[2 &* set] = Int32(truncatingIfNeeded: slot)
+    }
+
+    /// Entry `e` of `set` was hit or filled: the policy heard of it last.
+    @inline(__always)
+    private mutating func becameNewest(_ e: Int, set: Int) {
+        let indexed = indexed
+        recent.withUnsafeMutableBufferPointer { r in
+            if indexed { r[2 &* set &+ 1] = r[2 &* set] }
+            r[2 &* set] = Int32(truncatingIfNeeded: e)
+        }
     }
 
     /// ``fill(_:_:)`` through the index. A stale entry of the same page is
@@ -172,20 +195,17 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     private mutating func indexedFill(_ vpn: UInt32, _ pte: PTE) {
         let set = Int(vpn & setMask)
         let base = set &* ways
-        slots.withUnsafeMutableBufferPointer { s in
-            if let old = index.slot(of: vpn, in: UnsafeBufferPointer(s)) {
-                index.remove(old, in: UnsafeBufferPointer(s))
-                s[old].page = Self.invalid
-            }
+        if let old = index.slot(of: vpn) {
+            index.remove(old, page: vpn)
+            slots[old].page = Self.invalid
         }
         let slot = index.firstNotLive(base, ways) ?? replacement.victim(set: set, base: base)
-        slots.withUnsafeMutableBufferPointer { s in
-            if s[slot].page != Self.invalid { index.remove(slot, in: UnsafeBufferPointer(s)) }
-            s[slot] = Slot(page: vpn, pte: pte, generation: generation)
-            index.insert(slot, in: UnsafeBufferPointer(s), global: pte.has(.global))
-        }
+        let evicted = slots[slot].page
+        if evicted != Self.invalid { index.remove(slot, page: evicted) }
+        slots[slot] = Slot(page: vpn, pte: pte, generation: generation)
+        index.insert(slot, page: vpn, global: pte.has(.global))
         replacement.inserted(slot)
-        newest[set] = Int32(truncatingIfNeeded: slot)
+        becameNewest(slot, set: set)
     }
 
     /// `invlpg`: drops the entry of `page` if cached.
@@ -193,11 +213,9 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     public mutating func invalidate(_ page: VirtualPage) {
         let vpn = page.number
         if indexed {
-            slots.withUnsafeMutableBufferPointer { s in
-                if let i = index.slot(of: vpn, in: UnsafeBufferPointer(s)) {
-                    index.remove(i, in: UnsafeBufferPointer(s))
-                    s[i].page = Self.invalid
-                }
+            if let i = index.slot(of: vpn) {
+                index.remove(i, page: vpn)
+                slots[i].page = Self.invalid
             }
             return
         }
@@ -237,7 +255,7 @@ public struct TLB<Replacement: TLBReplacement>: Sendable {
     }
 
     private mutating func drop(_ i: Int) {
-        if indexed { slots.withUnsafeBufferPointer { index.remove(i, in: $0) } }
+        if indexed { index.remove(i, page: slots[i].page) }
         slots[i].page = Self.invalid
     }
 

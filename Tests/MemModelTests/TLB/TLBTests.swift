@@ -259,9 +259,10 @@ private func page(_ n: UInt32) -> VirtualPage { VirtualPage(number: n) }
 }
 
 /// A repeated hit of the entry hit last skips the search and the policy
-/// (``TLBReplacement/repeatedTouchChangesNothing``); a TLB that tells the
-/// policy every hit (through ``AnyTLBReplacement``, which does not claim
-/// the property) must give the same hits and keep the same entries.
+/// (``TLBReplacement/repeatedTouchChangesNothing``), and a wide set tries
+/// the entry hit before it next; a TLB that tells the policy every hit
+/// (through ``AnyTLBReplacement``, which does not claim the property) and
+/// always searches must give the same hits and keep the same entries.
 @Suite struct RepeatedHitTests {
     func compare<R: TLBReplacement>(_ type: R.Type, _ spec: TLBSpec) {
         #expect(R.repeatedTouchChangesNothing)
@@ -269,12 +270,17 @@ private func page(_ n: UInt32) -> VirtualPage { VirtualPage(number: n) }
         var fast = TLB<R>(spec, seed: 9)
         var plain = TLB<AnyTLBReplacement>(spec, seed: 9)
         var rng: UInt64 = 77
-        var p: UInt32 = 0
-        var repeats = 0
+        var p: UInt32 = 0, q: UInt32 = 1
+        var repeats = 0, alternations = 0
         for step in 0..<30_000 {
             rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
-            // Runs of the same page, as instruction fetches make them.
-            if rng % 3 != 0 { p = UInt32(rng >> 20 % 200) % 200 } else { repeats += 1 }
+            // Runs of the same page, as instruction fetches make them, and
+            // two pages in turn, as fetches and data make them.
+            switch rng % 4 {
+            case 0: repeats += 1
+            case 1: swap(&p, &q); alternations += 1
+            default: q = p; p = UInt32(rng >> 20 % 200) % 200
+            }
             switch rng >> 40 % 50 {
             case 0: fast.flushNonGlobal(); plain.flushNonGlobal()
             case 1: fast.invalidate(page(p)); plain.invalidate(page(p))
@@ -287,7 +293,7 @@ private func page(_ n: UInt32) -> VirtualPage { VirtualPage(number: n) }
                 }
             }
         }
-        #expect(repeats > 5000)
+        #expect(repeats > 5000 && alternations > 5000)
         let x = fast.validEntries.map { "\($0.0.number):\($0.1.raw)" }.sorted()
         let y = plain.validEntries.map { "\($0.0.number):\($0.1.raw)" }.sorted()
         #expect(x == y)
@@ -295,7 +301,7 @@ private func page(_ n: UInt32) -> VirtualPage { VirtualPage(number: n) }
     }
 
     @Test func sameHitsAsTellingThePolicyEveryHit() {
-        for (entries, ways) in [(64, 4), (16, 1), (32, 32), (64, 16)] {
+        for (entries, ways) in [(64, 4), (16, 1), (32, 32), (64, 16), (512, 512)] {
             compare(LRUReplacement.self, TLBSpec(entries: entries, ways: ways, policy: .lru))
             compare(FIFOReplacement.self, TLBSpec(entries: entries, ways: ways, policy: .fifo))
             compare(RandomReplacement.self, TLBSpec(entries: entries, ways: ways, policy: .random))

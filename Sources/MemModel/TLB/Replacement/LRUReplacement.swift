@@ -36,32 +36,39 @@ public struct LRUReplacement: TLBReplacement {
 /// oldest is the list's head: a stamp moves its entry to the tail (it is
 /// the newest), in O(1) whatever the ways.
 struct Stamps: Sendable {
+    /// Narrow sets: the stamps alone.
     private var stamps: [UInt64]
     private var clock: UInt64 = 0
     private let ways: Int
+    private let entries: Int
     private let listed: Bool
-    /// The lists (wide sets only): entry `e`'s older neighbour at `2e`, its
-    /// newer one at `2e + 1`; -1 ends a list. One array, so a move checks
-    /// one buffer's uniqueness instead of two.
-    private var links: [Int32] = []
-    /// Set `s`'s head (oldest) at `2s`, its tail (newest) at `2s + 1`.
-    private var ends: [Int32] = []
+    /// Wide sets: entry `e`'s stamp and list links at `e`; set `s`'s
+    /// sentinel at `entries + s`, whose `newer` is the set's oldest entry
+    /// and whose `older` its newest (a circular list, so a move has no end
+    /// cases). One array, so a stamp checks one buffer's uniqueness.
+    private var nodes: [Node] = []
+
+    struct Node: Sendable {
+        var older: Int32
+        var newer: Int32
+        var stamp: UInt64
+    }
 
     init(_ spec: TLBSpec) {
-        stamps = Array(repeating: 0, count: spec.entries)
         ways = spec.ways
+        entries = spec.entries
         listed = spec.ways > TLB<LRUReplacement>.scanWays
+        stamps = listed ? [] : Array(repeating: 0, count: spec.entries)
         if listed {
             // Unstamped entries rank by way: each list starts in way order.
-            links.reserveCapacity(2 * spec.entries)
+            nodes.reserveCapacity(spec.entries + spec.sets)
             for e in 0 ..< spec.entries {
-                let way = e % ways
-                links.append(way == 0 ? -1 : Int32(e - 1))
-                links.append(way == ways - 1 ? -1 : Int32(e + 1))
+                let way = e % ways, sentinel = Int32(spec.entries + e / ways)
+                nodes.append(Node(older: way == 0 ? sentinel : Int32(e - 1),
+                                  newer: way == ways - 1 ? sentinel : Int32(e + 1), stamp: 0))
             }
             for s in 0 ..< spec.sets {
-                ends.append(Int32(s * ways))
-                ends.append(Int32(s * ways + ways - 1))
+                nodes.append(Node(older: Int32(s * ways + ways - 1), newer: Int32(s * ways), stamp: 0))
             }
         }
     }
@@ -69,32 +76,34 @@ struct Stamps: Sendable {
     @inline(__always)
     mutating func stamp(_ entry: Int) {
         clock &+= 1
-        stamps[entry] = clock
-        if listed { moveToTail(entry) }
+        if listed { moveToTail(entry) } else { stamps[entry] = clock }
     }
 
+    @inline(__always)
+    private func sentinel(_ entry: Int) -> Int { ways == entries ? entries : entries &+ entry / ways }
+
     private mutating func moveToTail(_ entry: Int) {
-        let set = ways == stamps.count ? 0 : entry / ways
-        let e = Int32(entry)
-        ends.withUnsafeMutableBufferPointer { ends in
-            guard ends[2 &* set &+ 1] != e else { return }
-            links.withUnsafeMutableBufferPointer { links in
-                let o = links[2 &* entry], n = links[2 &* entry &+ 1]
-                if o >= 0 { links[2 &* Int(o) &+ 1] = n } else { ends[2 &* set] = n }
-                links[2 &* Int(n)] = o  // not the tail, so it has a newer neighbour
-                let t = ends[2 &* set &+ 1]
-                links[2 &* Int(t) &+ 1] = e
-                links[2 &* entry] = t
-                links[2 &* entry &+ 1] = -1
-                ends[2 &* set &+ 1] = e
-            }
+        let sentinel = sentinel(entry)
+        let clock = clock
+        nodes.withUnsafeMutableBufferPointer { n in
+            n[entry].stamp = clock
+            let t = n[sentinel].older
+            let e = Int32(truncatingIfNeeded: entry)
+            guard t != e else { return }
+            let o = Int(n[entry].older), w = Int(n[entry].newer)
+            n[o].newer = Int32(truncatingIfNeeded: w)
+            n[w].older = Int32(truncatingIfNeeded: o)
+            n[Int(t)].newer = e
+            n[entry].older = t
+            n[entry].newer = Int32(truncatingIfNeeded: sentinel)
+            n[sentinel].older = e
         }
     }
 
     /// The way of `base ..< base + ways` with the smallest stamp, the lowest on a tie.
     @inline(__always)
     func oldest(_ base: Int) -> Int {
-        if listed { return Int(ends[2 * (ways == stamps.count ? 0 : base / ways)]) }
+        if listed { return Int(nodes[sentinel(base)].newer) }
         var victim = base
         for i in base &+ 1 ..< base &+ ways where stamps[i] < stamps[victim] { victim = i }
         return victim
@@ -103,21 +112,22 @@ struct Stamps: Sendable {
     /// Each list holds its set's entries in (stamp, way) order.
     func invariantViolation() -> String? {
         guard listed else { return nil }
-        for set in 0 ..< ends.count / 2 {
+        for set in 0 ..< (nodes.count - entries) {
+            let sentinel = entries + set
             var seen = 0
-            var previous = -1
-            var i = Int(ends[2 * set])
-            while i >= 0 {
-                guard i / ways == set, seen < ways else { return "LRU list of set \(set) holds entry \(i)" }
-                if previous >= 0 && (stamps[previous], previous) >= (stamps[i], i) {
+            var previous = sentinel
+            var i = Int(nodes[sentinel].newer)
+            while i != sentinel {
+                guard i >= 0, i < entries, i / ways == set, seen < ways else { return "LRU list of set \(set) holds entry \(i)" }
+                if previous != sentinel && (nodes[previous].stamp, previous) >= (nodes[i].stamp, i) {
                     return "LRU list of set \(set): entry \(previous) before entry \(i) but not older"
                 }
-                guard links[2 * i] == Int32(previous) else { return "LRU list of set \(set): broken back link at entry \(i)" }
+                guard nodes[i].older == Int32(previous) else { return "LRU list of set \(set): broken back link at entry \(i)" }
                 previous = i
                 seen += 1
-                i = Int(links[2 * i + 1])
+                i = Int(nodes[i].newer)
             }
-            guard seen == ways, ends[2 * set + 1] == Int32(previous) else { return "LRU list of set \(set) holds \(seen) of \(ways) entries" }
+            guard seen == ways, nodes[sentinel].older == Int32(previous) else { return "LRU list of set \(set) holds \(seen) of \(ways) entries" }
         }
         return nil
     }
