@@ -212,9 +212,9 @@ public final class RunWriter: ReplaySink {
     /// Parameter position, within a row, of each buffered value.
     private let parameter: [Int32]
     static let tickGroup = 128
-    private let slabInsert: Statement
-    private let processInsert: Statement
-    private let nodeInsert: Statement
+    private let slabInsert: GroupedInsert
+    private let processInsert: GroupedInsert
+    private let nodeInsert: GroupedInsert
     private var pendingNodes: [(tick: UInt64, node: NodeSample)] = []
     private var pendingSlabs: [(tick: UInt64, row: SlabInfoRow)] = []
     private var pendingProcesses: [ProcessRecord] = []
@@ -251,13 +251,13 @@ public final class RunWriter: ReplaySink {
         parameter = buffered.map { Int32(tableOrder.firstIndex(of: $0)!) }
         pendingTicks = .allocate(capacity: width * Self.flushRows)
         isReal = [false] + TickColumns.all.map(\.isReal)
-        slabInsert = try db.prepare("INSERT INTO slabinfo (run_id, tick, name, active_objs, num_objs, objsize, objperslab, pagesperslab, num_slabs, active_slabs, tunable_limit, tunable_batchcount) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        nodeInsert = try db.prepare("INSERT INTO node_metrics (run_id, tick, node, free_pages, used_pages, usage_pct, largest_free_block, frag_index, fallback_allocations, local_accesses, remote_accesses, reclaimed_pages, kswapd_active, kswapd_wakeups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        slabInsert = try GroupedInsert(db, "slabinfo", ["run_id", "tick", "name", "active_objs", "num_objs", "objsize", "objperslab", "pagesperslab", "num_slabs", "active_slabs", "tunable_limit", "tunable_batchcount"])
+        nodeInsert = try GroupedInsert(db, "node_metrics", ["run_id", "tick", "node", "free_pages", "used_pages", "usage_pct", "largest_free_block", "frag_index", "fallback_allocations", "local_accesses", "remote_accesses", "reclaimed_pages", "kswapd_active", "kswapd_wakeups"])
         callsiteInsert = try db.prepare("INSERT INTO kmem_callsites (run_id, call_site, allocs, frees, failures, bytes_req, bytes_alloc, frag_pct) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         pageInsert = try db.prepare("INSERT INTO kmem_pages (run_id, page_order, use, allocs, frees, failures) VALUES (?, ?, ?, ?, ?, ?)")
         curveInsert = try db.prepare("INSERT INTO mrc (run_id, structure, sets, entries, lookups, misses) VALUES (?, ?, ?, ?, ?, ?)")
         pageTypeInsert = try db.prepare("INSERT INTO pagetypeinfo (run_id, tick, node, migratetype, free_o0, free_o1, free_o2, free_o3, free_o4, free_o5, free_o6, free_o7, free_o8, free_o9, free_o10, pageblocks) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
-        processInsert = try db.prepare("INSERT INTO processes (run_id, pid, parent, spawned_tick, exited_tick, peak_resident, resident, faults, cow_faults, segv) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        processInsert = try GroupedInsert(db, "processes", ["run_id", "pid", "parent", "spawned_tick", "exited_tick", "peak_resident", "resident", "faults", "cow_faults", "segv"])
     }
 
     deinit { pendingTicks.deallocate() }
@@ -321,9 +321,10 @@ public final class RunWriter: ReplaySink {
             try tickInsert.run()
             r += 1
         }
-        for (tick, n) in pendingNodes { try insert(n, tick: tick) }
-        for (tick, row) in pendingSlabs { try insert(row, tick: tick) }
-        for p in pendingProcesses { try insert(p) }
+        try nodeInsert.write(pendingNodes.count) { st, c, i in bind(pendingNodes[i].node, tick: pendingNodes[i].tick, st, c) }
+        for (tick, n) in pendingNodes { try insertPageTypes(n, tick: tick) }
+        try slabInsert.write(pendingSlabs.count) { st, c, i in bind(pendingSlabs[i].row, tick: pendingSlabs[i].tick, st, c) }
+        try processInsert.write(pendingProcesses.count) { st, c, i in bind(pendingProcesses[i], st, c) }
         for c in pendingCallsites {
             callsiteInsert.bind(1, run)
             callsiteInsert.bind(2, "0x" + String(c.site, radix: 16))
@@ -364,22 +365,25 @@ public final class RunWriter: ReplaySink {
         lastFlush = monotonicSeconds()
     }
 
-    private func insert(_ n: NodeSample, tick: UInt64) throws {
-        nodeInsert.bind(1, run)
-        nodeInsert.bind(2, Int64(truncatingIfNeeded: tick))
-        nodeInsert.bind(3, Int64(n.node))
-        nodeInsert.bind(4, Int64(n.freePages))
-        nodeInsert.bind(5, Int64(n.usedPages))
-        nodeInsert.bind(6, n.usagePct)
-        nodeInsert.bind(7, Int64(n.largestFreeBlock))
-        nodeInsert.bind(8, n.fragIndex)
-        nodeInsert.bind(9, Int64(n.delta.fallbackAllocations))
-        nodeInsert.bind(10, Int64(n.delta.localAccesses))
-        nodeInsert.bind(11, Int64(n.delta.remoteAccesses))
-        nodeInsert.bind(12, Int64(n.delta.reclaimedPages))
-        nodeInsert.bind(13, Int64(n.kswapdActive ? 1 : 0))
-        nodeInsert.bind(14, Int64(n.delta.kswapdWakeups))
-        try nodeInsert.run()
+    /// Binds a node_metrics row at parameters `c ..< c + 14`.
+    private func bind(_ n: NodeSample, tick: UInt64, _ st: Statement, _ c: Int32) {
+        st.bind(c, run)
+        st.bind(c + 1, Int64(truncatingIfNeeded: tick))
+        st.bind(c + 2, Int64(n.node))
+        st.bind(c + 3, Int64(n.freePages))
+        st.bind(c + 4, Int64(n.usedPages))
+        st.bind(c + 5, n.usagePct)
+        st.bind(c + 6, Int64(n.largestFreeBlock))
+        st.bind(c + 7, n.fragIndex)
+        st.bind(c + 8, Int64(n.delta.fallbackAllocations))
+        st.bind(c + 9, Int64(n.delta.localAccesses))
+        st.bind(c + 10, Int64(n.delta.remoteAccesses))
+        st.bind(c + 11, Int64(n.delta.reclaimedPages))
+        st.bind(c + 12, Int64(n.kswapdActive ? 1 : 0))
+        st.bind(c + 13, Int64(n.delta.kswapdWakeups))
+    }
+
+    private func insertPageTypes(_ n: NodeSample, tick: UInt64) throws {
         guard let types = n.pageTypes else { return }
         for (t, name) in PageTypeInfo.typeNames.enumerated() {
             pageTypeInsert.bind(1, run)
@@ -392,34 +396,34 @@ public final class RunWriter: ReplaySink {
         }
     }
 
-    private func insert(_ r: SlabInfoRow, tick: UInt64) throws {
-        slabInsert.bind(1, run)
-        slabInsert.bind(2, Int64(bitPattern: tick))
-        slabInsert.bind(3, r.name)
-        slabInsert.bind(4, Int64(r.activeObjects))
-        slabInsert.bind(5, Int64(r.objects))
-        slabInsert.bind(6, Int64(r.objectSize))
-        slabInsert.bind(7, Int64(r.objectsPerSlab))
-        slabInsert.bind(8, Int64(r.pagesPerSlab))
-        slabInsert.bind(9, Int64(r.slabs))
-        slabInsert.bind(10, Int64(r.activeSlabs))
-        slabInsert.bind(11, Int64(r.limit))
-        slabInsert.bind(12, Int64(r.batchcount))
-        try slabInsert.run()
+    /// Binds a slabinfo row at parameters `c ..< c + 12`.
+    private func bind(_ r: SlabInfoRow, tick: UInt64, _ st: Statement, _ c: Int32) {
+        st.bind(c, run)
+        st.bind(c + 1, Int64(bitPattern: tick))
+        st.bind(c + 2, r.name)
+        st.bind(c + 3, Int64(r.activeObjects))
+        st.bind(c + 4, Int64(r.objects))
+        st.bind(c + 5, Int64(r.objectSize))
+        st.bind(c + 6, Int64(r.objectsPerSlab))
+        st.bind(c + 7, Int64(r.pagesPerSlab))
+        st.bind(c + 8, Int64(r.slabs))
+        st.bind(c + 9, Int64(r.activeSlabs))
+        st.bind(c + 10, Int64(r.limit))
+        st.bind(c + 11, Int64(r.batchcount))
     }
 
-    private func insert(_ p: ProcessRecord) throws {
-        processInsert.bind(1, run)
-        processInsert.bind(2, Int64(p.pid))
-        processInsert.bind(3, p.parent.map { .int(Int64($0)) } ?? .null)
-        processInsert.bind(4, Int64(bitPattern: p.spawnedTick))
-        processInsert.bind(5, p.exitedTick.map { .int(Int64(bitPattern: $0)) } ?? .null)
-        processInsert.bind(6, Int64(p.peakResident))
-        processInsert.bind(7, Int64(p.resident))
-        processInsert.bind(8, Int64(p.faults))
-        processInsert.bind(9, Int64(p.cowFaults))
-        processInsert.bind(10, Int64(p.segv))
-        try processInsert.run()
+    /// Binds a processes row at parameters `c ..< c + 10`.
+    private func bind(_ p: ProcessRecord, _ st: Statement, _ c: Int32) {
+        st.bind(c, run)
+        st.bind(c + 1, Int64(p.pid))
+        st.bind(c + 2, p.parent.map { .int(Int64($0)) } ?? .null)
+        st.bind(c + 3, Int64(bitPattern: p.spawnedTick))
+        st.bind(c + 4, p.exitedTick.map { .int(Int64(bitPattern: $0)) } ?? .null)
+        st.bind(c + 5, Int64(p.peakResident))
+        st.bind(c + 6, Int64(p.resident))
+        st.bind(c + 7, Int64(p.faults))
+        st.bind(c + 8, Int64(p.cowFaults))
+        st.bind(c + 9, Int64(p.segv))
     }
 
     @inline(__always)
@@ -455,6 +459,41 @@ public final class RunWriter: ReplaySink {
             st.bind(5, s.seconds)
             st.bind(6, run)
             try st.run()
+        }
+    }
+}
+
+/// One table's INSERT of one row and of ``group`` rows at once: a group
+/// pays SQLite's per-statement cost (the VDBE program's start, step and
+/// reset) once for all its rows, as the tick rows' INSERT does. Rows go in
+/// the order given, so the table ends up as with one INSERT per row.
+struct GroupedInsert {
+    static let group = 64
+    private let one: Statement
+    private let many: Statement
+    private let columns: Int32
+
+    init(_ db: Database, _ table: String, _ columns: [String]) throws {
+        let tuple = "(?\(String(repeating: ", ?", count: columns.count - 1)))"
+        let insert = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+        one = try db.prepare(insert + tuple)
+        many = try db.prepare(insert + Array(repeating: tuple, count: Self.group).joined(separator: ", "))
+        self.columns = Int32(columns.count)
+    }
+
+    /// Inserts rows `0 ..< count`; `bind(statement, first, i)` binds row `i`
+    /// at parameters `first ..< first + columns`.
+    func write(_ count: Int, _ bind: (Statement, Int32, Int) -> Void) throws {
+        var r = 0
+        while r + Self.group <= count {
+            for k in 0 ..< Self.group { bind(many, Int32(k) * columns + 1, r + k) }
+            try many.run()
+            r += Self.group
+        }
+        while r < count {
+            bind(one, 1, r)
+            try one.run()
+            r += 1
         }
     }
 }

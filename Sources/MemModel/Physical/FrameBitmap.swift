@@ -234,20 +234,91 @@ public struct FreeSpaceShape: Equatable, Sendable {
     /// order 9 or 10: `blocks[9] + 2 · blocks[10]`.
     public var freeHugeBlocks: Int { blocksPerOrder[9] + 2 * blocksPerOrder[10] }
 
-    /// - Complexity: O(frames / 64 + free runs + blocks), once per tick.
+    /// Computed a word at a time, without walking the runs: the greedy
+    /// split of each run (``largestBlock(at:end:)``) takes exactly the
+    /// aligned blocks that are wholly free while their parent (the aligned
+    /// block of twice the size around them) is not — the buddy allocator's
+    /// free blocks — and every wholly free block of ``maxOrder``. So for
+    /// each order k the count is the population of "all 2^k frames free"
+    /// at aligned positions, less those whose parent is all free: orders
+    /// 0–5 from each word's bits, orders 6–10 from one bit per wholly free
+    /// word. `ReferenceShape` in the tests walks the runs instead and must
+    /// agree on random bitmaps.
+    /// - Complexity: O(frames / 64) word operations, once per tick; the
+    ///   longest run within a word is measured only when the word has more
+    ///   free frames than the longest run so far.
     public init(_ bitmap: FrameBitmap) {
-        var f = 0
-        while let s = bitmap.firstFree(from: f) {
-            let e = bitmap.firstUsed(from: s)
-            if e - s > largestFreeRun { largestFreeRun = e - s }
-            var a = s
-            while a < e {
-                let order = Self.largestBlock(at: a, end: e)
-                blocksPerOrder[order] += 1
-                a += 1 << order
+        var c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0
+        var run = 0, best = 0
+        // One bit per wholly free word, 64 words (4096 frames) at a time:
+        // the orders above 5 are counted from it a group at a time.
+        var full: UInt64 = 0
+        let n = bitmap.words.count
+        bitmap.words.withUnsafeBufferPointer { words in
+            for j in 0 ..< n {
+                let f0 = ~words[j]
+                if f0 == ~0 {
+                    full |= 1 << UInt64(j & 63)
+                    run &+= 64
+                } else if f0 == 0 {
+                    if run > best { best = run }
+                    run = 0
+                } else {
+                    let f1 = f0 & (f0 >> 1) & 0x5555_5555_5555_5555
+                    let f2 = f1 & (f1 >> 2) & 0x1111_1111_1111_1111
+                    let f3 = f2 & (f2 >> 4) & 0x0101_0101_0101_0101
+                    let f4 = f3 & (f3 >> 8) & 0x0001_0001_0001_0001
+                    let f5 = f4 & (f4 >> 16) & 0x0000_0001_0000_0001
+                    c0 &+= (f0 & ~(f1 | f1 << 1)).nonzeroBitCount
+                    c1 &+= (f1 & ~(f2 | f2 << 2)).nonzeroBitCount
+                    c2 &+= (f2 & ~(f3 | f3 << 4)).nonzeroBitCount
+                    c3 &+= (f3 & ~(f4 | f4 << 8)).nonzeroBitCount
+                    c4 &+= (f4 & ~(f5 | f5 << 16)).nonzeroBitCount
+                    c5 &+= f5.nonzeroBitCount
+                    // The run reaching into this word from below ends here.
+                    run &+= words[j].trailingZeroBitCount
+                    if run > best { best = run }
+                    if f0.nonzeroBitCount > best { best = max(best, Self.longestOnes(f0)) }
+                    run = words[j].leadingZeroBitCount
+                }
+                if j & 63 == 63 || j == n - 1 {
+                    countWholeWords(full)
+                    full = 0
+                }
             }
-            f = e
         }
+        if run > best { best = run }
+        largestFreeRun = best
+        blocksPerOrder[0] += c0
+        blocksPerOrder[1] += c1
+        blocksPerOrder[2] += c2
+        blocksPerOrder[3] += c3
+        blocksPerOrder[4] += c4
+        blocksPerOrder[5] += c5
+    }
+
+    /// Orders 6–10 from `g6`, one bit per wholly free word of 64 aligned
+    /// words (groups of 2^(k-6) words are aligned within it).
+    private mutating func countWholeWords(_ g6: UInt64) {
+        guard g6 != 0 else { return }
+        let g7 = g6 & (g6 >> 1) & 0x5555_5555_5555_5555
+        let g8 = g7 & (g7 >> 2) & 0x1111_1111_1111_1111
+        let g9 = g8 & (g8 >> 4) & 0x0101_0101_0101_0101
+        let g10 = g9 & (g9 >> 8) & 0x0001_0001_0001_0001
+        blocksPerOrder[6] += (g6 & ~(g7 | g7 << 1)).nonzeroBitCount
+        blocksPerOrder[7] += (g7 & ~(g8 | g8 << 2)).nonzeroBitCount
+        blocksPerOrder[8] += (g8 & ~(g9 | g9 << 4)).nonzeroBitCount
+        blocksPerOrder[9] += (g9 & ~(g10 | g10 << 8)).nonzeroBitCount
+        blocksPerOrder[10] += g10.nonzeroBitCount
+    }
+
+    /// The longest run of set bits in `x`: each `x & x << 1` shortens every
+    /// run by one.
+    @inline(__always)
+    static func longestOnes(_ x: UInt64) -> Int {
+        var x = x, n = 0
+        while x != 0 { x &= x << 1; n &+= 1 }
+        return n
     }
 
     /// Splits `[start, start + length)` into maximal aligned blocks.

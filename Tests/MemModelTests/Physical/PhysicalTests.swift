@@ -110,6 +110,48 @@ import MemTrace
         #expect(bits.freeCount == 16)
     }
 
+    /// The shape's word-at-a-time counts equal the greedy split of every
+    /// free run, walked run by run (the definition), on random bitmaps:
+    /// sizes that end inside a word, inside a 4096-frame group and on a
+    /// boundary; free and used stretches from 1 frame to past 4 MiB, so
+    /// every order and runs across words and groups occur.
+    @Test func freeSpaceShapeEqualsTheGreedySplitOfEveryRun() {
+        var rng: UInt64 = 0x9E37_79B9
+        func next(_ bound: Int) -> Int {
+            rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
+            return Int(rng % UInt64(bound))
+        }
+        var seen = Array(repeating: false, count: maxOrder + 1)
+        for frames in [64, 100, 4096, 5000, 8192, 20_000, 65_536 + 77] {
+            for round in 0 ..< 40 {
+                var bits = FrameBitmap(frames: frames, reserved: 0)
+                var f = 0
+                // Stretch lengths: mostly short, sometimes up to 3000 frames.
+                let scale = [4, 70, 3000][round % 3]
+                while f < frames {
+                    let used = 1 + next(scale), free = 1 + next(scale)
+                    bits.setUsed(f, count: min(used, frames - f))
+                    f += used + free
+                }
+                var expected = FreeSpaceShape()
+                bits.forEachFreeRun { start, length in
+                    expected.largestFreeRun = max(expected.largestFreeRun, length)
+                    FreeSpaceShape.decompose(start: start, length: length) { expected.blocksPerOrder[$0] += 1 }
+                }
+                let shape = FreeSpaceShape(bits)
+                #expect(shape == expected, "\(frames) frames, round \(round)")
+                for o in 0 ... maxOrder where expected.blocksPerOrder[o] > 0 { seen[o] = true }
+            }
+        }
+        #expect(seen.allSatisfy { $0 })
+        let empty = FrameBitmap(frames: 3000, reserved: 3000)
+        #expect(FreeSpaceShape(empty) == FreeSpaceShape())
+        var whole = FreeSpaceShape()
+        whole.largestFreeRun = 3000
+        FreeSpaceShape.decompose(start: 0, length: 3000) { whole.blocksPerOrder[$0] += 1 }
+        #expect(FreeSpaceShape(FrameBitmap(frames: 3000, reserved: 0)) == whole)
+    }
+
     /// Hand computation of traces/basic.trace (240 allocatable frames, 16..255).
     /// Tick 0: frames 16 (kernel page directory), a=17 b=18 c=19, run8=20..27, b freed.
     @Test(arguments: FrameAllocatorKind.allCases)
