@@ -144,18 +144,20 @@ extension Machine {
             let ctable = pmm_alloc_page(for: .pageTable)!
             tables.attach(ctable)
             tables.write(cdir, di, PTE.make(ctable, [.present, .writable, .user]))
-            var ti = tables.nextPresent(in: ptable, after: -1)
-            while ti < 1024 {
-                var e = tables[ptable, ti]
+            // Writable private pages become copy-on-write in both. The
+            // region of the last such page is tried first: a table's pages
+            // mostly lie in one region.
+            let regions = parent.regions
+            var last = -1
+            child.resident += tables.copyTable(from: ptable, to: ctable, refcount: &frames.refcount) { ti, e in
+                guard e.has(.writable) else { return e }
                 let va = UInt32(di) << 22 | UInt32(ti) << 12
-                if e.has(.writable), isPrivateWritable(parent.regions, va) {
-                    e = e.with(.cow, without: .writable)
-                    tables.write(ptable, ti, e)
+                if last < 0 || !regions[last].contains(va) {
+                    guard let r = regionIndex(regions, va) else { return e }
+                    last = r
                 }
-                tables.write(ctable, ti, e)
-                frames.refcount[e.frame.index] += 1
-                child.resident += 1
-                ti = tables.nextPresent(in: ptable, after: ti)
+                let r = regions[last]
+                return r.segment < 0 && r.perms.contains(.write) ? e.with(.cow, without: .writable) : e
             }
             di = tables.nextPresent(in: pdir, after: di)
         }
