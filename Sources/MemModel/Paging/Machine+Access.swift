@@ -16,6 +16,26 @@ extension Machine {
         translate(kind, va)
     }
 
+    /// The accesses of `batch[start ..< end]` up to the first event that is
+    /// not an access of the running process, each as ``access(_:_:_:)``
+    /// does it (they need no switch); counted in `events`. Returns how many
+    /// it applied. The replay loop hands a run of accesses over in one call,
+    /// so the hit path is inlined here instead of called per event (in the
+    /// loop the compiler calls it: see the README's performance section).
+    @inline(never)
+    mutating func accessRun(_ batch: UnsafePointer<Event>, _ start: Int, _ end: Int) -> Int {
+        var i = start
+        while i < end {
+            // A fault may end the running process (a SIGSEGV kills it): the
+            // PID is read again for every access.
+            guard case let .access(kind, pid, va) = batch[i], pid == processes.currentPID else { break }
+            translate(kind, va)
+            i &+= 1
+        }
+        events &+= i &- start
+        return i &- start
+    }
+
     /// An access by another process than the running one: the switch first.
     @inline(never)
     mutating func accessSwitching(_ kind: AccessKind, _ pid: PID, _ va: UInt32) throws(ModelError) {

@@ -256,6 +256,22 @@ public enum Replayer {
                 do {
                     switch event {
                     case let .access(kind, pid, va):
+                        if checkEvery == 0 && pid == m.processes.currentPID {
+                            // The accesses from here of the running process,
+                            // up to the end of the tick --tick-every sets.
+                            let end = tickEvery > 0 ? min(count, i &+ (tickEvery &- eventsInTick)) : count
+                            let n = m.accessRun(events, i, end)
+                            i &+= n
+                            if tickEvery > 0 {
+                                eventsInTick &+= n
+                                if eventsInTick == tickEvery {
+                                    try close()
+                                    m.beginTick(m.tick + 1)
+                                    autoOpened = true
+                                }
+                            }
+                            continue
+                        }
                         try m.access(kind, pid, va)
                     case .tick(let n):
                         let next = n ?? m.tick + 1
