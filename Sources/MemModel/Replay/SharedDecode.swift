@@ -12,8 +12,16 @@ import Glibc
 /// fills batch `n` in slot `n % depth` once every variant still replaying
 /// has moved past batch `n - depth`; a variant waits for batch `n` until the
 /// decoder has published it. Memory is the ring (`depth` batches of
-/// ``batchCapacity`` events, 4 MiB), whatever the trace's length; the slowest variant sets
-/// the pace, and the decoder is never more than `depth` batches ahead of it.
+/// ``batchCapacity`` events, 512 KiB each), whatever the trace's length;
+/// the slowest variant sets the pace, and the decoder is never more than
+/// `depth` batches ahead of it.
+///
+/// The depth (``defaultDepth(variants:)``) is 8 batches for one replay and
+/// 16 per variant, up to 64, for several: variants that share cores run
+/// in turns of the scheduler's time slice, and a shallow ring made the ones
+/// that had run ahead wait for the one that had not (`compare` of 4
+/// variants of a 16 M-event text trace: 1.62× one replay's time with 8
+/// batches, 1.50× with 32, 1.42× with 64).
 ///
 /// Every variant sees exactly the events, lines and reader errors a reader
 /// of its own would give it (the reader defers an error until the batches
@@ -53,8 +61,22 @@ public final class SharedDecode: @unchecked Sendable {
     /// Events per batch: larger than a reader's own (fewer handoffs
     /// between threads; 512 KiB a batch).
     public static let batchCapacity = 16_384
+    /// Batches the decoder publishes between wake-ups of sleeping variants
+    /// (and before it sleeps itself, or at the end).
+    static let wakeEvery = 4
 
-    public init(reader: TraceReader, variants: Int, depth: Int = 8) throws(TraceError) {
+    /// How often a waiting thread yields its core before it sleeps (each
+    /// yield about a microsecond: a few hundred microseconds in all, the
+    /// time the decoder takes for a batch of text) when every thread has a
+    /// core of its own; none when they share cores (compare's variants),
+    /// where a yielding thread would take turns from those with work.
+    private let yieldsBeforeSleep: Int
+
+    /// The ring's depth for `variants` replays (see the type's comment).
+    public static func defaultDepth(variants: Int) -> Int { variants == 1 ? 8 : min(64, 16 * variants) }
+
+    public init(reader: TraceReader, variants: Int, depth: Int? = nil) throws(TraceError) {
+        let depth = depth ?? Self.defaultDepth(variants: variants)
         precondition(variants > 0 && depth > 1)
         path = reader.path
         self.reader = reader
@@ -64,6 +86,7 @@ public final class SharedDecode: @unchecked Sendable {
         self.depth = depth
         ring = (0..<depth).map { _ in EventBatch(capacity: Self.batchCapacity) }
         position = Array(repeating: 0, count: variants)
+        yieldsBeforeSleep = variants + 1 <= sysconf(Int32(_SC_NPROCESSORS_ONLN)) ? 512 : 0
         directives = try Replayer.readDirectives(reader)
         // The statement after the directives is read with them, outside any
         // batch the decoder scans for names.
@@ -81,7 +104,20 @@ public final class SharedDecode: @unchecked Sendable {
         var n = 0
         while true {
             monitor.lock()
+            var spins = 0
             while position.min()! <= n - depth {
+                // Variants may sleep on batches not yet announced.
+                if variantsWaiting > 0 { monitor.broadcast(.variants) }
+                // Ahead of the slowest variant by the whole ring: yield a
+                // while before sleeping, as a waiting variant does (see
+                // batch(_:for:)).
+                if spins < yieldsBeforeSleep {
+                    spins += 1
+                    monitor.unlock()
+                    sched_yield()
+                    monitor.lock()
+                    continue
+                }
                 decoderWaits = true
                 monitor.wait(.decoder)
                 decoderWaits = false
@@ -111,7 +147,11 @@ public final class SharedDecode: @unchecked Sendable {
                 finished = true
             }
             let done = finished
-            if variantsWaiting > 0 { monitor.broadcast(.variants) }
+            // Sleeping variants are woken every `wakeEvery` batches, not at
+            // each: a woken variant then finds several to replay before it
+            // sleeps again (4 variants of a 16 M-event text trace made 15.8 k
+            // futex calls when each batch woke them all).
+            if variantsWaiting > 0 && (done || n % Self.wakeEvery == Self.wakeEvery - 1) { monitor.broadcast(.variants) }
             monitor.unlock()
             if done { return }
             n += 1
@@ -127,7 +167,23 @@ public final class SharedDecode: @unchecked Sendable {
         let freesAWaitedSlot = position[index] == position.min()!
         position[index] = n
         if decoderWaits && freesAWaitedSlot { monitor.broadcast(.decoder) }
+        var spins = 0
         while published <= n && !finished {
+            // A model faster than the decoder waits for nearly every batch.
+            // Sleeping on the condition then lets the scheduler wake it on
+            // the decoder's core, and the two share one core from then on
+            // (full replays of a text trace ran at either about 62 or about
+            // 93 M events/s, run to run); yielding for a while first keeps
+            // each on its own core. A yield gives the core to any other
+            // runnable thread (compare's other variants), so it costs them
+            // nothing.
+            if spins < yieldsBeforeSleep {
+                spins += 1
+                monitor.unlock()
+                sched_yield()
+                monitor.lock()
+                continue
+            }
             variantsWaiting += 1
             monitor.wait(.variants)
             variantsWaiting -= 1
@@ -136,6 +192,25 @@ public final class SharedDecode: @unchecked Sendable {
         if let failure { throw failure }
         return nil
     }
+
+    /// Called on a variant's thread before its first batch. When the
+    /// variants and the decoder outnumber the cores, the variant's thread
+    /// lowers its own priority (on Linux a nice value is a thread's, and
+    /// `setpriority` of "the calling process", 0, sets the calling
+    /// thread's, `setpriority(2)`): every variant waits for the decoder, so the
+    /// decoder must not wait for a core while variants take turns on both
+    /// (with equal shares, 4 variants on 2 cores left it 2/5 of them, and
+    /// `compare` of 4 variants of a text trace took 1.6 times one replay).
+    /// Once the decoder sleeps on a full ring the variants have both cores.
+    fileprivate func yieldToTheDecoder() {
+        guard position.count + 1 > sysconf(Int32(_SC_NPROCESSORS_ONLN)) else { return }
+        #if canImport(Glibc)
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.variantNice)
+        #endif
+    }
+
+    /// The nice value variants take when they share cores with the decoder.
+    static let variantNice: Int32 = 5
 
     fileprivate func stop(_ index: Int) {
         monitor.lock()
@@ -193,6 +268,7 @@ public final class SharedDecode: @unchecked Sendable {
         public var path: String { shared.path }
 
         public func fill(_ batch: EventBatch) throws(TraceError) -> EventBatch {
+            if next == 0 { shared.yieldToTheDecoder() }
             guard let b = try shared.batch(next, for: index) else { return empty }
             next += 1
             return b
