@@ -27,6 +27,9 @@ struct VariantSpec: Equatable {
         for (key, _) in settings where !Self.keys.contains(key) {
             throw ValidationError("unknown key '\(key)'; valid keys: \(Self.keys.joined(separator: ", "))")
         }
+        if let key = Self.repeatedKey(settings) {
+            throw ValidationError("variant \(label): '\(key)' is set twice")
+        }
         self.label = label
         self.settings = settings
     }
@@ -55,6 +58,17 @@ struct VariantSpec: Equatable {
             }
             settings.append((key, value))
         }
+        // The last value would win unseen: a slip in a long spec, not a wish.
+        if let key = Self.repeatedKey(settings) {
+            throw ValidationError("--variant '\(spec)': '\(key)' is set twice")
+        }
+    }
+
+    /// The first key that occurs more than once, if any.
+    static func repeatedKey(_ settings: [(key: String, value: String)]) -> String? {
+        var seen = Set<String>()
+        for (key, _) in settings where !seen.insert(key).inserted { return key }
+        return nil
     }
 
     /// `base` with this variant's settings applied, checked as the command

@@ -142,7 +142,9 @@ import MemStore
         #expect(none.err.contains("at least one --variant"))
         let pair = try CLI.run(["compare", Self.reclaim, "--variant", "a:pmm"])
         #expect(pair.err.contains("'pmm' is not KEY=VALUE"))
-        for r in [value, twice, marks, pair] { #expect(r.status == 64) }
+        let repeated = try CLI.run(["compare", Self.reclaim, "--variant", "a:pmm=buddy,tlb=64:4,pmm=stack"])
+        #expect(repeated.err.contains("--variant 'a:pmm=buddy,tlb=64:4,pmm=stack': 'pmm' is set twice"))
+        for r in [value, twice, marks, pair, repeated] { #expect(r.status == 64) }
     }
 
     @Test func directReclaimAndBaseOptionsReachTheVariants() throws {
