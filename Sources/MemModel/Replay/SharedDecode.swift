@@ -174,9 +174,8 @@ public final class SharedDecode: @unchecked Sendable {
             // the decoder's core, and the two share one core from then on
             // (full replays of a text trace ran at either about 62 or about
             // 93 M events/s, run to run); yielding for a while first keeps
-            // each on its own core. A yield gives the core to any other
-            // runnable thread (compare's other variants), so it costs them
-            // nothing.
+            // each on its own core. Only when every thread has a core
+            // (`yieldsBeforeSleep`).
             if spins < yieldsBeforeSleep {
                 spins += 1
                 monitor.unlock()
@@ -192,25 +191,6 @@ public final class SharedDecode: @unchecked Sendable {
         if let failure { throw failure }
         return nil
     }
-
-    /// Called on a variant's thread before its first batch. When the
-    /// variants and the decoder outnumber the cores, the variant's thread
-    /// lowers its own priority (on Linux a nice value is a thread's, and
-    /// `setpriority` of "the calling process", 0, sets the calling
-    /// thread's, `setpriority(2)`): every variant waits for the decoder, so the
-    /// decoder must not wait for a core while variants take turns on both
-    /// (with equal shares, 4 variants on 2 cores left it 2/5 of them, and
-    /// `compare` of 4 variants of a text trace took 1.6 times one replay).
-    /// Once the decoder sleeps on a full ring the variants have both cores.
-    fileprivate func yieldToTheDecoder() {
-        guard position.count + 1 > sysconf(Int32(_SC_NPROCESSORS_ONLN)) else { return }
-        #if canImport(Glibc)
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.variantNice)
-        #endif
-    }
-
-    /// The nice value variants take when they share cores with the decoder.
-    static let variantNice: Int32 = 5
 
     fileprivate func stop(_ index: Int) {
         monitor.lock()
@@ -268,7 +248,6 @@ public final class SharedDecode: @unchecked Sendable {
         public var path: String { shared.path }
 
         public func fill(_ batch: EventBatch) throws(TraceError) -> EventBatch {
-            if next == 0 { shared.yieldToTheDecoder() }
             guard let b = try shared.batch(next, for: index) else { return empty }
             next += 1
             return b
