@@ -201,9 +201,9 @@ public final class ResultStore {
 public final class RunWriter: ReplaySink {
     let db: Database
     public let run: Int64
-    private let tickInsert: Statement
-    /// One INSERT of `tickGroup` rows: SQLite's per-statement cost, paid once per group.
-    private let tickGroupInsert: Statement
+    /// Tick rows go in `tickGroup` to an INSERT: SQLite's per-statement
+    /// cost, paid once per group.
+    private let tickInsert: GroupedInsert
     /// Buffered tick rows, `width` values each: run_id then the columns.
     private let pendingTicks: UnsafeMutablePointer<Int64>
     private var pendingRows = 0
@@ -243,10 +243,7 @@ public final class RunWriter: ReplaySink {
         let buffered = ["run_id"] + TickColumns.all.map(\.name)
         let tableOrder = try db.rows("SELECT name FROM pragma_table_info('tick_metrics') ORDER BY cid")
             .compactMap { $0[0] }.filter(buffered.contains)
-        let tuple = "(?\(String(repeating: ", ?", count: tableOrder.count - 1)))"
-        let insert = "INSERT INTO tick_metrics (\(tableOrder.joined(separator: ", "))) VALUES "
-        tickInsert = try db.prepare(insert + tuple)
-        tickGroupInsert = try db.prepare(insert + Array(repeating: tuple, count: Self.tickGroup).joined(separator: ", "))
+        tickInsert = try GroupedInsert(db, "tick_metrics", tableOrder, group: Self.tickGroup)
         width = buffered.count
         parameter = buffered.map { Int32(tableOrder.firstIndex(of: $0)!) }
         pendingTicks = .allocate(capacity: width * Self.flushRows)
@@ -310,17 +307,7 @@ public final class RunWriter: ReplaySink {
 
     /// Writes every buffered row; inside a write transaction.
     private func writeBuffered() throws {
-        var r = 0
-        while r + Self.tickGroup <= pendingRows {
-            bind(tickGroupInsert, rows: Self.tickGroup, from: pendingTicks + r * width)
-            try tickGroupInsert.run()
-            r += Self.tickGroup
-        }
-        while r < pendingRows {
-            bind(tickInsert, rows: 1, from: pendingTicks + r * width)
-            try tickInsert.run()
-            r += 1
-        }
+        try tickInsert.write(pendingRows) { st, first, r in bindTick(st, first, from: pendingTicks + r * width) }
         try nodeInsert.write(pendingNodes.count) { st, c, i in bind(pendingNodes[i].node, tick: pendingNodes[i].tick, st, c) }
         for (tick, n) in pendingNodes { try insertPageTypes(n, tick: tick) }
         try slabInsert.write(pendingSlabs.count) { st, c, i in bind(pendingSlabs[i].row, tick: pendingSlabs[i].tick, st, c) }
@@ -426,20 +413,16 @@ public final class RunWriter: ReplaySink {
         st.bind(c + 9, Int64(p.segv))
     }
 
+    /// Binds the buffered tick row at `p` at parameters `first ..< first + width`.
     @inline(__always)
-    private func bind(_ st: Statement, rows: Int, from p: UnsafeMutablePointer<Int64>) {
+    private func bindTick(_ st: Statement, _ first: Int32, from p: UnsafeMutablePointer<Int64>) {
         isReal.withUnsafeBufferPointer { real in
             parameter.withUnsafeBufferPointer { position in
-                var i = 0
-                for r in 0..<rows {
-                    let first = Int32(r * width + 1)
-                    for c in 0..<width {
-                        if real[c] {
-                            st.bind(first + position[c], Double(bitPattern: UInt64(bitPattern: p[i])))
-                        } else {
-                            st.bind(first + position[c], p[i])
-                        }
-                        i += 1
+                for c in 0..<width {
+                    if real[c] {
+                        st.bind(first + position[c], Double(bitPattern: UInt64(bitPattern: p[c])))
+                    } else {
+                        st.bind(first + position[c], p[c])
                     }
                 }
             }
@@ -463,21 +446,22 @@ public final class RunWriter: ReplaySink {
     }
 }
 
-/// One table's INSERT of one row and of ``group`` rows at once: a group
+/// One table's INSERT of one row and of `group` rows at once: a group
 /// pays SQLite's per-statement cost (the VDBE program's start, step and
-/// reset) once for all its rows, as the tick rows' INSERT does. Rows go in
-/// the order given, so the table ends up as with one INSERT per row.
+/// reset) once for all its rows. Rows go in the order given, so the table
+/// ends up as with one INSERT per row.
 struct GroupedInsert {
-    static let group = 64
+    private let group: Int
     private let one: Statement
     private let many: Statement
     private let columns: Int32
 
-    init(_ db: Database, _ table: String, _ columns: [String]) throws {
+    init(_ db: Database, _ table: String, _ columns: [String], group: Int = 64) throws {
         let tuple = "(?\(String(repeating: ", ?", count: columns.count - 1)))"
         let insert = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
         one = try db.prepare(insert + tuple)
-        many = try db.prepare(insert + Array(repeating: tuple, count: Self.group).joined(separator: ", "))
+        many = try db.prepare(insert + Array(repeating: tuple, count: group).joined(separator: ", "))
+        self.group = group
         self.columns = Int32(columns.count)
     }
 
@@ -485,10 +469,10 @@ struct GroupedInsert {
     /// at parameters `first ..< first + columns`.
     func write(_ count: Int, _ bind: (Statement, Int32, Int) -> Void) throws {
         var r = 0
-        while r + Self.group <= count {
-            for k in 0 ..< Self.group { bind(many, Int32(k) * columns + 1, r + k) }
+        while r + group <= count {
+            for k in 0 ..< group { bind(many, Int32(k) * columns + 1, r + k) }
             try many.run()
-            r += Self.group
+            r += group
         }
         while r < count {
             bind(one, 1, r)

@@ -120,7 +120,7 @@ extension Machine {
         let cdir = createDirectory()!
         child.directory = cdir
         child.regions = parent.regions
-        for i in child.regions.indices where child.regions[i].segment < 0 && child.regions[i].perms.contains(.write) {
+        for i in child.regions.indices where child.regions[i].isPrivateWritable {
             child.regions[i].cow = true
             processes[Int(ps)].regions[i].cow = true
         }
@@ -156,8 +156,7 @@ extension Machine {
                     guard let r = regionIndex(regions, va) else { return e }
                     last = r
                 }
-                let r = regions[last]
-                return r.segment < 0 && r.perms.contains(.write) ? e.with(.cow, without: .writable) : e
+                return regions[last].isPrivateWritable ? e.with(.cow, without: .writable) : e
             }
             di = tables.nextPresent(in: pdir, after: di)
         }
@@ -237,9 +236,7 @@ extension Machine {
 
 /// Whether `va` lies in a private (not shared) writable region: the pages fork makes COW.
 func isPrivateWritable(_ regions: [Region], _ va: UInt32) -> Bool {
-    for r in regions where r.contains(va) {
-        return r.segment < 0 && r.perms.contains(.write)
-    }
+    for r in regions where r.contains(va) { return r.isPrivateWritable }
     return false
 }
 

@@ -22,6 +22,9 @@ public struct Region: Sendable, Equatable {
 
     var pageCount: Int { Int((end - start) >> 12) }
 
+    /// Private (no shared segment) and writable: the pages fork makes COW.
+    var isPrivateWritable: Bool { segment < 0 && perms.contains(.write) }
+
     func allows(_ kind: AccessKind) -> Bool {
         switch kind {
         case .read: perms.contains(.read)

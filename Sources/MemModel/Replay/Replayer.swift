@@ -240,6 +240,17 @@ public enum Replayer {
         }
 
         var autoOpened = false
+        /// `n` events were applied: --tick-every closes the tick when it is full.
+        func counted(_ n: Int) throws {
+            guard tickEvery > 0 else { return }
+            eventsInTick &+= n
+            if eventsInTick == tickEvery {
+                try close()
+                m.beginTick(m.tick + 1)
+                autoOpened = true
+            }
+        }
+
         let own = EventBatch()
         var batch = own
         if let (event, line) = first {
@@ -262,14 +273,7 @@ public enum Replayer {
                             let end = tickEvery > 0 ? min(count, i &+ (tickEvery &- eventsInTick)) : count
                             let n = m.accessRun(events, i, end)
                             i &+= n
-                            if tickEvery > 0 {
-                                eventsInTick &+= n
-                                if eventsInTick == tickEvery {
-                                    try close()
-                                    m.beginTick(m.tick + 1)
-                                    autoOpened = true
-                                }
-                            }
+                            try counted(n)
                             continue
                         }
                         try m.access(kind, pid, va)
@@ -310,14 +314,7 @@ public enum Replayer {
                                          message: "invariant broken after \(event.keyword): \(broken)")
                     }
                 }
-                if tickEvery > 0 {
-                    eventsInTick += 1
-                    if eventsInTick == tickEvery {
-                        try close()
-                        m.beginTick(m.tick + 1)
-                        autoOpened = true
-                    }
-                }
+                try counted(1)
                 i &+= 1
             }
             // Once a batch: a progress line every 2^16 events, and signals.

@@ -111,13 +111,7 @@ public final class SharedDecode: @unchecked Sendable {
                 // Ahead of the slowest variant by the whole ring: yield a
                 // while before sleeping, as a waiting variant does (see
                 // batch(_:for:)).
-                if spins < yieldsBeforeSleep {
-                    spins += 1
-                    monitor.unlock()
-                    sched_yield()
-                    monitor.lock()
-                    continue
-                }
+                if monitor.yielded(&spins, limit: yieldsBeforeSleep) { continue }
                 decoderWaits = true
                 monitor.wait(.decoder)
                 decoderWaits = false
@@ -176,13 +170,7 @@ public final class SharedDecode: @unchecked Sendable {
             // 93 M events/s, run to run); yielding for a while first keeps
             // each on its own core. Only when every thread has a core
             // (`yieldsBeforeSleep`).
-            if spins < yieldsBeforeSleep {
-                spins += 1
-                monitor.unlock()
-                sched_yield()
-                monitor.lock()
-                continue
-            }
+            if monitor.yielded(&spins, limit: yieldsBeforeSleep) { continue }
             variantsWaiting += 1
             monitor.wait(.variants)
             variantsWaiting -= 1
@@ -284,4 +272,16 @@ private final class Monitor: @unchecked Sendable {
     func unlock() { pthread_mutex_unlock(mutex) }
     func wait(_ who: Sleeper) { pthread_cond_wait(conditions + who.rawValue, mutex) }
     func broadcast(_ who: Sleeper) { pthread_cond_broadcast(conditions + who.rawValue) }
+
+    /// Held, before a wait: while `spins` is below `limit`, counts one,
+    /// yields the core with the mutex released and says so (the caller
+    /// tests its condition again); then `false`, and the caller sleeps.
+    func yielded(_ spins: inout Int, limit: Int) -> Bool {
+        guard spins < limit else { return false }
+        spins += 1
+        unlock()
+        sched_yield()
+        lock()
+        return true
+    }
 }
